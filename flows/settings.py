@@ -1,0 +1,190 @@
+"""corpusforge.yaml: one file, validated by pydantic, holding the warehouse root, the sources
+and each stage's settings. Secrets never live here: they come from the environment.
+
+Each stage has one settings model below; the stage's flow takes it as a typed parameter.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG = "corpusforge.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing or invalid; the message is one line."""
+
+
+class Strict(BaseModel):
+    # A typo in a key is an error, not a silently ignored setting.
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(Strict):
+    name: str = Field(description="Unique name of the source.")
+    kind: Literal["site", "sitemap", "feed", "warc", "files"]
+    url: str | None = Field(None, description="Start URL (site), sitemap/feed URL, or WARC URL.")
+    path: str | None = Field(None, description="Folder (files) or WARC file path (warc).")
+    max_pages: int = Field(1000, ge=1)
+    max_depth: int = Field(10, ge=0)
+    include: list[str] = Field(default_factory=list, description="Regexes a URL must match (any).")
+    exclude: list[str] = Field(default_factory=list, description="Regexes that exclude a URL.")
+    allow_private_network: bool = Field(False, description="Allow loopback/private addresses (local sites).")
+    delay: float | None = Field(None, ge=0, description="Per-host delay in seconds (overrides crawl.delay).")
+    concurrency: int | None = Field(None, ge=1, description="Per-host concurrency (overrides crawl).")
+    languages: list[str] = Field(default_factory=list, description="Keep only these language codes.")
+    redact_pii: bool = True
+    filters: dict[str, float] = Field(default_factory=dict, description="Per-source filter threshold overrides.")
+
+    @model_validator(mode="after")
+    def _needs_location(self) -> SourceConfig:
+        if self.kind in ("site", "sitemap", "feed") and not self.url:
+            raise ValueError(f"a {self.kind} source needs 'url'")
+        if self.kind == "files" and not self.path:
+            raise ValueError("a files source needs 'path'")
+        if self.kind == "warc" and not (self.path or self.url):
+            raise ValueError("a warc source needs 'path' or 'url'")
+        return self
+
+
+class CrawlSettings(Strict):
+    user_agent: str = "corpusforge/0.1 (+https://github.com/corpusforge/corpusforge)"
+    delay: float = Field(1.0, ge=0, description="Seconds between requests to one host.")
+    concurrency_per_host: int = Field(2, ge=1)
+    concurrency: int = Field(16, ge=1, description="Total requests in flight.")
+    timeout: float = Field(20.0, gt=0)
+    retries: int = Field(3, ge=0)
+    backoff: float = Field(0.5, ge=0, description="First retry wait; doubles each retry.")
+    max_redirects: int = Field(5, ge=0)
+    max_body_bytes: int = Field(5_000_000, ge=1024)
+    obey_robots: bool = True
+
+
+class CleanSettings(Strict):
+    extract_timeout: float = Field(10.0, gt=0, description="Hard time limit per page, seconds.")
+    workers: int = Field(0, ge=0, description="Processes; 0 means one per core.")
+    batch_size: int = Field(200, ge=1)
+    redact_pii: bool = True
+    filters: dict[str, float] = Field(default_factory=dict, description="Filter threshold overrides.")
+
+
+class DedupSettings(Strict):
+    ngram: int = Field(5, ge=1)
+    num_perm: int = Field(128, ge=16)
+    threshold: float = Field(0.8, gt=0, le=1)
+    verify: bool = True
+    workers: int = Field(0, ge=0)
+
+
+class AnnotateSettings(Strict):
+    project_title: str = "corpusforge review"
+    sample_size: int = Field(50, ge=1)
+    seed: int = 0
+    borderline_share: float = Field(0.2, ge=0, le=1)
+    dropped_share: float = Field(0.1, ge=0, le=1)
+    topics: list[str] = Field(default_factory=lambda: ["programming", "science", "news", "reference", "other"])
+    batch_size: int = Field(20, ge=1)
+
+
+class TrainingExport(Strict):
+    name: str = "default"
+    format: Literal["text", "messages", "prompt_completion"] = "text"
+    jsonl: bool = False
+    shards: int = Field(1, ge=1)
+    splits: dict[str, float] = Field(default_factory=lambda: {"train": 0.9, "validation": 0.05, "test": 0.05})
+    labelled_as_test: bool = False
+    sources: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
+    min_quality: float = 0.0
+    min_tokens: int = 0
+    max_tokens: int | None = None
+    tokenizer: str | None = Field(None, description="Path to a tokenizer.json (default: the embedding model's).")
+    eval_files: list[str] = Field(default_factory=list, description="Evaluation sets to decontaminate against.")
+    decontaminate_ngram: int = 13
+    decontaminate_action: Literal["drop", "flag"] = "drop"
+    license: str = "other"
+
+
+class RagExport(Strict):
+    name: str = "default"
+    model: str | None = Field(None, description="sentence-transformers model (default: packaged MiniLM).")
+    chunk_tokens: int = Field(256, ge=16)
+    overlap_tokens: int = Field(0, ge=0)
+    batch_size: int = Field(64, ge=1)
+    device: str | None = Field(None, description="cpu | cuda | None for auto-detect.")
+    sink: Literal["parquet", "lancedb"] = "parquet"
+    sources: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
+
+
+class ExportSettings(Strict):
+    training: list[TrainingExport] = Field(default_factory=lambda: [TrainingExport()])
+    rag: list[RagExport] = Field(default_factory=lambda: [RagExport()])
+
+
+class Settings(Strict):
+    warehouse: str = "./data"
+    sources: list[SourceConfig] = Field(default_factory=list)
+    crawl: CrawlSettings = Field(default_factory=CrawlSettings)
+    clean: CleanSettings = Field(default_factory=CleanSettings)
+    dedup: DedupSettings = Field(default_factory=DedupSettings)
+    annotate: AnnotateSettings = Field(default_factory=AnnotateSettings)
+    exports: ExportSettings = Field(default_factory=ExportSettings)
+    task_runner: Literal["default", "dask"] = "default"
+    dask_address: str | None = None
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+        seen: set[str] = set()
+        for s in sources:
+            if s.name in seen:
+                raise ValueError(f"source name {s.name!r} is used twice")
+            seen.add(s.name)
+        return sources
+
+    def source(self, name: str) -> SourceConfig:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise ConfigError(f"no source named {name!r} in the config (have: {', '.join(s.name for s in self.sources)})")
+
+
+def _one_line(exc: ValidationError, path: str) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{path}: {where}: {err['msg']}{more}"
+
+
+def load_settings(path: str | os.PathLike | None = None) -> Settings:
+    """Read and validate the config; relative warehouse paths are relative to the file.
+
+    With no path: $CORPUSFORGE_CONFIG, else ./corpusforge.yaml, else defaults.
+    """
+    explicit = path is not None or "CORPUSFORGE_CONFIG" in os.environ
+    cfg_path = Path(path or os.environ.get("CORPUSFORGE_CONFIG", DEFAULT_CONFIG))
+    if not cfg_path.exists():
+        if explicit:
+            raise ConfigError(f"config file {cfg_path} does not exist")
+        return Settings()
+    try:
+        raw = yaml.safe_load(cfg_path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{cfg_path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{cfg_path}: expected a mapping at the top level, got {type(raw).__name__}")
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, str(cfg_path))) from None
+    if "://" not in settings.warehouse and not os.path.isabs(settings.warehouse):
+        settings.warehouse = str((cfg_path.parent / settings.warehouse).resolve())
+    return settings

@@ -1,0 +1,109 @@
+"""Shared fixtures: a real sample site on a local HTTP server, a temporary warehouse, and a real
+Prefect server (one per test session; its URL is fixed before prefect is imported)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float, proc: subprocess.Popen | None = None, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text()[-3000:] if log and log.exists() else ""
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}\n{tail}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
+
+
+_PREFECT_PORT = free_port()
+_PREFECT_HOME = tempfile.mkdtemp(prefix="corpusforge-prefect-")
+
+
+def pytest_configure(config):
+    # Prefect reads its settings when it is imported: point it at the session's server now.
+    os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{_PREFECT_PORT}/api"
+    os.environ["PREFECT_HOME"] = _PREFECT_HOME
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """A real Prefect server (`prefect server start`) for the whole session."""
+    log = Path(_PREFECT_HOME) / "server.log"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(_PREFECT_PORT)],
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_http(f"http://127.0.0.1:{_PREFECT_PORT}/api/health", 120, proc, log)
+        yield os.environ["PREFECT_API_URL"]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def sample_site_dir(tmp_path_factory) -> Path:
+    """The 50-page sample site, generated once per session (read-only: copy it to change it)."""
+    from connectors.sample_site import generate_site
+
+    root = tmp_path_factory.mktemp("sample-site")
+    generate_site(root, pages=50, seed=0)
+    return root
+
+
+@pytest.fixture(scope="session")
+def sample_manifest(sample_site_dir) -> dict:
+    from connectors.sample_site import load_manifest
+
+    return load_manifest(sample_site_dir)
+
+
+@pytest.fixture(scope="session")
+def site_server(sample_site_dir):
+    """The sample site served on a free local port for the whole session."""
+    from connectors.sample_server import SampleServer
+
+    with SampleServer(sample_site_dir) as srv:
+        yield srv
+
+
+@pytest.fixture()
+def wh(tmp_path):
+    """A fresh, initialised warehouse in a temporary folder."""
+    from warehouse import Warehouse
+
+    w = Warehouse(str(tmp_path / "data"))
+    w.init()
+    return w

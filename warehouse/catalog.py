@@ -1,0 +1,103 @@
+"""The DuckDB catalog: `corpus.duckdb` beside the tables, one view per table.
+
+Views read the Parquet files through paths relative to the folder that holds the warehouse
+(`data/pages/*.parquet`), so the warehouse can be moved and `duckdb data/corpus.duckdb`
+answers from the project folder without setup. corpusforge's own connections set
+`file_search_path` so they work from anywhere.
+
+For each table there is `<table>_history` (every row ever written) and `<table>`: for tables
+with a key, the latest row per key, without rows of tombstoned documents.
+Stages may add views of their own with `register_view` (e.g. `crawl_state`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import duckdb
+
+from schemas import TABLES, TableSpec
+
+EXTRA_VIEWS: dict[str, str] = {}
+
+
+def register_view(name: str, sql: str) -> None:
+    """Add a view defined over the table views (`sql` is the SELECT)."""
+    EXTRA_VIEWS[name] = sql
+
+
+def _history_source(wh, table: str) -> str:
+    if wh.is_local:
+        parent = os.path.basename(wh.root)
+        glob = f"{parent}/{table}/*.parquet"
+    else:
+        glob = f"{wh.root_url.rstrip('/')}/{table}/*.parquet"
+    return f"read_parquet('{glob}', union_by_name = true)"
+
+
+def _current_view_sql(spec: TableSpec) -> str:
+    history = f"{spec.name}_history"
+    if not spec.key:
+        return f"select * from {history}"
+    keys = ", ".join(spec.key)
+    sql = (
+        f"select * from {history} h "
+        f"qualify row_number() over (partition by {keys} order by {spec.order_by} desc) = 1"
+    )
+    if spec.hide_tombstoned_by:
+        sql = (
+            f"select * from ({sql}) cur where not exists (select 1 from tombstones t "
+            f"where t.doc_id = cur.doc_id and t.created_at >= cur.{spec.hide_tombstoned_by})"
+        )
+    return sql
+
+
+def view_statements(wh, history_from_arrow: bool = False) -> list[str]:
+    stmts = []
+    if not history_from_arrow:
+        for name in TABLES:
+            stmts.append(f"create or replace view {name}_history as select * from {_history_source(wh, name)}")
+    # Views that hide tombstoned rows read the tombstones view, so they come after it.
+    for name, spec in sorted(TABLES.items(), key=lambda kv: kv[1].hide_tombstoned_by is not None):
+        stmts.append(f"create or replace view {name} as {_current_view_sql(spec)}")
+    for name, sql in EXTRA_VIEWS.items():
+        stmts.append(f"create or replace view {name} as {sql}")
+    return stmts
+
+
+def write_catalog(wh) -> None:
+    """(Re)build corpus.duckdb atomically: build a new file, then rename it over the old one,
+    so a shell that has the old one open keeps working."""
+    fd, tmp = tempfile.mkstemp(prefix=".corpus-", suffix=".duckdb", dir=wh.root)
+    os.close(fd)
+    os.unlink(tmp)  # duckdb wants to create the file itself
+    # An old storage version, so that any DuckDB shell from 1.0 on can open the catalog.
+    con = duckdb.connect(tmp, config={"storage_compatibility_version": "v1.0.0"})
+    try:
+        con.execute(f"set file_search_path = '{os.path.dirname(wh.root)}'")
+        for stmt in view_statements(wh):
+            con.execute(stmt)
+    finally:
+        con.close()
+    os.replace(tmp, wh.catalog_path)
+    wal = tmp + ".wal"
+    if os.path.exists(wal):
+        os.unlink(wal)
+
+
+def connect(wh, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """A connection with every view defined, working from any current directory."""
+    if wh.is_local:
+        if not os.path.exists(wh.catalog_path):
+            wh.init()
+        con = duckdb.connect(wh.catalog_path, read_only=read_only)
+        con.execute(f"set file_search_path = '{os.path.dirname(wh.root)}'")
+        return con
+    # Remote roots: register the tables as Arrow datasets (no DuckDB extension needed).
+    con = duckdb.connect()
+    for name in TABLES:
+        con.register(f"{name}_history", wh.dataset(name))
+    for stmt in view_statements(wh, history_from_arrow=True):
+        con.execute(stmt)
+    return con

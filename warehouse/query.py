@@ -1,0 +1,48 @@
+"""Read-only SQL over the catalog, and writing a result as CSV, JSON or Parquet."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+
+class QueryError(ValueError):
+    """The SQL failed; the message is DuckDB's first line (e.g. the missing table)."""
+
+
+def run_query(wh, sql: str) -> pa.Table:
+    con = wh.connect(read_only=True)
+    try:
+        rel = con.sql(sql)
+        if rel is None:  # a statement with no result (SET, PRAGMA...)
+            return pa.table({})
+        return rel.fetch_arrow_table()
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise QueryError(first) from None
+    finally:
+        con.close()
+
+
+def write_result(result: pa.Table, fmt: str, output: Path | None) -> str:
+    """Write the result to `output` (or return it as text when output is None)."""
+    if fmt == "parquet":
+        pq.write_table(result, output, compression="zstd")
+        return ""
+    if fmt == "csv":
+        buf = io.BytesIO()
+        pacsv.write_csv(result, buf)
+        text = buf.getvalue().decode()
+    elif fmt == "json":
+        text = "".join(json.dumps(row, default=str, ensure_ascii=False) + "\n" for row in result.to_pylist())
+    else:
+        raise QueryError(f"unknown format {fmt!r}")
+    if output is not None:
+        Path(output).write_text(text)
+    return text

@@ -1,0 +1,243 @@
+"""The warehouse: Parquet files per table under a root (local path or any pyarrow/fsspec URL).
+
+Layout: `<root>/<table>/<run_id>-<seq>.parquet`, append-only, one or more files per run.
+Every table also holds a zero-row `00000000-schema.parquet` so that a fresh table can be
+queried (DuckDB refuses a glob that matches nothing). Writes go to `<table>/_tmp/*.tmp` and
+are renamed into place, so a reader never sees half a file and a killed run leaves only
+a stray temp file that the next write of that table sweeps away.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from schemas import CORE_TABLES, TABLES, conform, schema_of
+from warehouse.lock import TableLock
+
+ROW_GROUP_ROWS = 10_000  # bounded row groups: readers can stream a file in slices
+SCHEMA_FILE = "00000000-schema.parquet"
+TMP_DIR = "_tmp"
+
+
+class WarehouseError(RuntimeError):
+    """A problem with the warehouse itself (unreachable root, unknown table, ...)."""
+
+
+def new_run_id(stage: str) -> str:
+    """Sortable, unique run id: files named by run sort by time."""
+    now = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{now}-{stage}-{secrets.token_hex(3)}"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _filesystem_for(root: str) -> tuple[pafs.FileSystem, str, bool]:
+    """Return (filesystem, path inside it, is_local) for a root path or URL."""
+    if "://" not in root or root.startswith("file://"):
+        path = os.path.abspath(root.removeprefix("file://"))
+        return pafs.LocalFileSystem(), path, True
+    try:
+        fs, path = pafs.FileSystem.from_uri(root)
+        return fs, path.rstrip("/"), False
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        import fsspec  # any fsspec protocol (memory://, gcs://, ...) through pyarrow's adapter
+
+        fsspec_fs, path = fsspec.core.url_to_fs(root)
+        return pafs.PyFileSystem(pafs.FSSpecHandler(fsspec_fs)), path.rstrip("/"), False
+
+
+@dataclass(frozen=True)
+class TableStats:
+    name: str
+    files: int
+    rows: int
+    bytes: int
+
+
+class Warehouse:
+    """Parquet tables under one root; the DuckDB catalog lives beside them (local roots)."""
+
+    def __init__(self, root: str = "./data"):
+        self.root_url = root
+        self.fs, self.root, self.is_local = _filesystem_for(root)
+        self._seq_lock = threading.Lock()
+        self._seq = 0
+
+    # ---- layout -------------------------------------------------------------------------
+    def table_dir(self, table: str) -> str:
+        if table not in TABLES:
+            raise WarehouseError(f"unknown table {table!r}; known tables: {', '.join(sorted(TABLES))}")
+        return f"{self.root}/{table}"
+
+    @property
+    def catalog_path(self) -> str:
+        return f"{self.root}/corpus.duckdb"
+
+    def init(self, tables: Iterable[str] | None = None) -> None:
+        """Create the table folders with their zero-row schema files, and the catalog."""
+        names = list(tables) if tables is not None else list(TABLES)
+        for name in names:
+            self._ensure_table(name)
+        if self.is_local:
+            from warehouse.catalog import write_catalog
+
+            write_catalog(self)
+
+    def _ensure_table(self, table: str) -> None:
+        tdir = self.table_dir(table)
+        self.fs.create_dir(f"{tdir}/{TMP_DIR}", recursive=True)
+        schema_path = f"{tdir}/{SCHEMA_FILE}"
+        info = self.fs.get_file_info(schema_path)
+        if info.type == pafs.FileType.NotFound or self._schema_file_outdated(schema_path, table):
+            self._atomic_write_table(table, schema_of(table).empty_table(), SCHEMA_FILE)
+
+    def _schema_file_outdated(self, path: str, table: str) -> bool:
+        with contextlib.suppress(Exception):
+            return not pq.read_schema(path, filesystem=self.fs).equals(schema_of(table), check_metadata=True)
+        return True
+
+    # ---- writing ------------------------------------------------------------------------
+    def _next_name(self, run_id: str) -> str:
+        with self._seq_lock:
+            self._seq += 1
+            seq = self._seq
+        return f"{run_id}-{seq:05d}-{secrets.token_hex(2)}.parquet"
+
+    def _atomic_write_table(self, table: str, data: pa.Table, name: str) -> str:
+        tdir = self.table_dir(table)
+        tmp = f"{tdir}/{TMP_DIR}/{name}.tmp"
+        final = f"{tdir}/{name}"
+        self.fs.create_dir(f"{tdir}/{TMP_DIR}", recursive=True)
+        pq.write_table(data, tmp, filesystem=self.fs, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+        self.fs.move(tmp, final)
+        return final
+
+    def write(self, table: str, data: pa.Table | list[dict], run_id: str) -> str | None:
+        """Validate and write one batch as a new file; returns its path (None for no rows)."""
+        conformed = conform(table, data)
+        if conformed.num_rows == 0:
+            return None
+        self._ensure_table(table)
+        return self._atomic_write_table(table, conformed, self._next_name(run_id))
+
+    @contextlib.contextmanager
+    def writer(self, table: str, run_id: str, max_rows_per_file: int = 100_000) -> Iterator[TableWriter]:
+        """Stream batches into files of bounded size; each file appears atomically when full or
+        when the block ends, so a killed run keeps every file it finished."""
+        self._ensure_table(table)
+        w = TableWriter(self, table, run_id, max_rows_per_file)
+        try:
+            yield w
+        finally:
+            w.close()
+
+    def lock(self, table: str, run_id: str) -> TableLock:
+        """Exclusive write lock for a table: `with wh.lock("pages", run_id): ...`."""
+        self._ensure_table(table)
+        return TableLock(self.fs, f"{self.table_dir(table)}/_lock", table, run_id, self.is_local)
+
+    def sweep_temp_files(self, table: str) -> int:
+        """Remove temp files left by killed writers (call only while holding the table lock)."""
+        selector = pafs.FileSelector(f"{self.table_dir(table)}/{TMP_DIR}", allow_not_found=True)
+        stale = [i.path for i in self.fs.get_file_info(selector) if i.path.endswith(".tmp")]
+        for path in stale:
+            self.fs.delete_file(path)
+        return len(stale)
+
+    # ---- reading ------------------------------------------------------------------------
+    def files(self, table: str) -> list[pafs.FileInfo]:
+        selector = pafs.FileSelector(self.table_dir(table), allow_not_found=True)
+        infos = [
+            i
+            for i in self.fs.get_file_info(selector)
+            if i.type == pafs.FileType.File and i.base_name.endswith(".parquet")
+        ]
+        return sorted(infos, key=lambda i: i.base_name)
+
+    def dataset(self, table: str) -> ds.Dataset:
+        paths = [i.path for i in self.files(table)]
+        if not paths:
+            return ds.dataset(schema_of(table).empty_table())
+        return ds.dataset(paths, schema=schema_of(table), format="parquet", filesystem=self.fs)
+
+    def read(self, table: str, columns: list[str] | None = None, filter=None) -> pa.Table:
+        return self.dataset(table).to_table(columns=columns, filter=filter)
+
+    def stats(self, table: str) -> TableStats:
+        infos = self.files(table)
+        rows = 0
+        for info in infos:
+            with self.fs.open_input_file(info.path) as fh:
+                rows += pq.ParquetFile(fh).metadata.num_rows
+        data_files = sum(1 for i in infos if i.base_name != SCHEMA_FILE)
+        return TableStats(table, data_files, rows, sum(i.size for i in infos))
+
+    def snapshot(self, tables: Iterable[str] = CORE_TABLES) -> dict:
+        """The exact set of files a reader sees now, and a hash of it (for export manifests)."""
+        files = {t: [(i.base_name, i.size) for i in self.files(t)] for t in tables}
+        digest = hashlib.sha256(repr(sorted(files.items())).encode()).hexdigest()[:16]
+        return {"snapshot_id": digest, "files": files}
+
+    # ---- querying ----------------------------------------------------------------------
+    def connect(self, read_only: bool = True):
+        """A DuckDB connection on which every table and view of the catalog is defined."""
+        from warehouse.catalog import connect
+
+        return connect(self, read_only=read_only)
+
+
+class TableWriter:
+    """Accumulates batches and flushes them as atomically renamed Parquet files."""
+
+    def __init__(self, wh: Warehouse, table: str, run_id: str, max_rows_per_file: int):
+        self.wh, self.table, self.run_id, self.max_rows = wh, table, run_id, max_rows_per_file
+        self._writer: pq.ParquetWriter | None = None
+        self._tmp: str | None = None
+        self._name: str | None = None
+        self._rows_in_file = 0
+        self.rows_written = 0
+        self.paths: list[str] = []
+
+    def write(self, data: pa.Table | list[dict]) -> None:
+        batch = conform(self.table, data)
+        if batch.num_rows == 0:
+            return
+        if self._writer is None:
+            self._name = self.wh._next_name(self.run_id)
+            self._tmp = f"{self.wh.table_dir(self.table)}/{TMP_DIR}/{self._name}.tmp"
+            sink = self.wh.fs.open_output_stream(self._tmp)
+            self._writer = pq.ParquetWriter(sink, schema_of(self.table), compression="zstd")
+            self._sink = sink
+        self._writer.write_table(batch, row_group_size=ROW_GROUP_ROWS)
+        self._rows_in_file += batch.num_rows
+        self.rows_written += batch.num_rows
+        if self._rows_in_file >= self.max_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        """Finish the current file and make it visible."""
+        if self._writer is None:
+            return
+        self._writer.close()
+        self._sink.close()
+        final = f"{self.wh.table_dir(self.table)}/{self._name}"
+        self.wh.fs.move(self._tmp, final)
+        self.paths.append(final)
+        self._writer, self._rows_in_file = None, 0
+
+    def close(self) -> None:
+        self.flush()
