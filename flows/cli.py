@@ -27,6 +27,8 @@ STAGE_MODULES = (
     "flows.export_training",
     "flows.export_rag",
     "flows.pipeline",
+    "flows.report",
+    "flows.demo",
 )
 
 app = typer.Typer(

@@ -63,6 +63,8 @@ class CrawlSettings(Strict):
     max_redirects: int = Field(5, ge=0)
     max_body_bytes: int = Field(5_000_000, ge=1024)
     obey_robots: bool = True
+    flush_rows: int = Field(100, ge=1, description="Pages per durable write (what a killed crawl can lose).")
+    flush_seconds: float = Field(5.0, gt=0, description="Longest time fetched pages wait before being written.")
 
 
 class CleanSettings(Strict):
@@ -74,40 +76,102 @@ class CleanSettings(Strict):
 
 
 class DedupSettings(Strict):
-    ngram: int = Field(5, ge=1)
-    num_perm: int = Field(128, ge=16)
-    threshold: float = Field(0.8, gt=0, le=1)
-    verify: bool = True
-    workers: int = Field(0, ge=0)
+    ngram: int = Field(5, ge=1, description="Words per shingle.")
+    num_perm: int = Field(128, ge=16, description="MinHash permutations (signature length).")
+    threshold: float = Field(0.8, gt=0, le=1, description="Jaccard similarity that makes a near duplicate.")
+    verify: bool = Field(True, description="Keep a band collision only if the estimated Jaccard reaches threshold.")
+    workers: int = Field(0, ge=0, description="Signature processes; 0 means one per core.")
+    seed: int = Field(1, description="Seed of the MinHash permutations (changing it re-signs everything).")
+    batch_size: int = Field(1000, ge=1, description="Documents per signature batch.")
 
 
 class AnnotateSettings(Strict):
+    """Label Studio review. The server's URL and API key are not settings: they come from
+    LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY, else from the Prefect Secret blocks named below."""
+
     project_title: str = "corpusforge review"
-    sample_size: int = Field(50, ge=1)
+    sample_size: int = Field(50, ge=1, description="Documents per push (annotate push --size overrides).")
     seed: int = 0
-    borderline_share: float = Field(0.2, ge=0, le=1)
-    dropped_share: float = Field(0.1, ge=0, le=1)
-    topics: list[str] = Field(default_factory=lambda: ["programming", "science", "news", "reference", "other"])
-    batch_size: int = Field(20, ge=1)
+    borderline_share: float = Field(0.2, ge=0, le=1, description="Share of documents near a filter threshold.")
+    borderline_margin: float = Field(
+        0.1, ge=0, description="'Near' a threshold: within this fraction of the threshold's magnitude."
+    )
+    dropped_share: float = Field(0.1, ge=0, le=1, description="Share of documents the filters dropped.")
+    quality_buckets: int = Field(4, ge=1, description="Quality-score buckets used as sampling strata.")
+    topics: list[str] = Field(
+        default_factory=lambda: ["programming", "science", "news", "reference", "other"], min_length=1
+    )
+    batch_size: int = Field(20, ge=1, description="Tasks per import request.")
+    url_secret_block: str = Field("label-studio-url", description="Prefect Secret block with the server URL.")
+    api_key_secret_block: str = Field("label-studio-api-key", description="Prefect Secret block with the API key.")
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> AnnotateSettings:
+        if self.borderline_share + self.dropped_share > 1:
+            raise ValueError("borderline_share + dropped_share must not exceed 1")
+        return self
 
 
 class TrainingExport(Strict):
+    """One fine-tuning export: what goes in, in which format, split how, checked against what."""
+
+    class Template(Strict):
+        """A chat example built from a document's own fields ({title}, {text}, {markdown}, {url},
+        {description}, {language}, {source}); the assistant part must come from the document, never
+        be invented, e.g. user "Write an article titled {title}." / assistant "{text}"."""
+
+        name: str
+        user: str
+        assistant: str
+        system: str | None = None
+
     name: str = "default"
     format: Literal["text", "messages", "prompt_completion"] = "text"
-    jsonl: bool = False
-    shards: int = Field(1, ge=1)
+    jsonl: bool = Field(False, description="Also write OpenAI chat JSONL (messages / prompt_completion only).")
+    shards: int = Field(1, ge=1, description="Parquet shards per split (fewer when a split has fewer rows).")
     splits: dict[str, float] = Field(default_factory=lambda: {"train": 0.9, "validation": 0.05, "test": 0.05})
-    labelled_as_test: bool = False
+    split_by: Literal["cluster", "domain"] = Field(
+        "cluster", description="Hash the cluster id, or the URL's domain (whole sites stay in one split)."
+    )
+    split_salt: str = Field("", description="Changes the split assignment while keeping it stable.")
+    labelled_as_test: bool = Field(False, description="Human-labelled documents form the test split.")
     sources: list[str] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
     min_quality: float = 0.0
-    min_tokens: int = 0
-    max_tokens: int | None = None
+    min_tokens: int = Field(0, ge=0)
+    max_tokens: int | None = Field(None, ge=1)
+    max_tokens_action: Literal["cut", "drop"] = Field(
+        "cut", description="cut: shorten the document part to fit; drop: leave the example out."
+    )
     tokenizer: str | None = Field(None, description="Path to a tokenizer.json (default: the embedding model's).")
+    document_field: Literal["text", "markdown"] = "text"
+    qa_prompt: str = Field(
+        "{document}\n\nQuestion: {question}",
+        description="User message of a human question/answer example ({document}, {question}, {title}).",
+    )
+    system_prompt: str | None = None
+    templates: dict[str, list[Template]] = Field(
+        default_factory=dict, description="Per source name: chat templates filled from document fields."
+    )
     eval_files: list[str] = Field(default_factory=list, description="Evaluation sets to decontaminate against.")
-    decontaminate_ngram: int = 13
+    decontaminate_ngram: int = Field(13, ge=1)
     decontaminate_action: Literal["drop", "flag"] = "drop"
     license: str = "other"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainingExport:
+        unknown = set(self.splits) - {"train", "validation", "test"}
+        if unknown:
+            raise ValueError(f"unknown split name(s) {sorted(unknown)}; use train, validation, test")
+        if "train" not in self.splits or any(r < 0 for r in self.splits.values()):
+            raise ValueError("splits need a 'train' ratio and no negative ratios")
+        if abs(sum(self.splits.values()) - 1.0) > 1e-6:
+            raise ValueError(f"split ratios must add up to 1 (they add up to {sum(self.splits.values()):g})")
+        if self.labelled_as_test and "test" not in self.splits:
+            raise ValueError("labelled_as_test needs a 'test' split")
+        if self.jsonl and self.format == "text":
+            raise ValueError("jsonl (OpenAI chat format) needs format messages or prompt_completion")
+        return self
 
 
 class RagExport(Strict):
@@ -127,6 +191,15 @@ class ExportSettings(Strict):
     rag: list[RagExport] = Field(default_factory=lambda: [RagExport()])
 
 
+class ScheduleSettings(Strict):
+    """Cron schedules of the deployments `corpusforge serve` registers (empty string: not scheduled)."""
+
+    pipeline: str = Field("0 2 * * *", description="The whole pipeline (nightly).")
+    refresh: str = Field("*/15 * * * *", description="Re-crawl, clean, dedup and update the RAG export.")
+    annotate_pull: str = Field("0 * * * *", description="Bring labels back from Label Studio (hourly).")
+    timezone: str = "UTC"
+
+
 class Settings(Strict):
     warehouse: str = "./data"
     sources: list[SourceConfig] = Field(default_factory=list)
@@ -135,6 +208,7 @@ class Settings(Strict):
     dedup: DedupSettings = Field(default_factory=DedupSettings)
     annotate: AnnotateSettings = Field(default_factory=AnnotateSettings)
     exports: ExportSettings = Field(default_factory=ExportSettings)
+    schedules: ScheduleSettings = Field(default_factory=ScheduleSettings)
     task_runner: Literal["default", "dask"] = "default"
     dask_address: str | None = None
 

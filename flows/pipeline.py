@@ -1,0 +1,199 @@
+"""The main job: one parent Prefect flow that runs every stage as a subflow.
+
+crawl -> clean -> dedup -> annotate (skipped with one line when no Label Studio is configured)
+-> export training and export RAG in parallel. Every run publishes Prefect artifacts (a markdown
+summary with the drop reasons, a table per stage, a progress bar) and the corpus report.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from rich.console import Console
+from rich.table import Table
+
+from flows.common import StageSummary
+from flows.settings import Settings, load_settings
+
+SEQUENTIAL_STAGES = ("crawl", "clean", "dedup", "annotate")
+EXPORT_STAGES = ("export_training", "export_rag")
+STAGES = SEQUENTIAL_STAGES + EXPORT_STAGES
+
+# stage -> (module, function taking (settings) and returning a StageSummary or its dict)
+STAGE_ENTRYPOINTS: dict[str, tuple[str, str]] = {
+    "crawl": ("flows.crawl", "crawl_for_pipeline"),
+    "clean": ("flows.clean", "clean_for_pipeline"),
+    "dedup": ("flows.dedup", "dedup_for_pipeline"),
+    "annotate": ("flows.annotate", "annotate_for_pipeline"),
+    "export_training": ("flows.export_training", "export_training_for_pipeline"),
+    "export_rag": ("flows.export_rag", "export_rag_for_pipeline"),
+}
+
+ANNOTATE_SKIPPED = (
+    "annotate: skipped, no Label Studio configured (set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY to enable)"
+)
+
+
+def _as_summary(stage: str, result) -> StageSummary:
+    if isinstance(result, StageSummary):
+        return result
+    if isinstance(result, dict):
+        return StageSummary(
+            stage=result.get("stage", stage),
+            counts=dict(result.get("counts", {})),
+            drops=Counter(result.get("drops", {})),
+            seconds=float(result.get("seconds", 0.0)),
+            outputs=list(result.get("outputs", [])),
+            notes=list(result.get("notes", [])),
+        )
+    raise TypeError(f"stage {stage} returned {type(result).__name__}, expected a StageSummary")
+
+
+def run_stage(stage: str, settings: Settings) -> StageSummary:
+    """Run one stage's flow (as a subflow when called inside the pipeline)."""
+    if stage == "annotate":
+        from flows.annotate import label_studio_configured
+
+        if not label_studio_configured():
+            get_run_logger().info(ANNOTATE_SKIPPED)
+            return StageSummary(stage="annotate", notes=[ANNOTATE_SKIPPED])
+    module_name, func_name = STAGE_ENTRYPOINTS[stage]
+    func = getattr(importlib.import_module(module_name), func_name)
+    start = time.perf_counter()
+    summary = _as_summary(stage, func(settings))
+    summary.seconds = summary.seconds or (time.perf_counter() - start)
+    return summary
+
+
+@task(name="export", task_run_name="{stage}", tags=["export"])
+def run_export_stage(stage: str, settings: Settings) -> StageSummary:
+    """Each export runs in a task so the two run side by side, each as its own subflow."""
+    return run_stage(stage, settings)
+
+
+def _markdown_summary(summaries: list[StageSummary], report_path: Path | None) -> str:
+    lines = ["# corpusforge pipeline run", "", "| stage | counts | time |", "|---|---|---|"]
+    for s in summaries:
+        counts = ", ".join(f"{k}: {v:,}" for k, v in s.counts.items()) or " ".join(s.notes) or "-"
+        lines.append(f"| {s.stage} | {counts} | {s.seconds:.1f}s |")
+    drops = Counter()
+    for s in summaries:
+        drops.update(s.drops)
+    if drops:
+        lines += ["", "## Drops by reason", "", "| stage | reason | documents |", "|---|---|---|"]
+        for s in summaries:
+            for reason, n in s.drops.most_common():
+                lines.append(f"| {s.stage} | `{reason}` | {n:,} |")
+    outputs = [o for s in summaries for o in s.outputs]
+    if outputs:
+        lines += ["", "## Outputs", ""] + [f"- `{o}`" for o in outputs]
+    if report_path:
+        lines += ["", f"Corpus report (charts): [{report_path}](file://{report_path})"]
+    return "\n".join(lines)
+
+
+def _publish_artifacts(summaries: list[StageSummary], report_path: Path | None) -> None:
+    create_markdown_artifact(
+        key="pipeline-summary", markdown=_markdown_summary(summaries, report_path), description="Pipeline summary"
+    )
+    for s in summaries:
+        rows = [{"what": k, "count": v} for k, v in s.counts.items()]
+        rows += [{"what": f"dropped: {r}", "count": n} for r, n in s.drops.most_common()]
+        rows += [{"what": note, "count": None} for note in s.notes]
+        create_table_artifact(
+            key=f"stage-{s.stage.replace('_', '-')}", table=rows or [{"what": "nothing to do", "count": 0}],
+            description=f"{s.stage}: counts and drops",
+        )
+
+
+def _selected(only: list[str] | None) -> list[str]:
+    if not only:
+        return list(STAGES)
+    unknown = [s for s in only if s not in STAGES]
+    if unknown:
+        raise ValueError(f"unknown stage {unknown[0]!r}; stages are: {', '.join(STAGES)}")
+    return [s for s in STAGES if s in only]
+
+
+@flow(name="pipeline", flow_run_name="pipeline {only}", log_prints=True)
+def pipeline(config: str | None = None, only: list[str] | None = None) -> list[dict]:
+    """crawl -> clean -> dedup -> annotate -> export training + export RAG (in parallel)."""
+    from flows.report import write_corpus_report
+    from warehouse import Warehouse
+
+    settings = load_settings(config)
+    stages = _selected(only)
+    summaries: list[StageSummary] = []
+    progress = create_progress_artifact(progress=0.0, key="pipeline-progress", description="Stages completed")
+    done = 0
+    for stage in [s for s in stages if s in SEQUENTIAL_STAGES]:
+        summaries.append(run_stage(stage, settings))
+        done += 1
+        update_progress_artifact(progress, progress=100.0 * done / len(stages))
+    exports = [s for s in stages if s in EXPORT_STAGES]
+    futures = [run_export_stage.submit(stage, settings) for stage in exports]
+    for future in futures:
+        summaries.append(future.result())
+        done += 1
+        update_progress_artifact(progress, progress=100.0 * done / len(stages))
+    wh = Warehouse(settings.warehouse)
+    report_path = write_corpus_report(wh)
+    _publish_artifacts(summaries, report_path)
+    return [s.to_dict() for s in summaries] + [{"stage": "report", "outputs": [str(report_path)]}]
+
+
+def summary_table(results: list[dict]) -> Table:
+    out = Table(title="corpusforge pipeline summary")
+    for col in ("stage", "counts", "drops by reason", "time", "outputs"):
+        out.add_column(col, overflow="fold")
+    for r in results:
+        if r["stage"] == "report":
+            continue
+        counts = "\n".join(f"{k}: {v:,}" for k, v in r.get("counts", {}).items()) or "\n".join(r.get("notes", []))
+        drops = "\n".join(f"{k}: {v:,}" for k, v in sorted(r.get("drops", {}).items(), key=lambda kv: -kv[1]))
+        out.add_row(r["stage"], counts, drops or "-", f"{r.get('seconds', 0):.1f}s", "\n".join(r.get("outputs", [])))
+    return out
+
+
+def run_pipeline_cli(config_path: str | None, only: list[str] | None, console: Console | None = None) -> list[dict]:
+    console = console or Console()
+    results = pipeline(config=config_path, only=only)
+    console.print(summary_table(results))
+    report = next((r for r in results if r["stage"] == "report"), None)
+    if report:
+        console.print(f"corpus report: {report['outputs'][0]}")
+    cfg = f" -c {config_path}" if config_path else ""
+    console.print("try:")
+    console.print(f'  corpusforge{cfg} query "select source, language, count(*) from documents group by all"')
+    console.print(f'  corpusforge{cfg} search "how do I read a file line by line"')
+    return results
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    def run_command(
+        only: Annotated[
+            list[str] | None,
+            typer.Option("--only", help=f"Run only these stages (repeatable): {', '.join(STAGES)}."),
+        ] = None,
+    ) -> None:
+        """Run the whole pipeline (or some stages) as one Prefect flow, then print a summary."""
+        from flows.cli import State
+
+        _selected(only)  # fail fast, before Prefect starts, on a misspelt stage
+        State.settings()  # fail fast on a bad config
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        run_pipeline_cli(State.config_path, only)

@@ -1,0 +1,49 @@
+"""`corpusforge report`: one self-contained HTML page of charts about the corpus."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from processing.report_html import render_report
+from warehouse import Warehouse
+from warehouse.report_stats import collect_report_stats
+
+
+def default_report_path(wh: Warehouse) -> Path:
+    return Path(wh.root).parent / "reports" / "corpus-report.html"
+
+
+def write_corpus_report(wh: Warehouse, output: Path | None = None) -> Path:
+    """Collect the numbers, render the page, write it atomically; returns its path."""
+    output = Path(output or default_report_path(wh))
+    con = wh.connect()
+    try:
+        stats = collect_report_stats(con)
+    finally:
+        con.close()
+    page = render_report(stats, generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_suffix(".html.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(output)
+    return output
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("report")
+    def report_command(
+        output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the HTML page.")] = None,
+    ) -> None:
+        """Write an HTML report with charts: documents per source and language, length and quality
+        histograms, the filter funnel, drop reasons, duplicate cluster sizes, annotation progress
+        and export sizes."""
+        from flows.cli import console, warehouse
+
+        wh = warehouse()
+        wh.init()
+        path = write_corpus_report(wh, output)
+        console.print(f"report written: {path}")
