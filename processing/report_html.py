@@ -63,7 +63,8 @@ def chart_sections(stats: dict) -> list[tuple[str, str]]:
         ("Quality score",
          histogram([r["quality_score"] for r in stats["quality_scores"]], "quality score", "score (0..1)")),
         ("Duplicate cluster sizes",
-         bar_chart([str(r["cluster_size"]) for r in stats["cluster_sizes"]], [r["clusters"] for r in stats["cluster_sizes"]],
+         bar_chart([str(r["cluster_size"]) for r in stats["cluster_sizes"]],
+                   [r["clusters"] for r in stats["cluster_sizes"]],
                    "clusters by size (1 = unique)", horizontal=False)),
     ]
     prog = stats["annotation_progress"][0] if stats["annotation_progress"] else {"sent": 0, "annotated": 0}
@@ -72,7 +73,8 @@ def chart_sections(stats: dict) -> list[tuple[str, str]]:
                                "documents")))
     ex = stats["training_examples"]
     sections.append(("Export sizes",
-                     bar_chart([f"{r['export_name']}@{r['export_version']}/{r['split']}" for r in ex] + ["RAG: documents chunked"],
+                     bar_chart([f"{r['export_name']}@{r['export_version']}/{r['split']}" for r in ex]
+                               + ["RAG: documents chunked"],
                                [r["n"] for r in ex] + [stats["funnel"][-1]["n"]], "rows")))
     return sections
 
