@@ -29,6 +29,7 @@ STAGE_MODULES = (
     "flows.pipeline",
     "flows.report",
     "flows.demo",
+    "flows.serve",
 )
 
 app = typer.Typer(
