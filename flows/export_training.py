@@ -1,0 +1,364 @@
+"""The fine-tuning export: a versioned dataset that trainers load as it is.
+
+Steps (plain functions; the Prefect flow runs them as tasks, `run_training_export` without Prefect):
+
+1. `plan`: tokenizer, eval-set n-gram index, input snapshot, config hash -> version. A version that
+   already exists is the same dataset: nothing is rebuilt (unless forced).
+2. `select`: the shared export selection (warehouse.selection) and the human Q/A pairs.
+3. `build`: examples in the configured format, token limits, decontamination, splits by cluster.
+4. `write`: Parquet shards (+ OpenAI JSONL), manifest, dataset card; rows to `training_examples`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import typer
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from connectors.eval_files import eval_files_digest, read_eval_texts
+from connectors.tokenizer import TokenCounter, load_tokenizer
+from flows.common import StageSummary, progress_bar, timed
+from flows.export_cli import add_export_group, export_app
+from flows.settings import DedupSettings, Settings, TrainingExport
+from processing import training_format as tf
+from warehouse import Warehouse, new_run_id
+from warehouse import training_export as store
+from warehouse.selection import human_qa_pairs, select_export_documents, selection_report
+
+
+@dataclass
+class ExportPlan:
+    export: TrainingExport
+    cfg: tf.FormatConfig
+    tokens: TokenCounter
+    eval_index: tf.NgramIndex | None
+    eval_digests: dict[str, str]
+    snapshot: dict
+    config_hash: str
+    version: str
+    dedup: dict[str, Any]
+
+
+@dataclass
+class BuiltDataset:
+    rows: list[dict]
+    counts: Counter
+    drops: Counter
+    selection_drops: dict[str, int]
+    sources: dict[str, int]
+    documents: int
+    split_counts: Counter = field(default_factory=Counter)
+
+
+def plan(wh: Warehouse, export: TrainingExport, dedup: dict[str, Any]) -> ExportPlan:
+    cfg = tf.FormatConfig.from_settings(export)
+    tokens = load_tokenizer(export.tokenizer)
+    digests = eval_files_digest(export.eval_files)
+    index = None
+    if export.eval_files:
+        index = tf.NgramIndex(export.decontaminate_ngram).add_all(read_eval_texts(export.eval_files))
+    snapshot = store.input_snapshot(wh)
+    config_hash = tf.config_fingerprint(
+        {
+            # The name picks the folder; it does not change the rows.
+            "export": export.model_dump(mode="json", exclude={"name", "tokenizer", "eval_files"}),
+            "tokenizer_sha256": tokens.sha256,
+            "eval_sha256": sorted(digests.values()),
+            "dedup": dedup,
+        }
+    )
+    version = tf.export_version(snapshot["snapshot_id"], config_hash)
+    return ExportPlan(export, cfg, tokens, index, digests, snapshot, config_hash, version, dedup)
+
+
+def select(wh: Warehouse, export: TrainingExport) -> tuple[list[dict], dict, dict[str, int]]:
+    filters = {"sources": export.sources, "languages": export.languages, "min_quality": export.min_quality or None}
+    docs = select_export_documents(wh, "training", **filters).to_pylist()
+    qa = tf.group_qa_pairs(human_qa_pairs(wh).to_pylist()) if export.format != "text" else {}
+    return docs, qa, selection_report(wh, "training", **filters)
+
+
+def build(the_plan: ExportPlan, docs: list[dict], qa: dict, selection_drops: dict[str, int]) -> BuiltDataset:
+    result = tf.build_examples(docs, qa, the_plan.cfg, the_plan.tokens, the_plan.eval_index)
+    split_counts = tf.assign_splits(result.examples, the_plan.cfg)
+    rows = tf.example_rows(result.examples, the_plan.cfg.format)
+    return BuiltDataset(
+        rows=rows,
+        counts=result.counts,
+        drops=result.drops,
+        selection_drops=selection_drops,
+        sources=tf.documents_by_source(docs),
+        documents=len(docs),
+        split_counts=split_counts,
+    )
+
+
+def _jsonl_lines(rows: list[dict]) -> tuple[dict[str, list[str]], int]:
+    lines: dict[str, list[str]] = {}
+    invalid = 0
+    for row in rows:
+        record = tf.openai_chat_record(row)
+        if tf.validate_openai_chat_record(record):
+            invalid += 1  # never expected: every chat example has a user and an assistant turn
+            continue
+        lines.setdefault(row["split"], []).append(tf.jsonl_line(record))
+    return lines, invalid
+
+
+def _card_info(the_plan: ExportPlan, built: BuiltDataset, split_stats: dict, split_tokens: dict) -> tf.CardInfo:
+    export = the_plan.export
+    index = the_plan.eval_index
+    return tf.CardInfo(
+        name=export.name,
+        version=the_plan.version,
+        fmt=export.format,
+        schema=tf.export_schema(export.format),
+        license=export.license,
+        languages=sorted({r["language"] for r in built.rows if r["language"]}),
+        splits={s: {**v, "tokens": tf.token_stats(split_tokens.get(s, []))} for s, v in split_stats.items()},
+        sources=built.sources,
+        filters={
+            "sources": export.sources or "all",
+            "languages": export.languages or "all",
+            "min_quality": export.min_quality,
+            "min_tokens": export.min_tokens,
+            "max_tokens": f"{export.max_tokens} ({export.max_tokens_action})" if export.max_tokens else "none",
+            "splits": dict(export.splits),
+            "split_by": export.split_by,
+            "labelled_as_test": export.labelled_as_test,
+        },
+        dedup=the_plan.dedup,
+        selection_drops=built.selection_drops,
+        example_counts=dict(sorted(built.counts.items())),
+        example_drops=dict(sorted(built.drops.items())),
+        decontamination={
+            "files": len(export.eval_files),
+            "ngram": export.decontaminate_ngram,
+            "action": export.decontaminate_action,
+            "texts": index.texts if index else 0,
+            "texts_too_short": index.texts_too_short if index else 0,
+            "matched": built.drops.get("eval_overlap", 0) + built.counts.get("examples_flagged_eval_overlap", 0),
+        },
+        tokenizer=the_plan.tokens.name,
+        snapshot_id=the_plan.snapshot["snapshot_id"],
+        config_hash=the_plan.config_hash,
+        jsonl=export.jsonl,
+    )
+
+
+def write(wh: Warehouse, the_plan: ExportPlan, built: BuiltDataset, run_id: str, force: bool = False):
+    export = the_plan.export
+    split_tables = {
+        s: tf.rows_to_table([r for r in built.rows if r["split"] == s], export.format) for s in built.split_counts
+    }
+    split_tokens = tf.split_token_counts(built.rows)
+    jsonl, invalid = _jsonl_lines(built.rows) if export.jsonl else (None, 0)
+    manifest = {
+        "format": export.format,
+        "format_version": tf.FORMAT_VERSION,
+        "config_hash": the_plan.config_hash,
+        "config": export.model_dump(mode="json"),
+        "snapshot": the_plan.snapshot,
+        "tokenizer": {"name": the_plan.tokens.name, "sha256": the_plan.tokens.sha256},
+        "eval_files": the_plan.eval_digests,
+        "counts": {
+            "documents": built.documents,
+            "examples": len(built.rows),
+            **{f"split_{s}": n for s, n in sorted(built.split_counts.items())},
+            **dict(sorted(built.counts.items())),
+        },
+        "selection_drops": built.selection_drops,
+        "example_drops": dict(sorted(built.drops.items())),
+        "jsonl_invalid": invalid,
+        "token_stats": {s: tf.token_stats(v) for s, v in sorted(split_tokens.items())},
+    }
+
+    def card_for(split_stats: dict) -> str:
+        return tf.dataset_card(_card_info(the_plan, built, split_stats, split_tokens))
+
+    def record_rows() -> None:
+        store.record_training_examples(
+            wh, built.rows, export.name, the_plan.version, export.format, the_plan.snapshot["snapshot_id"], run_id
+        )
+
+    with wh.lock("training_examples", run_id):
+        return store.write_export(
+            wh,
+            export.name,
+            the_plan.version,
+            split_tables,
+            export.shards,
+            card_for,
+            manifest,
+            jsonl,
+            before_publish=record_rows,
+            force=force,
+        )
+
+
+def _summary_of(summary: StageSummary, the_plan: ExportPlan, built: BuiltDataset | None, written) -> StageSummary:
+    summary.outputs.append(str(written.path))
+    counts = written.manifest.get("counts", {})
+    summary.counts.update({"documents selected": counts.get("documents", 0), "examples": counts.get("examples", 0)})
+    summary.counts.update(
+        {f"{k.removeprefix('split_')} examples": v for k, v in counts.items() if k.startswith("split_")}
+    )
+    for key, label in (
+        ("examples_cut_to_max_tokens", "cut to max_tokens"),
+        ("examples_flagged_eval_overlap", "flagged"),
+    ):
+        if counts.get(key):
+            summary.counts[label] = counts[key]
+    summary.drops.update(written.manifest.get("selection_drops", {}))
+    summary.drops.update(written.manifest.get("example_drops", {}))
+    summary.notes.append(f"version {the_plan.version} (snapshot {the_plan.snapshot['snapshot_id']})")
+    if not written.created:
+        summary.notes.append("up to date: this version already exists (same snapshot and config); nothing rebuilt")
+    return summary
+
+
+def run_training_export(
+    wh: Warehouse, export: TrainingExport, dedup: DedupSettings | None = None, force: bool = False
+) -> StageSummary:
+    """The whole export without Prefect (the flow runs the same steps as tasks)."""
+    summary = StageSummary(f"export_training {export.name}")
+    with timed(summary):
+        wh.init()
+        the_plan = plan(wh, export, (dedup or DedupSettings()).model_dump(mode="json"))
+        existing = None if force else store.read_manifest(wh, export.name, the_plan.version)
+        if existing is not None:
+            written = store.WrittenExport(
+                store.export_path(wh, export.name, the_plan.version), the_plan.version, existing, created=False
+            )
+            return _summary_of(summary, the_plan, None, written)
+        built = build(the_plan, *select(wh, export))
+        written = write(wh, the_plan, built, new_run_id("export_training"), force)
+        _summary_of(summary, the_plan, built, written)
+    return summary
+
+
+# ---- Prefect -------------------------------------------------------------------------------
+
+# Set by the CLI to follow the steps on its progress bar (a callable is no flow parameter).
+progress_hook: Callable[[str], None] | None = None
+
+
+def _step(name: str) -> None:
+    if progress_hook is not None:
+        progress_hook(name)
+
+
+@task(name="export-training-plan", cache_policy=NO_CACHE)
+def plan_task(warehouse: str, export: TrainingExport, dedup: dict) -> ExportPlan:
+    return plan(Warehouse(warehouse), export, dedup)
+
+
+@task(name="export-training-select", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def select_task(warehouse: str, export: TrainingExport) -> tuple[list[dict], dict, dict[str, int]]:
+    return select(Warehouse(warehouse), export)
+
+
+@task(name="export-training-build", cache_policy=NO_CACHE)
+def build_task(the_plan: ExportPlan, selected: tuple) -> BuiltDataset:
+    return build(the_plan, *selected)
+
+
+@task(name="export-training-write", cache_policy=NO_CACHE)
+def write_task(warehouse: str, the_plan: ExportPlan, built: BuiltDataset, run_id: str, force: bool):
+    return write(Warehouse(warehouse), the_plan, built, run_id, force)
+
+
+@flow(name="export_training")
+def export_training(
+    warehouse: str, export: TrainingExport | None = None, dedup: DedupSettings | None = None, force: bool = False
+) -> dict:
+    """Write one fine-tuning export version; returns the summary (with the output folder)."""
+    export = export or TrainingExport()
+    wh = Warehouse(warehouse)
+    summary = StageSummary(f"export_training {export.name}")
+    with timed(summary):
+        wh.init()
+        _step("planning")
+        the_plan = plan_task(warehouse, export, (dedup or DedupSettings()).model_dump(mode="json"))
+        existing = None if force else store.read_manifest(wh, export.name, the_plan.version)
+        if existing is not None:
+            path = store.export_path(wh, export.name, the_plan.version)
+            _summary_of(summary, the_plan, None, store.WrittenExport(path, the_plan.version, existing, False))
+            return summary.to_dict()
+        _step("selecting documents")
+        selected = select_task(warehouse, export)
+        _step("building examples")
+        built = build_task(the_plan, selected)
+        _step("writing shards")
+        written = write_task(warehouse, the_plan, built, new_run_id("export_training"), force)
+        _summary_of(summary, the_plan, built, written)
+    return summary.to_dict()
+
+
+def export_training_for_pipeline(settings: Settings) -> StageSummary:
+    """Every configured training export, each as an `export_training` flow run (a subflow in the
+    pipeline); one summary, counts prefixed with the export's name when there are several."""
+    merged = StageSummary("export_training")
+    several = len(settings.exports.training) > 1
+    for export in settings.exports.training:
+        result = export_training(settings.warehouse, export, settings.dedup)
+        prefix = f"{export.name}: " if several else ""
+        merged.counts.update({f"{prefix}{k}": v for k, v in result["counts"].items()})
+        merged.drops.update(result["drops"])
+        merged.outputs += result["outputs"]
+        merged.notes += [f"{prefix}{n}" for n in result["notes"]]
+        merged.seconds += result["seconds"]
+    return merged
+
+
+def register(app: typer.Typer) -> None:
+    add_export_group(app)
+    if any(c.name == "training" for c in export_app.registered_commands):
+        return
+
+    @export_app.command("training")
+    def export_training_command(
+        name: Annotated[
+            str | None, typer.Option("--name", "-n", help="Export to build (default: every exports.training entry).")
+        ] = None,
+        force: Annotated[bool, typer.Option(help="Rebuild even if this version already exists.")] = False,
+    ) -> None:
+        """Write a versioned fine-tuning dataset to exports/training/<name>/<version>/.
+
+        Parquet shards in the Hugging Face layout, optional OpenAI chat JSONL, manifest.json and a dataset card.
+
+        Load it with datasets.load_dataset("parquet", data_dir="exports/training/<name>/<version>/data").
+
+        The version is a hash of the input snapshot and the config: a second run with no changes writes nothing.
+        """
+        from flows.cli import State, console, err_console
+
+        settings = State.settings()
+        exports = _exports_named(settings.exports.training, name)
+        global progress_hook
+        for export in exports:
+            with progress_bar(err_console, transient=True) as bar:
+                job = bar.add_task(f"export {export.name}", total=4)
+                progress_hook = lambda step, job=job: bar.update(job, advance=1, description=step)  # noqa: E731
+                try:
+                    result = export_training(settings.warehouse, export, settings.dedup, force)
+                finally:
+                    progress_hook = None
+            summary = StageSummary(**{k: v for k, v in result.items() if k != "drops"})
+            summary.drops.update(result["drops"])
+            summary.print(console)
+
+
+def _exports_named(exports: list[TrainingExport], name: str | None) -> list[TrainingExport]:
+    if name is None:
+        return exports
+    chosen = [e for e in exports if e.name == name]
+    if not chosen:
+        known = ", ".join(e.name for e in exports) or "none"
+        raise ValueError(f"no training export named {name!r} in exports.training (have: {known})")
+    return chosen

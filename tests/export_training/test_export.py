@@ -1,0 +1,174 @@
+"""The fine-tuning export end to end over a real warehouse: Parquet shards that `datasets` loads,
+OpenAI JSONL, splits by cluster, decontamination, reproducibility, tombstones and drop labels."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from flows.export_training import run_training_export
+from flows.settings import TrainingExport
+from processing.training_format import validate_openai_chat_record
+from tests.export_training.conftest import annotation_row, pseudo_text, tombstone_row
+from warehouse.training_export import latest_version, recorded_example_count
+
+
+def export(corpus, **settings) -> tuple[Path, dict]:
+    summary = run_training_export(corpus.wh, TrainingExport(**settings))
+    path = Path(summary.outputs[0])
+    return path, json.loads((path / "manifest.json").read_text())
+
+
+def exported_rows(path: Path) -> list[dict]:
+    rows = []
+    for shard in sorted((path / "data").glob("*.parquet")):
+        split = shard.name.split("-")[0]
+        rows += [{**r, "split": split} for r in pq.read_table(shard).to_pylist()]
+    return rows
+
+
+def card_header(path: Path) -> dict:
+    text = (path / "README.md").read_text()
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def test_export_loads_with_datasets_into_the_declared_splits(corpus, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    splits = {"train": 0.6, "validation": 0.2, "test": 0.2}
+    path, manifest = export(corpus, name="pretrain", shards=2, splits=splits)
+    assert path.parent.parent.parent == Path(corpus.wh.root).parent / "exports"
+    assert latest_version(corpus.wh, "pretrain") == path.name == manifest["version"]
+    declared = {s["split"] for s in card_header(path)["configs"][0]["data_files"]}
+    assert declared == set(manifest["splits"]) == {"train", "validation", "test"}
+    assert sorted(p.name for p in (path / "data").glob("train-*")) == [
+        "train-00000-of-00002.parquet",
+        "train-00001-of-00002.parquet",
+    ]
+    loaded = datasets.load_dataset("parquet", data_dir=str(path / "data"), cache_dir=str(tmp_path / "hf"))
+    assert set(loaded) == declared
+    assert {s: loaded[s].num_rows for s in loaded} == {s: v["num_examples"] for s, v in manifest["splits"].items()}
+    assert sum(loaded[s].num_rows for s in loaded) == manifest["counts"]["examples"] == 36
+    assert "text" in loaded["train"].column_names and "doc_id" in loaded["train"].column_names
+    # The card's own configs work too: load the folder itself.
+    by_card = datasets.load_dataset(str(path), cache_dir=str(tmp_path / "hf2"))
+    assert {s: by_card[s].num_rows for s in by_card} == {s: loaded[s].num_rows for s in loaded}
+    header = card_header(path)
+    assert header["license"] == "other" and header["language"] == ["en"]
+    assert {f["name"] for f in header["dataset_info"]["features"]} >= {"text", "doc_id", "token_count"}
+    info_splits = {s["name"]: s["num_examples"] for s in header["dataset_info"]["splits"]}
+    assert info_splits == {s: loaded[s].num_rows for s in loaded}
+    assert corpus.wh.read("training_examples").num_rows == 36
+
+
+def test_no_cluster_pair_crosses_splits(corpus):
+    path, _ = export(corpus, splits={"train": 0.34, "validation": 0.33, "test": 0.33}, split_by="cluster")
+    split_of = {r["doc_id"]: r["split"] for r in exported_rows(path)}
+    assert len(set(split_of.values())) == 3
+    clusters = corpus.wh.read("clusters").to_pylist()
+    members: dict[str, set[str]] = {}
+    for row in clusters:
+        members.setdefault(row["cluster_id"], set()).add(row["doc_id"])
+    for cluster_id, docs in members.items():
+        assert len({split_of[d] for d in docs if d in split_of}) <= 1, cluster_id
+    assert "d00" in split_of and not {"d01", "d02", "d04"} & set(split_of)
+
+
+def test_planted_eval_sentence_gets_the_document_decontaminated(corpus, tmp_path):
+    sentence = "The quick brown fox jumps over the lazy dog near the quiet river bank today."
+    eval_file = tmp_path / "eval.jsonl"
+    eval_file.write_text(json.dumps({"question": sentence, "answer": "fox"}) + "\n")
+    planted = corpus.texts["d20"] + " " + sentence.upper().replace(" ", "  ")
+    from tests.export_training.conftest import doc_row
+
+    corpus.write("documents", [doc_row("d20", planted, minutes=5)])
+    path, manifest = export(corpus, eval_files=[str(eval_file)])
+    assert "d20" not in {r["doc_id"] for r in exported_rows(path)}
+    assert manifest["example_drops"] == {"eval_overlap": 1}
+    assert manifest["eval_files"][str(eval_file)] == hashlib.sha256(eval_file.read_bytes()).hexdigest()
+    assert "action `drop`: 1 example(s) matched" in (path / "README.md").read_text()
+    flagged_path, flagged = export(corpus, eval_files=[str(eval_file)], decontaminate_action="flag")
+    flags = {r["doc_id"]: r["contaminated"] for r in exported_rows(flagged_path)}
+    assert flags["d20"] is True and sum(flags.values()) == 1
+    assert flagged["counts"]["examples_flagged_eval_overlap"] == 1
+
+
+def test_same_config_and_snapshot_give_identical_checksums(corpus):
+    path, first = export(corpus, shards=3)
+    shard_bytes = {p.name: p.read_bytes() for p in (path / "data").glob("*.parquet")}
+    again = run_training_export(corpus.wh, TrainingExport(shards=3))
+    assert any("up to date" in note for note in again.notes)
+    rebuilt = run_training_export(corpus.wh, TrainingExport(shards=3), force=True)
+    assert Path(rebuilt.outputs[0]) == path
+    second = json.loads((path / "manifest.json").read_text())
+    assert second["files"] == first["files"]
+    assert {p.name: p.read_bytes() for p in (path / "data").glob("*.parquet")} == shard_bytes
+    # The rows are recorded once per version, however often it is built.
+    assert recorded_example_count(corpus.wh, "default", path.name) == first["counts"]["examples"]
+    assert corpus.wh.read("training_examples").num_rows == first["counts"]["examples"]
+
+
+def test_tombstoned_document_is_absent_from_the_next_version(corpus):
+    before, _ = export(corpus)
+    assert "d30" in {r["doc_id"] for r in exported_rows(before)}
+    corpus.write("tombstones", [tombstone_row("d30")])
+    after, manifest = export(corpus)
+    assert after.name != before.name and before.exists()
+    assert "d30" not in {r["doc_id"] for r in exported_rows(after)}
+    assert manifest["counts"]["documents"] == 35
+
+
+def test_drop_label_removes_a_document_and_use_routes_it(corpus):
+    corpus.write(
+        "annotations",
+        [annotation_row(1, "d25", quality="drop"), annotation_row(2, "d26", quality="keep", use="retrieval")],
+    )
+    path, manifest = export(corpus)
+    got = {r["doc_id"] for r in exported_rows(path)}
+    assert "d25" not in got and "d26" not in got
+    assert manifest["selection_drops"] == {"not_kept": 1, "duplicate": 3, "label_drop": 1, "label_use_excludes": 1}
+
+
+def test_qa_pairs_become_messages_and_jsonl_follows_openai_rules(corpus):
+    corpus.write(
+        "annotations",
+        [
+            annotation_row(1, "d10", quality="keep", use="both", question="What is d10 about?", answer="Rivers."),
+            annotation_row(2, "d11", quality="keep", use="training", question="Who wrote it?", answer="Nobody."),
+            annotation_row(3, "d01", quality="keep", question="A duplicate's question?", answer="Left out."),
+        ],
+    )
+    path, manifest = export(corpus, name="chat", format="messages", jsonl=True, splits={"train": 1.0})
+    rows = exported_rows(path)
+    assert sorted(r["doc_id"] for r in rows) == ["d10", "d11"]  # d01 is a duplicate: not exported
+    d10 = next(r for r in rows if r["doc_id"] == "d10")
+    assert d10["origin"] == "annotation"
+    assert d10["messages"][0]["role"] == "user" and corpus.texts["d10"] in d10["messages"][0]["content"]
+    assert d10["messages"][0]["content"].endswith("Question: What is d10 about?")
+    assert d10["messages"][1] == {"role": "assistant", "content": "Rivers."}
+    lines = (path / "jsonl" / "train.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and manifest["jsonl_invalid"] == 0
+    for line in lines:
+        assert validate_openai_chat_record(json.loads(line)) == []
+    assert manifest["counts"]["documents_without_examples"] == 34
+
+
+def test_prompt_completion_export_and_labelled_test_split(corpus):
+    corpus.write("annotations", [annotation_row(1, "d12", question="Q?", answer="A.")])
+    path, manifest = export(corpus, format="prompt_completion", labelled_as_test=True)
+    (row,) = exported_rows(path)
+    assert row["split"] == "test" and row["completion"] == "A." and row["prompt"].endswith("Question: Q?")
+    assert set(manifest["splits"]) == {"test"}
+
+
+def test_max_tokens_cut_is_counted_in_the_manifest(corpus):
+    path, manifest = export(corpus, max_tokens=40)
+    assert manifest["counts"]["examples_cut_to_max_tokens"] == 36
+    assert max(r["token_count"] for r in exported_rows(path)) <= 40
+    assert manifest["token_stats"]["train"]["max"] <= 40
+    assert pseudo_text(0)  # the corpus texts are longer than 40 tokens

@@ -1,0 +1,112 @@
+"""The shared export selection over a real warehouse (Parquet + DuckDB views)."""
+
+from __future__ import annotations
+
+from tests.export_training.conftest import annotation_row, cluster_row, tombstone_row
+from warehouse.selection import human_qa_pairs, select_export_documents, selection_report
+
+
+def ids(table) -> set[str]:
+    return set(table.column("doc_id").to_pylist())
+
+
+def test_representatives_of_kept_documents_only(corpus):
+    selected = select_export_documents(corpus.wh, "training")
+    got = ids(selected)
+    assert {"d00", "d03", "d06"} <= got  # representatives, and d06 without a clusters row
+    assert not got & {"d01", "d02", "d04", "d05"}  # duplicates and the dropped document
+    assert len(got) == 36
+    row = next(r for r in selected.to_pylist() if r["doc_id"] == "d06")
+    assert row["cluster_id"] == "d06" and row["labelled"] is False
+    assert selection_report(corpus.wh, "training") == {"not_kept": 1, "duplicate": 3}
+
+
+def test_removed_cluster_row_and_tombstone_leave_the_selection(corpus):
+    corpus.write("clusters", [cluster_row("d07", "d07", True, removed=True, minutes=5)])
+    corpus.write("tombstones", [tombstone_row("d08")])
+    got = ids(select_export_documents(corpus.wh, "rag"))
+    assert "d07" not in got and "d08" not in got
+    assert selection_report(corpus.wh, "rag")["cluster_removed"] == 1
+
+
+def test_drop_label_and_use_routing(corpus):
+    corpus.write(
+        "annotations",
+        [
+            annotation_row(1, "d10", quality="drop", use="both"),
+            annotation_row(2, "d11", quality="keep", use="training"),
+            annotation_row(3, "d12", quality="keep", use="retrieval"),
+            annotation_row(4, "d13", quality="keep", use="neither"),
+            annotation_row(5, "d14", quality="keep", use="both"),
+        ],
+    )
+    training, rag = ids(select_export_documents(corpus.wh, "training")), ids(select_export_documents(corpus.wh, "rag"))
+    assert "d10" not in training and "d10" not in rag
+    assert "d11" in training and "d11" not in rag
+    assert "d12" not in training and "d12" in rag
+    assert "d13" not in training and "d13" not in rag
+    assert "d14" in training and "d14" in rag
+    assert selection_report(corpus.wh, "training") == {
+        "not_kept": 1,
+        "duplicate": 3,
+        "label_drop": 1,
+        "label_use_excludes": 2,
+    }
+    labelled = select_export_documents(corpus.wh, "training").to_pylist()
+    assert {r["doc_id"] for r in labelled if r["labelled"]} == {"d11", "d14"}
+
+
+def test_latest_version_per_annotator_then_majority(corpus):
+    corpus.write(
+        "annotations",
+        [
+            # d15: one annotator changes their mind (drop -> keep): the later version counts.
+            annotation_row(10, "d15", annotator="ann", quality="drop", minutes=2),
+            annotation_row(10, "d15", annotator="ann", quality="keep", minutes=3),
+            # d16: two say drop, one (later) says keep: the majority drops it.
+            annotation_row(11, "d16", annotator="a", quality="drop", minutes=2),
+            annotation_row(12, "d16", annotator="b", quality="drop", minutes=3),
+            annotation_row(13, "d16", annotator="c", quality="keep", minutes=4),
+            # d17: a 1:1 tie goes to the latest vote (keep).
+            annotation_row(14, "d17", annotator="a", quality="drop", minutes=2),
+            annotation_row(15, "d17", annotator="b", quality="keep", minutes=3),
+            # d18: a cancelled drop is no label.
+            annotation_row(16, "d18", annotator="a", quality="drop", was_cancelled=True),
+        ],
+    )
+    selected = select_export_documents(corpus.wh, "training").to_pylist()
+    by_id = {r["doc_id"]: r for r in selected}
+    assert "d15" in by_id and "d17" in by_id and "d18" in by_id
+    assert "d16" not in by_id
+    assert by_id["d18"]["labelled"] is False
+
+
+def test_filters_by_source_language_quality(corpus):
+    from tests.export_training.conftest import doc_row, pseudo_text
+
+    corpus.write(
+        "documents",
+        [
+            doc_row("b01", pseudo_text(101), source="blog"),
+            doc_row("b02", pseudo_text(102), source="blog", language="de"),
+            doc_row("b03", pseudo_text(103), source="blog", quality_score=0.1),
+        ],
+    )
+    got = ids(select_export_documents(corpus.wh, "training", sources=["blog"], languages=["en"], min_quality=0.5))
+    assert got == {"b01"}
+    report = selection_report(corpus.wh, "training", sources=["blog"], languages=["en"], min_quality=0.5)
+    assert report["source_filtered"] == 36 and report["language_filtered"] == 1 and report["below_min_quality"] == 1
+
+
+def test_human_qa_pairs_latest_version_non_empty(corpus):
+    corpus.write(
+        "annotations",
+        [
+            annotation_row(20, "d20", question="Old question?", answer="Old answer.", minutes=2),
+            annotation_row(20, "d20", question="  What is ka? ", answer=" Ka is lo. ", minutes=3),
+            annotation_row(21, "d21", question="Only a question?", answer="   "),
+            annotation_row(22, "d22", question="Skipped?", answer="Yes.", was_cancelled=True),
+        ],
+    )
+    pairs = human_qa_pairs(corpus.wh).to_pylist()
+    assert [(p["doc_id"], p["question"], p["answer"]) for p in pairs] == [("d20", "What is ka?", "Ka is lo.")]

@@ -1,0 +1,186 @@
+"""The export selection shared by both exports (fine-tuning and RAG), as one SQL query.
+
+A document reaches an export when it is the current version of a kept document, represents its
+duplicate cluster, is not labelled quality=drop by humans, is routed to that export by its `use`
+label, and passes the export's source / language / quality filters. Tombstoned documents never
+appear: the `documents` and `clusters` views already hide them.
+
+Human labels, when several annotators labelled one document: each annotator's latest
+(non-cancelled) annotation counts once; the document's `quality` and `use` are the majority of
+those votes, and a tie goes to the most recently updated vote. So one annotator who changes
+their mind replaces their own label, and a later second opinion breaks a 1:1 tie.
+
+Every document that is left out gets one stable reason code (the first rule it fails, in the
+order of `EXCLUSION_REASONS`), so `selection_report` can count why documents were left out.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pyarrow as pa
+
+Target = Literal["training", "rag"]
+
+# Order matters: a document is reported under the first rule it fails.
+EXCLUSION_REASONS = (
+    "not_kept",  # a quality filter of the clean stage dropped it
+    "cluster_removed",  # dedup took it out of its cluster (no longer kept, or tombstoned)
+    "duplicate",  # another document represents its duplicate cluster
+    "label_drop",  # humans labelled it quality=drop
+    "label_use_excludes",  # its `use` label routes it away from this export (or `neither`)
+    "source_filtered",  # not one of the export's sources
+    "language_filtered",  # not one of the export's languages
+    "below_min_quality",  # quality_score under the export's minimum
+)
+
+# `use` labels that take a document out of each export.
+EXCLUDED_USES: dict[str, tuple[str, ...]] = {
+    "training": ("retrieval", "neither"),
+    "rag": ("training", "neither"),
+}
+
+SELECTED_COLUMNS = (
+    "doc_id",
+    "content_hash",
+    "url",
+    "canonical_url",
+    "title",
+    "description",
+    "text",
+    "markdown",
+    "language",
+    "source",
+    "quality_score",
+    "cluster_id",
+    "fetched_at",
+    "word_count",
+    "char_count",
+    "labelled",
+    "label_quality",
+    "label_use",
+)
+
+_LABEL_VOTES_SQL = """
+per_annotator as (
+    select * from annotations
+    where not coalesce(was_cancelled, false)
+    qualify row_number() over (
+        partition by doc_id, coalesce(annotator, 'annotation:' || annotation_id::varchar)
+        order by updated_at desc, annotation_id desc) = 1
+),
+quality_vote as (
+    select doc_id, quality from (
+        select doc_id, quality, count(*) as votes, max(updated_at) as last_vote
+        from per_annotator where quality is not null group by doc_id, quality)
+    qualify row_number() over (partition by doc_id order by votes desc, last_vote desc, quality) = 1
+),
+use_vote as (
+    select doc_id, "use" from (
+        select doc_id, "use", count(*) as votes, max(updated_at) as last_vote
+        from per_annotator where "use" is not null group by doc_id, "use")
+    qualify row_number() over (partition by doc_id order by votes desc, last_vote desc, "use") = 1
+),
+labelled as (select distinct doc_id from per_annotator)
+"""
+
+_JUDGED_SQL = f"""
+with {_LABEL_VOTES_SQL},
+judged as (
+    select
+        d.doc_id, d.content_hash, d.url, d.canonical_url, d.title, d.description, d.text, d.markdown,
+        d.language, d.source, d.quality_score,
+        coalesce(c.cluster_id, d.doc_id) as cluster_id,
+        d.fetched_at, d.word_count, d.char_count,
+        l.doc_id is not null as labelled,
+        q.quality as label_quality,
+        u."use" as label_use,
+        case
+            when not d.kept then 'not_kept'
+            when coalesce(c.removed, false) then 'cluster_removed'
+            when c.doc_id is not null and not c.is_representative then 'duplicate'
+            when q.quality = 'drop' then 'label_drop'
+            when list_contains($excluded_uses, u."use") then 'label_use_excludes'
+            when len($sources) > 0 and not list_contains($sources, d.source) then 'source_filtered'
+            when len($languages) > 0 and not list_contains($languages, d.language) then 'language_filtered'
+            when $min_quality is not null and coalesce(d.quality_score, 0) < $min_quality then 'below_min_quality'
+        end as exclusion
+    from documents d
+    left join clusters c on c.doc_id = d.doc_id
+    left join quality_vote q on q.doc_id = d.doc_id
+    left join use_vote u on u.doc_id = d.doc_id
+    left join labelled l on l.doc_id = d.doc_id
+)
+"""
+
+
+def _params(target: Target, sources, languages, min_quality) -> dict:
+    if target not in EXCLUDED_USES:
+        raise ValueError(f"unknown export target {target!r}; use 'training' or 'rag'")
+    return {
+        "excluded_uses": list(EXCLUDED_USES[target]),
+        "sources": list(sources or []),
+        "languages": list(languages or []),
+        "min_quality": float(min_quality) if min_quality is not None else None,
+    }
+
+
+def _query(wh, sql: str, params: dict) -> pa.Table:
+    con = wh.connect(read_only=True)
+    try:
+        result = con.sql(sql, params=params)
+        # DuckDB 2 renamed fetch_arrow_table to to_arrow_table; accept both (pyproject allows >=1.1).
+        fetch = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
+        return fetch()
+    finally:
+        con.close()
+
+
+def select_export_documents(
+    wh,
+    target: Target,
+    sources: list[str] | None = None,
+    languages: list[str] | None = None,
+    min_quality: float | None = None,
+) -> pa.Table:
+    """The documents an export should contain, one row per document, sorted by doc_id.
+
+    Columns: SELECTED_COLUMNS (`labelled` is true when a human labelled the document;
+    `label_quality` / `label_use` are the resolved labels, null when unlabelled).
+    """
+    cols = ", ".join(f'"{c}"' for c in SELECTED_COLUMNS)
+    sql = f"{_JUDGED_SQL} select {cols} from judged where exclusion is null order by doc_id"
+    return _query(wh, sql, _params(target, sources, languages, min_quality))
+
+
+def selection_report(
+    wh,
+    target: Target,
+    sources: list[str] | None = None,
+    languages: list[str] | None = None,
+    min_quality: float | None = None,
+) -> dict[str, int]:
+    """How many current documents each exclusion rule left out (only non-zero reasons)."""
+    sql = f"{_JUDGED_SQL} select exclusion, count(*) as n from judged where exclusion is not null group by 1"
+    table = _query(wh, sql, _params(target, sources, languages, min_quality))
+    counts = dict(zip(table.column("exclusion").to_pylist(), table.column("n").to_pylist(), strict=True))
+    return {reason: counts[reason] for reason in EXCLUSION_REASONS if reason in counts}
+
+
+def human_qa_pairs(wh) -> pa.Table:
+    """Human-written question/answer pairs: doc_id, annotation_id, question, answer.
+
+    From the latest version of each annotation (the `annotations` view), not cancelled, with a
+    non-blank question and answer (trimmed). The same pair given twice for a document counts once
+    (the lowest annotation_id keeps it). Sorted by doc_id, annotation_id.
+    """
+    sql = """
+        select doc_id, min(annotation_id) as annotation_id, question, answer from (
+            select doc_id, annotation_id, trim(question) as question, trim(answer) as answer
+            from annotations
+            where not coalesce(was_cancelled, false)
+              and coalesce(trim(question), '') <> '' and coalesce(trim(answer), '') <> '')
+        group by doc_id, question, answer
+        order by doc_id, annotation_id
+    """
+    return _query(wh, sql, {})

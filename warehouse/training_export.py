@@ -1,0 +1,223 @@
+"""Writing a fine-tuning export: `<warehouse parent>/exports/training/<name>/<version>/`.
+
+    README.md                              dataset card (Hugging Face YAML header + prose)
+    manifest.json                          input snapshot, config hash, counts, checksums
+    data/<split>-00000-of-0000N.parquet    shards in the Hugging Face layout
+    jsonl/<split>.jsonl                    OpenAI chat format (on request)
+
+Reproducible: rows arrive sorted, files hold no timestamps, compression and row groups are fixed,
+so the same rows give byte-identical shards. Atomic: the version is built in a hidden folder and
+renamed into place; its rows are appended to `training_examples` before that rename, so a run
+killed in between is finished by the next one without recording the rows twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from warehouse.store import WarehouseError, utc_now
+
+# The tables an export reads: their files make up the snapshot that versions the export.
+INPUT_TABLES = ("documents", "clusters", "annotations", "tombstones")
+SHARD_ROW_GROUP = 5_000
+COMPRESSION = "zstd"
+COMPRESSION_LEVEL = 9
+MANIFEST = "manifest.json"
+LATEST = "LATEST"
+
+
+@dataclass
+class WrittenExport:
+    path: Path
+    version: str
+    manifest: dict
+    created: bool  # False when this version already existed and was kept
+
+
+def exports_root(wh) -> Path:
+    """`exports/` beside the warehouse root (the folder that holds the warehouse folder)."""
+    if not wh.is_local:
+        raise WarehouseError(f"exports are written beside a local warehouse; {wh.root_url} is remote")
+    return Path(os.path.dirname(wh.root)) / "exports"
+
+
+def export_path(wh, name: str, version: str) -> Path:
+    return exports_root(wh) / "training" / name / version
+
+
+def input_snapshot(wh) -> dict:
+    return wh.snapshot(INPUT_TABLES)
+
+
+def read_manifest(wh, name: str, version: str) -> dict | None:
+    path = export_path(wh, name, version) / MANIFEST
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
+def latest_version(wh, name: str) -> str | None:
+    path = exports_root(wh) / "training" / name / LATEST
+    return path.read_text().strip() if path.is_file() else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_shards(folder: Path, split: str, table: pa.Table, shards: int) -> list[Path]:
+    count = max(1, min(shards, table.num_rows))
+    paths = []
+    for i in range(count):
+        start, stop = i * table.num_rows // count, (i + 1) * table.num_rows // count
+        path = folder / "data" / f"{split}-{i:05d}-of-{count:05d}.parquet"
+        pq.write_table(
+            table.slice(start, stop - start),
+            path,
+            compression=COMPRESSION,
+            compression_level=COMPRESSION_LEVEL,
+            row_group_size=SHARD_ROW_GROUP,
+        )
+        paths.append(path)
+    return paths
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(3)}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_export(
+    wh,
+    name: str,
+    version: str,
+    split_tables: dict[str, pa.Table],
+    shards: int,
+    card_for: Callable[[dict[str, dict]], str],
+    manifest: dict,
+    jsonl_lines: dict[str, Iterable[str]] | None = None,
+    before_publish: Callable[[], None] | None = None,
+    force: bool = False,
+) -> WrittenExport:
+    """Write one version (empty splits are left out); `card_for(split_stats)` returns README.md.
+
+    `before_publish` runs after every file is written and before the version becomes visible
+    (the flow appends the rows to `training_examples` there). An existing version is kept as
+    it is unless `force`.
+    """
+    final = export_path(wh, name, version)
+    existing = read_manifest(wh, name, version)
+    if existing is not None and not force:
+        return WrittenExport(final, version, existing, created=False)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = final.parent / f".tmp-{version}-{secrets.token_hex(4)}"
+    (staging / "data").mkdir(parents=True)
+    try:
+        files, split_stats = _write_files(staging, split_tables, shards, jsonl_lines)
+        _write_text(staging / "README.md", card_for(split_stats))
+        files["README.md"] = {"sha256": _sha256(staging / "README.md"), "bytes": (staging / "README.md").stat().st_size}
+        full_manifest = {**manifest, "name": name, "version": version, "splits": split_stats, "files": files}
+        _write_text(staging / MANIFEST, json.dumps(full_manifest, indent=2, sort_keys=True) + "\n")
+        if before_publish is not None:
+            before_publish()
+        _publish(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _write_text(final.parent / LATEST, version + "\n")
+    return WrittenExport(final, version, full_manifest, created=True)
+
+
+def _write_files(staging: Path, split_tables, shards, jsonl_lines) -> tuple[dict, dict]:
+    files: dict[str, dict] = {}
+    split_stats: dict[str, dict] = {}
+    for split, table in split_tables.items():
+        if table.num_rows == 0:
+            continue
+        paths = _write_shards(staging, split, table, shards)
+        for path in paths:
+            files[path.relative_to(staging).as_posix()] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
+        split_stats[split] = {
+            "num_examples": table.num_rows,
+            "num_bytes": table.nbytes,
+            "download_bytes": sum(p.stat().st_size for p in paths),
+            "shards": [p.relative_to(staging).as_posix() for p in paths],
+        }
+    for split, lines in (jsonl_lines or {}).items():
+        if split not in split_stats:
+            continue
+        path = staging / "jsonl" / f"{split}.jsonl"
+        path.parent.mkdir(exist_ok=True)
+        with path.open("w", encoding="utf-8", newline="\n") as fh:
+            fh.writelines(lines)
+        files[path.relative_to(staging).as_posix()] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
+    return files, split_stats
+
+
+def _publish(staging: Path, final: Path) -> None:
+    if final.exists():
+        old = final.parent / f".old-{final.name}-{secrets.token_hex(4)}"
+        os.replace(final, old)
+        os.replace(staging, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, final)
+
+
+def recorded_example_count(wh, name: str, version: str) -> int:
+    flt = (ds.field("export_name") == name) & (ds.field("export_version") == version)
+    return wh.read("training_examples", columns=["example_id"], filter=flt).num_rows
+
+
+def record_training_examples(
+    wh, rows: list[dict], name: str, version: str, fmt: str, snapshot_id: str, run_id: str
+) -> int:
+    """Append an export's rows to `training_examples` once per (name, version); returns rows added.
+    The caller holds the table lock."""
+    if not rows or recorded_example_count(wh, name, version):
+        return 0
+    created_at = utc_now()
+    table_rows = [
+        {
+            "example_id": r["example_id"],
+            "export_name": name,
+            "export_version": version,
+            "format": fmt,
+            "split": r["split"],
+            "text": r.get("text"),
+            "messages": r.get("messages"),
+            "prompt": r.get("prompt"),
+            "completion": r.get("completion"),
+            "token_count": r["token_count"],
+            "doc_id": r["doc_id"],
+            "content_hash": r["content_hash"],
+            "cluster_id": r["cluster_id"],
+            "url": r["url"],
+            "source": r["source"],
+            "language": r["language"],
+            "origin": r["origin"],
+            "snapshot_id": snapshot_id,
+            "created_at": created_at,
+        }
+        for r in rows
+    ]
+    with wh.writer("training_examples", run_id) as writer:
+        for start in range(0, len(table_rows), 10_000):
+            writer.write(table_rows[start : start + 10_000])
+    return len(table_rows)
