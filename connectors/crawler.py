@@ -1,0 +1,396 @@
+"""The crawler: drives a source's generator, fetches politely, and turns every attempt into a
+pages row (an `Outcome`), handed to `emit` as soon as it exists.
+
+It holds no storage: the caller passes in what the warehouse knows (crawl state, links of known
+pages, URLs an interrupted run already did) and writes what comes out. Every URL the crawl meets
+ends as exactly one row: fetched, not_modified, unchanged, failed, skipped or gone, with a
+stable reason code in `error` (`robots_disallowed: ...`, `private_address: ...`, `http_500: ...`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+import httpx
+
+from connectors.fetcher import Fetcher, FetchPolicy, PrivateAddressError, Response
+from connectors.robots import RobotsCache
+from connectors.sources import Failure, Record, Seed, feed_seeds, file_records, site_seeds, sitemap_seeds
+from connectors.warc import WarcOut, iter_warc_responses
+from processing.ids import doc_id_for, sha256_hex
+from processing.urls import Scope, extract_links, normalize_url
+
+URL_KINDS = ("site", "sitemap", "feed")
+RECORD_KINDS = ("warc", "files")
+GOOD_STATUSES = ("fetched", "not_modified", "unchanged")
+
+
+@dataclass
+class Outcome:
+    page: dict
+    links: list[str] | None = None  # links found on the body (to store for later 304s and resumes)
+    tombstone: dict | None = None
+
+
+@dataclass
+class CrawlJob:
+    """One source's crawl: what to crawl and what the warehouse already knows about it."""
+
+    source: Any  # flows.settings.SourceConfig (duck-typed: connectors do not import flows)
+    run_id: str
+    state: dict[str, dict] = field(default_factory=dict)  # url -> crawl_state row
+    known_links: dict[str, list[str]] = field(default_factory=dict)  # url -> links of its latest body
+    done: dict[str, dict] = field(default_factory=dict)  # url -> row the interrupted run already wrote
+
+
+@dataclass
+class CrawlReport:
+    counts: Counter = field(default_factory=Counter)  # fetch_status -> rows (and "resumed")
+    reasons: Counter = field(default_factory=Counter)  # reason code -> rows (failed and skipped)
+
+    def record(self, page: dict) -> None:
+        self.counts[page["fetch_status"]] += 1
+        if page.get("error"):
+            self.reasons[reason_code(page["error"])] += 1
+
+    @property
+    def skipped_by_robots(self) -> int:
+        return self.reasons.get("robots_disallowed", 0)
+
+
+Emit = Callable[[Outcome], None]
+Progress = Callable[[int, int], None]  # (done, discovered)
+
+
+def reason_code(error: str) -> str:
+    return error.split(":", 1)[0].strip()
+
+
+def _page_row(job: CrawlJob, url: str, fetched_at: datetime, fetch_status: str, **values: Any) -> dict:
+    return {
+        "page_id": sha256_hex(f"{url}|{fetched_at.isoformat()}|{job.run_id}")[:24],
+        "url": url,
+        "source": job.source.name,
+        "crawl_run_id": job.run_id,
+        "fetched_at": fetched_at,
+        "fetch_status": fetch_status,
+        **values,
+    }
+
+
+def _prior_body(state: dict | None) -> dict | None:
+    """The state row when the URL has a body we can compare with (a gone page starts afresh, so
+    that it comes back as a new document version and leaves its tombstone behind)."""
+    if state and state.get("body_sha256") and state.get("fetch_status") != "gone":
+        return state
+    return None
+
+
+def _judge_body(job: CrawlJob, url: str, body: bytes) -> tuple[str, str]:
+    """(fetch_status, sha256): `unchanged` when the body is byte-identical to the last one."""
+    sha = sha256_hex(body)
+    prior = _prior_body(job.state.get(url))
+    return ("unchanged" if prior and prior["body_sha256"] == sha else "fetched"), sha
+
+
+@dataclass(frozen=True)
+class _Item:
+    url: str
+    depth: int
+    chain: tuple[str, ...] = ()  # URLs that redirected here, in order
+
+
+class _UrlCrawl:
+    def __init__(self, job: CrawlJob, policy: FetchPolicy, emit: Emit, progress: Progress | None,
+                 warc: WarcOut | None, transport: httpx.AsyncBaseTransport | None):  # fmt: skip
+        self.job, self.policy, self._emit, self.progress, self.warc = job, policy, emit, progress, warc
+        self.transport = transport
+        src = job.source
+        self.scope = Scope.for_start(normalize_url(src.url) or src.url, src.include, src.exclude)
+        self.follow = src.kind == "site"
+        self.queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self.seen: set[str] = set()
+        self.report = CrawlReport()
+        self.done_count = 0
+        self.robots: RobotsCache | None = None
+        self.fetcher: Fetcher | None = None
+        self._delay_applied: set[str] = set()
+
+    # -- frontier ---------------------------------------------------------------------------------
+    def emit(self, outcome: Outcome) -> None:
+        self.report.record(outcome.page)
+        self._emit(outcome)
+
+    def _skip(self, url: str, depth: int, error: str) -> None:
+        self.emit(Outcome(_page_row(self.job, url, datetime.now(UTC), "skipped", error=error, depth=depth)))
+
+    def enqueue(self, raw_url: str, depth: int, chain: tuple[str, ...] = (), record_refusal: bool = False) -> None:
+        url = normalize_url(raw_url)
+        if url is None:
+            if record_refusal:
+                self._skip(raw_url, depth, "invalid_url: not an http(s) URL")
+            return
+        if url in self.seen:
+            return
+        out_of_scope = self.scope.reason_out_of_scope(url)
+        if out_of_scope:
+            if record_refusal:
+                self.seen.add(url)
+                self._skip(url, depth, f"{out_of_scope}: not in the source's scope")
+            return
+        if len(self.seen) >= self.job.source.max_pages:
+            return
+        self.seen.add(url)
+        self.queue.put_nowait(_Item(url, depth, chain))
+        self._tick()
+
+    def _tick(self) -> None:
+        if self.progress:
+            self.progress(self.done_count, len(self.seen))
+
+    def follow_links(self, item: _Item, links: Iterable[str] | None) -> None:
+        if self.follow and links and item.depth < self.job.source.max_depth:
+            for link in links:
+                self.enqueue(link, item.depth + 1)
+
+    # -- run --------------------------------------------------------------------------------------
+    async def run(self) -> CrawlReport:
+        async with Fetcher(self.policy, self.transport) as fetcher:
+            self.fetcher = fetcher
+            self.robots = RobotsCache(fetcher.fetch_text, self.policy.user_agent)
+            workers = [asyncio.create_task(self._worker()) for _ in range(self.policy.concurrency)]
+            try:
+                async for seed in self._seeds():
+                    if isinstance(seed, Failure):
+                        self._record_failure(seed)
+                    else:
+                        self.enqueue(seed.url, seed.depth, record_refusal=True)
+                await self.queue.join()
+            finally:
+                for w in workers:
+                    w.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+        return self.report
+
+    def _seeds(self) -> AsyncIterator[Seed | Failure]:
+        kind = self.job.source.kind
+        if kind == "site":
+            return site_seeds(self.job.source, self.fetcher)
+        if kind == "feed":
+            return feed_seeds(self.job.source, self.fetcher)
+        return self._sitemap_seeds()
+
+    async def _sitemap_seeds(self) -> AsyncIterator[Seed | Failure]:
+        named = await self.robots.sitemaps(self.job.source.url)
+        async for seed in sitemap_seeds(self.job.source, self.fetcher, named):
+            yield seed
+
+    def _record_failure(self, failure: Failure) -> None:
+        resp = failure.response
+        self.emit(Outcome(_page_row(self.job, failure.url, datetime.now(UTC), "failed", status=resp.status,
+                                    content_type=resp.content_type, error=failure.reason)))  # fmt: skip
+
+    async def _worker(self) -> None:
+        while True:
+            item = await self.queue.get()
+            try:
+                await self._process(item)
+            except Exception as exc:  # a bug or an odd page must cost one row, not the crawl
+                self.emit(Outcome(_page_row(self.job, item.url, datetime.now(UTC), "failed", depth=item.depth,
+                                            error=f"crawler_error: {type(exc).__name__}: {exc}")))  # fmt: skip
+            finally:
+                self.done_count += 1
+                self._tick()
+                self.queue.task_done()
+
+    # -- one URL ----------------------------------------------------------------------------------
+    async def _robots_allow(self, url: str) -> bool:
+        if not self.policy.obey_robots:
+            return True
+        host_rules = await self.robots.for_url(url)
+        host = url.split("/", 3)[2]
+        if host not in self._delay_applied:
+            self._delay_applied.add(host)
+            delay = host_rules.rules.crawl_delay(self.policy.user_agent)
+            if delay is not None:
+                self.fetcher.set_host_delay(url, float(delay))
+        return host_rules.rules.can_fetch(url, self.policy.user_agent)
+
+    async def _process(self, item: _Item) -> None:
+        url = item.url
+        if url in self.job.done:  # the interrupted run has its row; only its links are needed
+            self.report.counts["resumed"] += 1
+            self.follow_links(item, self.job.known_links.get(url))
+            return
+        try:  # before robots.txt: a refused host gets no request at all
+            await self.fetcher.check_address(url)
+        except PrivateAddressError as exc:
+            self._skip(url, item.depth, f"private_address: {exc}")
+            return
+        if not await self._robots_allow(url):
+            self._skip(url, item.depth, f"robots_disallowed: robots.txt forbids {self.policy.user_agent}")
+            return
+        prior = _prior_body(self.job.state.get(url))
+        headers = {}
+        if prior and prior.get("etag"):
+            headers["If-None-Match"] = prior["etag"]
+        if prior and prior.get("last_modified"):
+            headers["If-Modified-Since"] = prior["last_modified"]
+        resp = await self.fetcher.fetch(url, headers)
+        self._judge_response(item, resp, prior)
+
+    def _row(self, item: _Item, resp: Response, fetch_status: str, **values: Any) -> dict:
+        base = {
+            "final_url": item.url,
+            "status": resp.status,
+            "content_type": resp.content_type,
+            "etag": resp.headers.get("etag"),
+            "last_modified": resp.headers.get("last-modified"),
+            "depth": item.depth,
+            "redirects": list(item.chain) or None,
+            "elapsed_ms": resp.elapsed_ms,
+        }
+        base.update(values)
+        return _page_row(self.job, item.url, datetime.now(UTC), fetch_status, **base)
+
+    def _judge_response(self, item: _Item, resp: Response, prior: dict | None) -> None:
+        status = resp.status
+        if resp.error:
+            kind = "skipped" if resp.error.startswith("private_address") else "failed"
+            self.emit(Outcome(self._row(item, resp, kind, error=resp.error)))
+        elif status in (301, 302, 303, 307, 308) and resp.location:
+            self._redirect(item, resp)
+        elif status == 304 and prior:
+            row = self._row(item, resp, "not_modified", body_sha256=prior["body_sha256"],
+                            etag=resp.headers.get("etag") or prior.get("etag"),
+                            last_modified=resp.headers.get("last-modified") or prior.get("last_modified"))  # fmt: skip
+            self.emit(Outcome(row))
+            self.follow_links(item, self.job.known_links.get(item.url))
+        elif status == 200 and resp.body is None:
+            self.emit(Outcome(self._row(item, resp, "skipped", error=f"content_type: {resp.content_type} is not HTML")))
+        elif status == 200:
+            self._body(item, resp)
+        elif status in (404, 410) and self.job.state.get(item.url, {}).get("body_sha256"):
+            self._gone(item, resp)
+        else:
+            error = f"http_{status}: after {resp.attempts} attempt(s)"
+            self.emit(Outcome(self._row(item, resp, "failed", error=error)))
+
+    def _body(self, item: _Item, resp: Response) -> None:
+        fetch_status, sha = _judge_body(self.job, item.url, resp.body)
+        links = extract_links(resp.body, item.url) if self.follow else None
+        values = {"body_sha256": sha, "content_length": len(resp.body), "truncated": resp.truncated}
+        if fetch_status == "fetched":
+            values["body"] = resp.body
+            if self.warc is not None:
+                self.warc.write_response(item.url, resp.status, resp.headers, resp.body, datetime.now(UTC),
+                                         resp.truncated)  # fmt: skip
+        # Unchanged bodies keep their stored links unless none were stored yet.
+        store_links = links if fetch_status == "fetched" or item.url not in self.job.known_links else None
+        self.emit(Outcome(self._row(item, resp, fetch_status, **values), links=store_links))
+        self.follow_links(item, links)
+
+    def _gone(self, item: _Item, resp: Response) -> None:
+        already_gone = self.job.state[item.url].get("fetch_status") == "gone"
+        row = self._row(item, resp, "gone", error=f"http_{resp.status}: the page was removed at the source")
+        tombstone = None
+        if not already_gone:
+            tombstone = {"doc_id": doc_id_for(item.url), "url": item.url, "source": self.job.source.name,
+                         "reason": f"http_{resp.status}", "status": resp.status, "created_at": row["fetched_at"],
+                         "run_id": self.job.run_id}  # fmt: skip
+        self.emit(Outcome(row, tombstone=tombstone))
+
+    def _redirect(self, item: _Item, resp: Response) -> None:
+        """A redirect is a row of its own; the target is crawled as a URL of its own (robots, scope,
+        address checks), carrying the chain so that loops and overlong chains are caught."""
+        target = normalize_url(resp.location, item.url)
+        chain = (*item.chain, item.url)
+        if target is None:
+            error = f"bad_redirect: Location {resp.location!r} is not an http(s) URL"
+            self.emit(Outcome(self._row(item, resp, "failed", error=error)))
+        elif target in chain:
+            error = f"redirect_loop: {' -> '.join((*chain, target))}"
+            self.emit(Outcome(self._row(item, resp, "failed", final_url=target, error=error)))
+        elif len(chain) > self.policy.max_redirects:
+            error = f"too_many_redirects: more than {self.policy.max_redirects}"
+            self.emit(Outcome(self._row(item, resp, "failed", final_url=target, error=error)))
+        else:
+            row = self._row(item, resp, "skipped", final_url=target, error=f"redirect: {resp.status} to {target}")
+            self.emit(Outcome(row))
+            self.enqueue(target, item.depth, chain, record_refusal=True)
+
+
+async def crawl_urls(job: CrawlJob, policy: FetchPolicy, emit: Emit, progress: Progress | None = None,
+                     warc: WarcOut | None = None,
+                     transport: httpx.AsyncBaseTransport | None = None) -> CrawlReport:  # fmt: skip
+    """Crawl a site, sitemap or feed source; every outcome goes to `emit` as soon as it exists."""
+    if job.source.kind not in URL_KINDS:
+        raise ValueError(f"crawl_urls handles {', '.join(URL_KINDS)} sources, not {job.source.kind!r}")
+    return await _UrlCrawl(job, policy, emit, progress, warc, transport).run()
+
+
+def ingest_records(job: CrawlJob, records: Iterable[Record], emit: Emit, warc: WarcOut | None = None,
+                   progress: Progress | None = None) -> CrawlReport:  # fmt: skip
+    """Turn existing responses (WARC records, local files) into pages rows, unchanged ones without body."""
+    report = CrawlReport()
+    for n, rec in enumerate(records, start=1):
+        url = normalize_url(rec.url) or rec.url  # file:// URIs stay as they are
+        if url in job.done:
+            report.counts["resumed"] += 1
+            continue
+        fetch_status, sha = _judge_body(job, url, rec.body)
+        row = _page_row(job, url, rec.fetched_at, fetch_status, final_url=rec.final_url or url, status=rec.status,
+                        content_type=rec.headers.get("content-type"), etag=rec.headers.get("etag"),
+                        last_modified=rec.headers.get("last-modified"), content_length=len(rec.body),
+                        body=rec.body if fetch_status == "fetched" else None, body_sha256=sha, truncated=False,
+                        depth=0)  # fmt: skip
+        if fetch_status == "fetched" and warc is not None:
+            warc.write_response(url, rec.status, rec.headers, rec.body, rec.fetched_at, False)
+        report.record(row)
+        emit(Outcome(row))
+        if progress:
+            progress(n, n)
+    return report
+
+
+def warc_records(stream: BinaryIO) -> Iterator[Record]:
+    for r in iter_warc_responses(stream):
+        if r["status"] == 200 and r["url"]:
+            yield Record(url=r["url"], body=r["body"], fetched_at=r["fetched_at"], status=200, headers=r["headers"])
+
+
+@contextlib.contextmanager
+def open_warc(source: Any, policy: FetchPolicy) -> Iterator[BinaryIO]:
+    """The source's WARC as a binary stream: its local path, or its URL downloaded to a temp file
+    (through the same address checks as any fetch)."""
+    if source.path:
+        with open(source.path, "rb") as fh:
+            yield fh
+        return
+    with tempfile.TemporaryFile() as tmp:
+        asyncio.run(_download(source.url, policy, tmp))
+        tmp.seek(0)
+        yield tmp
+
+
+async def _download(url: str, policy: FetchPolicy, out: BinaryIO) -> None:
+    async with Fetcher(policy) as fetcher:
+        await fetcher.check_address(url)
+        async with fetcher.client.stream("GET", url) as r:
+            if r.status_code != 200:
+                raise OSError(f"WARC download {url} answered HTTP {r.status_code}")
+            async for chunk in r.aiter_raw():
+                out.write(chunk)
+
+
+def record_source_records(source: Any, stream: BinaryIO | None = None) -> Iterator[Record]:
+    if source.kind == "files":
+        return file_records(source.path)
+    return warc_records(stream)

@@ -1,0 +1,158 @@
+"""Crawl state in the warehouse: what each URL answered last time, where an interrupted crawl
+stopped, and a writer that makes fetched pages durable in small batches.
+
+The state is not a separate store that could drift from the data: it is a view over the pages
+table itself (`crawl_state`), so whatever pages hold is what the next crawl knows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from warehouse.catalog import register_view
+from warehouse.store import Warehouse, utc_now
+
+# Latest row per (source, url) for the status, and the validators (ETag, Last-Modified, body hash)
+# of the latest fetch that produced or confirmed a body: a failed attempt in between must not make
+# the next crawl forget what it already has.
+CRAWL_STATE_SQL = """
+with latest as (
+    select source, url, fetch_status, status, fetched_at, crawl_run_id, error
+    from pages_history
+    qualify row_number() over (partition by source, url order by fetched_at desc, page_id desc) = 1
+), good as (
+    select source, url, etag, last_modified, body_sha256, fetched_at as last_fetched_at
+    from pages_history
+    where fetch_status in ('fetched', 'not_modified', 'unchanged')
+    qualify row_number() over (partition by source, url order by fetched_at desc, page_id desc) = 1
+)
+select l.source, l.url, l.fetch_status, l.status, l.fetched_at, l.crawl_run_id, l.error,
+       g.etag, g.last_modified, g.body_sha256, g.last_fetched_at
+from latest l left join good g on g.source = l.source and g.url = l.url
+"""
+register_view("crawl_state", CRAWL_STATE_SQL)
+
+CRAWL_TABLES = ("pages", "crawl_links", "tombstones", "crawl_runs")
+
+
+def _fetch(wh: Warehouse, sql: str, params: list) -> list[tuple]:
+    con = wh.connect()
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def load_crawl_state(wh: Warehouse, source: str) -> dict[str, dict]:
+    """url -> {fetch_status, status, etag, last_modified, body_sha256, last_fetched_at} for one source."""
+    columns = ("fetch_status", "status", "etag", "last_modified", "body_sha256", "last_fetched_at")
+    rows = _fetch(wh, f"select url, {', '.join(columns)} from crawl_state where source = ?", [source])
+    return {row[0]: dict(zip(columns, row[1:], strict=True)) for row in rows}
+
+
+def load_links(wh: Warehouse, source: str) -> dict[str, list[str]]:
+    """url -> links found on its latest fetched body (for pages that answer 304 or were resumed)."""
+    return dict(_fetch(wh, "select url, links from crawl_links where source = ?", [source]))
+
+
+def interrupted_run(wh: Warehouse, source: str) -> str | None:
+    """The source's latest run if it started and never completed (it was killed), else None."""
+    rows = _fetch(
+        wh,
+        "select crawl_run_id, bool_or(event = 'completed') as completed from crawl_runs "
+        "where source = ? group by crawl_run_id order by max(event_at) desc limit 1",
+        [source],
+    )
+    if not rows or rows[0][1]:
+        return None
+    return rows[0][0]
+
+
+def urls_done_in_run(wh: Warehouse, source: str, run_id: str) -> dict[str, dict]:
+    """url -> {fetch_status, final_url, depth} of every pages row an (interrupted) run wrote."""
+    columns = ("fetch_status", "final_url", "depth")
+    rows = _fetch(
+        wh,
+        f"select url, {', '.join(columns)} from pages_history where source = ? and crawl_run_id = ?",
+        [source, run_id],
+    )
+    return {row[0]: dict(zip(columns, row[1:], strict=True)) for row in rows}
+
+
+def mark_run(wh: Warehouse, run_id: str, source: str, event: str, counts: dict[str, int] | None = None) -> None:
+    wh.write(
+        "crawl_runs",
+        [{"crawl_run_id": run_id, "source": source, "event": event, "event_at": utc_now(), "counts": counts}],
+        run_id,
+    )
+
+
+@contextlib.contextmanager
+def crawl_locks(wh: Warehouse, run_id: str):
+    """Hold the write lock of every table the crawl writes; sweep temp files a killed run left."""
+    with contextlib.ExitStack() as stack:
+        for table in CRAWL_TABLES:
+            stack.enter_context(wh.lock(table, run_id))
+            wh.sweep_temp_files(table)
+        yield
+
+
+@dataclass
+class PageBatchWriter:
+    """Buffers crawl outcomes and makes them durable every `flush_rows` pages or `flush_seconds`.
+
+    Links and tombstones of a batch become visible before its pages: a page row therefore never
+    exists without its links, which is what lets a resumed crawl skip it and still follow them.
+    """
+
+    wh: Warehouse
+    run_id: str
+    flush_rows: int = 100
+    flush_seconds: float = 5.0
+    pages: list[dict] = field(default_factory=list)
+    links: list[dict] = field(default_factory=list)
+    tombstones: list[dict] = field(default_factory=list)
+    rows_written: int = 0
+    _last_flush: float = field(default_factory=time.monotonic)
+    _stack: contextlib.ExitStack | None = None
+
+    def __enter__(self) -> PageBatchWriter:
+        self._stack = contextlib.ExitStack()
+        self._writers = {
+            t: self._stack.enter_context(self.wh.writer(t, self.run_id)) for t in ("crawl_links", "tombstones", "pages")
+        }
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.flush()
+        self._stack.close()
+
+    def add(self, page: dict, links: Iterable[str] | None = None, tombstone: dict | None = None) -> None:
+        self.pages.append(page)
+        if links is not None:
+            self.links.append(
+                {
+                    "url": page["url"],
+                    "source": page["source"],
+                    "body_sha256": page.get("body_sha256"),
+                    "links": list(links),
+                    "crawl_run_id": self.run_id,
+                    "created_at": utc_now(),
+                }
+            )
+        if tombstone is not None:
+            self.tombstones.append(tombstone)
+        if len(self.pages) >= self.flush_rows or time.monotonic() - self._last_flush >= self.flush_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        for table, rows in (("crawl_links", self.links), ("tombstones", self.tombstones), ("pages", self.pages)):
+            if rows:
+                self._writers[table].write(rows)
+                self._writers[table].flush()
+        self.rows_written += len(self.pages)
+        self.pages, self.links, self.tombstones = [], [], []
+        self._last_flush = time.monotonic()
