@@ -390,7 +390,11 @@ CHUNKS = register_table(
             C("char_start", pa.int64(), "Offset of the chunk's first character in the document text."),
             C("char_end", pa.int64(), "Offset just past the chunk's last character."),
             C("text", pa.string(), "Chunk text.", False),
-            C("text_hash", pa.string(), "SHA-256 of the chunk text (embedding cache key with model_id)."),
+            C(
+                "text_hash",
+                pa.string(),
+                "SHA-256 of the embedded text (title line + chunk); with model_id, the embedding cache key.",
+            ),
             C("token_count", pa.int32(), "Tokens, counted with the embedding model's tokenizer."),
             C("language", pa.string(), "Language code."),
             C("fetched_at", UTC_TS, "When the page was fetched."),
