@@ -1,0 +1,446 @@
+"""Benchmark of the dedup stage (not a test): quality and cost against datatrove and a naive loop.
+
+    .venv/bin/python bench/dedup.py --docs 50000
+
+Builds a labelled near-duplicate set from real prose (the text of Python's HTML documentation
+in /usr/share/doc/python3.11/html): originals, copies with controlled edits (word
+substitutions, insertions, deletions, reordered paragraphs, added boilerplate) whose true
+word-5-gram Jaccard is computed exactly, and unrelated documents. Then, each in its own
+subprocess (wall time and peak memory of the whole process tree, sampled with psutil):
+
+- corpusforge: `run_dedup` on a warehouse holding the documents (all cores);
+- datatrove: its four MinHash stages (signatures, buckets, cluster, filter) with the same n-gram
+  size, number of hashes (bands x rows) and threshold, from bench/.venv-datatrove (created with
+  `python3.11 -m venv bench/.venv-datatrove && bench/.venv-datatrove/bin/pip install datatrove`);
+- naive: `MinHash()` + `update` per shingle + `MinHashLSH` insert/query, on `--naive-docs`
+  documents (extrapolated linearly to the full size, and labelled so);
+- incremental: `--incremental` new documents added to the corpusforge warehouse, run again.
+
+Precision and recall are over document pairs with true Jaccard >= threshold: a predicted pair is
+two documents in one cluster; a predicted pair outside the generated families counts as correct
+when its true Jaccard reaches the threshold (it is then added to the truth as well).
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import itertools
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from processing.dedup import MinHashParams, normalize_text, word_shingles  # noqa: E402
+
+DOCS_HTML = Path("/usr/share/doc/python3.11/html")
+DATATROVE_PY = ROOT / "bench" / ".venv-datatrove" / "bin" / "python"
+BOILERPLATE = (
+    "Share this page with your friends and colleagues. Subscribe to our newsletter for updates. "
+    "All rights reserved. Cookie settings. Privacy policy. Terms of use. Contact us."
+)
+SUBSTITUTES = ("value", "thing", "object", "system", "method", "result", "module", "option", "string", "number")
+
+
+# ---- data set --------------------------------------------------------------------------------
+
+
+def prose_chunks(min_words: int = 40, max_words: int = 300) -> list[list[str]]:
+    """Paragraph lists of ~40-300 words from Python's documentation, exact duplicates removed."""
+    tag = re.compile(r"<[^>]+>")
+    chunks, seen = [], set()
+    for path in sorted(DOCS_HTML.rglob("*.html")):
+        raw = path.read_text(encoding="utf-8", errors="replace")
+        body = raw.split('role="main"', 1)[-1]
+        paras = [html.unescape(tag.sub(" ", p)) for p in re.findall(r"<p>(.*?)</p>", body, flags=re.S)]
+        paras = [" ".join(p.split()) for p in paras if len(p.split()) >= 12]
+        current: list[str] = []
+        for para in paras:
+            current.append(para)
+            words = sum(len(p.split()) for p in current)
+            if words >= min_words:
+                if words <= max_words:
+                    key = normalize_text(" ".join(current))
+                    if key not in seen:
+                        seen.add(key)
+                        chunks.append(current)
+                current = []
+    return chunks
+
+
+def edit(paras: list[str], rate: float, rng: random.Random, kind: str) -> str:
+    """A copy with `rate` of its words edited (substitute/insert/delete), or paragraphs
+    reordered, or boilerplate appended, plus the word edits."""
+    paras = list(paras)
+    if kind == "reorder" and len(paras) > 1:
+        rng.shuffle(paras)
+    words = " \n".join(paras).split(" ")
+    for _ in range(max(0, round(rate * len(words)))):
+        pos = rng.randrange(len(words))
+        op = rng.random()
+        if op < 0.5:
+            words[pos] = rng.choice(SUBSTITUTES)
+        elif op < 0.75:
+            words.insert(pos, rng.choice(SUBSTITUTES))
+        elif len(words) > 10:
+            del words[pos]
+    text = " ".join(words)
+    if kind == "boilerplate":
+        text += "\n" + BOILERPLATE
+    return text
+
+
+def jaccard_sets(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if (a or b) else 1.0
+
+
+def build_dataset(n_docs: int, seed: int = 0) -> tuple[list[dict], dict[tuple[str, str], float], list[list[str]]]:
+    """(documents, true Jaccard of every within-family pair, unused chunks for later additions)."""
+    rng = random.Random(seed)
+    pieces = prose_chunks(40, 300)
+    # Python's documentation has ~12k such paragraph groups: a document joins three of them, so
+    # documents sharing one piece overlap a little (Jaccard ~0.2), as real pages do.
+    chunks = [sum(rng.sample(pieces, 3), []) for _ in range(n_docs)]
+    # a family: one original and 1-3 copies (2 on average); a quarter of the documents unrelated
+    n_unrelated = n_docs // 4
+    n_families = (n_docs - n_unrelated) // 3
+    docs, truth = [], {}
+    rates = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2)
+    kinds = ("words", "words", "reorder", "boilerplate")
+    for fam in range(n_families):
+        paras = chunks[fam]
+        members = [(f"f{fam:06d}-0", " \n".join(paras))]
+        for k in range(1, 1 + rng.choice((1, 2, 2, 3))):
+            members.append((f"f{fam:06d}-{k}", edit(paras, rng.choice(rates), rng, rng.choice(kinds))))
+        shingles = {doc_id: word_shingles(text) for doc_id, text in members}
+        for (a, _), (b, _) in itertools.combinations(members, 2):
+            truth[(a, b)] = jaccard_sets(shingles[a], shingles[b])
+        docs.extend({"id": doc_id, "text": text} for doc_id, text in members)
+    for i in range(n_docs - len(docs)):
+        docs.append({"id": f"u{i:06d}", "text": " \n".join(chunks[n_families + i])})
+    return docs[:n_docs], truth, chunks[n_families + n_unrelated :]
+
+
+# ---- scoring --------------------------------------------------------------------------------
+
+
+def cluster_pairs(result: dict) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(every pair of documents in one cluster, every (removed document, kept document) pair)."""
+    groups: dict[str, list[str]] = {}
+    for doc_id, cid in result["clusters"].items():
+        groups.setdefault(cid, []).append(doc_id)
+    reps = set(result["representatives"])
+    all_pairs, rep_pairs = set(), set()
+    for members in groups.values():
+        all_pairs |= {tuple(sorted(p)) for p in itertools.combinations(sorted(members), 2)}
+        kept = [m for m in members if m in reps]
+        if len(kept) == 1:
+            rep_pairs |= {tuple(sorted((m, kept[0]))) for m in members if m != kept[0]}
+    return all_pairs, rep_pairs
+
+
+def evaluate(result_file: Path, truth: dict, texts: dict[str, str], threshold: float) -> tuple:
+    """(precision over cluster pairs, precision over removed->kept pairs, recall, true pairs)."""
+    all_pairs, rep_pairs = cluster_pairs(json.loads(result_file.read_text()))
+    precision, recall, n_true = score(all_pairs, truth, texts, threshold)
+    rep_precision, _, _ = score(rep_pairs, truth, texts, threshold)
+    return precision, rep_precision, recall, n_true
+
+
+def score(pred: set, truth: dict, texts: dict[str, str], threshold: float) -> tuple[float, float, int]:
+    true_pairs = {p for p, j in truth.items() if j >= threshold}
+    correct = 0
+    for pair in pred:
+        if pair in truth:
+            correct += truth[pair] >= threshold
+        else:  # outside the families: look at the texts themselves
+            j = jaccard_sets(word_shingles(texts[pair[0]]), word_shingles(texts[pair[1]]))
+            if j >= threshold:
+                correct += 1
+                true_pairs.add(pair)
+    precision = correct / len(pred) if pred else 1.0
+    recall = len(pred & true_pairs) / len(true_pairs) if true_pairs else 1.0
+    return precision, recall, len(true_pairs)
+
+
+# ---- measuring ------------------------------------------------------------------------------
+
+
+def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS of the process tree in MiB, stdout) of a subprocess."""
+    import psutil
+
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        total = 0
+        try:
+            for p in [ps, *ps.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            pass
+        peak = max(peak, total)
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    if proc.returncode:
+        raise SystemExit(f"{Path(cmd[0]).name} failed ({proc.returncode}):\n{err[-3000:]}")
+    return wall, peak / 2**20, out
+
+
+CORPUSFORGE_RUN = """
+import json, sys
+sys.path.insert(0, {root!r})
+from flows.dedup import run_dedup
+from flows.settings import DedupSettings
+from warehouse import Warehouse
+wh = Warehouse({warehouse!r})
+summary = run_dedup(wh, DedupSettings(threshold={threshold}, num_perm={num_perm}, ngram={ngram}))
+con = wh.connect()
+rows = con.sql("select doc_id, cluster_id from clusters").fetchall()
+reps = [r[0] for r in con.sql("select doc_id from clusters where is_representative").fetchall()]
+json.dump({{"clusters": dict(rows), "representatives": reps, "counts": summary.counts}}, open({result!r}, "w"))
+"""
+
+DATATROVE_RUN = """
+import json, sys, glob
+from datatrove.executor import LocalPipelineExecutor
+from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets, MinhashDedupCluster,
+    MinhashDedupFilter, MinhashDedupSignature)
+from datatrove.pipeline.readers import JsonlReader
+from datatrove.pipeline.writers import JsonlWriter
+from datatrove.utils.hashing import HashConfig
+cfg = MinhashConfig(n_grams={ngram}, num_buckets={bands}, hashes_per_bucket={rows},
+                    hash_config=HashConfig(precision=64))
+base, inp, tasks = {work!r}, {inp!r}, {tasks}
+def run(pipeline, n, workers):
+    logs = f"{{base}}/logs/{{len(glob.glob(base + '/logs/*'))}}"
+    LocalPipelineExecutor(pipeline=pipeline, tasks=n, workers=workers, logging_dir=logs).run()
+run([JsonlReader(inp), MinhashDedupSignature(output_folder=f"{{base}}/sigs", config=cfg)], tasks, tasks)
+run([MinhashDedupBuckets(input_folder=f"{{base}}/sigs", output_folder=f"{{base}}/buckets", config=cfg)],
+    cfg.num_buckets, tasks)
+run([MinhashDedupCluster(input_folder=f"{{base}}/buckets", output_folder=f"{{base}}/remove", config=cfg,
+                         save_cluster_id=True)], 1, 1)
+run([JsonlReader(inp), MinhashDedupFilter(input_folder=f"{{base}}/remove", load_cluster_ids=True,
+     exclusion_writer=JsonlWriter(f"{{base}}/removed")), JsonlWriter(f"{{base}}/kept")], tasks, tasks)
+clusters, reps = {{}}, []
+for path in glob.glob(base + "/kept/*") + glob.glob(base + "/removed/*"):
+    import gzip
+    for line in gzip.open(path, "rt"):
+        if "/kept/" in path:
+            reps.append(json.loads(line)["id"])
+        doc = json.loads(line)
+        cid = doc.get("metadata", {{}}).get("minhash_cluster_id")
+        clusters[doc["id"]] = f"c{{cid}}" if cid is not None and cid >= 0 else doc["id"]
+json.dump({{"clusters": clusters, "representatives": reps}}, open({result!r}, "w"))
+"""
+
+NAIVE_RUN = """
+import json, sys
+from datasketch import MinHash, MinHashLSH
+sys.path.insert(0, {root!r})
+from processing.dedup import normalize_text
+docs = json.load(open({inp!r}))
+lsh = MinHashLSH(threshold={threshold}, num_perm={num_perm}, weights=({fp}, {fn}))
+sigs = {{}}
+for doc in docs:
+    words = normalize_text(doc["text"]).split()
+    m = MinHash(num_perm={num_perm})
+    for i in range(max(1, len(words) - {ngram} + 1)):
+        m.update(" ".join(words[i:i + {ngram}]).encode("utf-8"))
+    sigs[doc["id"]] = m
+    lsh.insert(doc["id"], m)
+parent = {{d: d for d in sigs}}
+def find(x):
+    while parent[x] != x:
+        x = parent[x]
+    return x
+for doc_id, m in sigs.items():
+    for other in lsh.query(m):
+        if other != doc_id and m.jaccard(sigs[other]) >= {threshold}:
+            parent[find(other)] = find(doc_id)
+clusters = {{d: find(d) for d in sigs}}
+json.dump({{"clusters": clusters, "representatives": sorted(set(clusters.values()))}}, open({result!r}, "w"))
+"""
+
+
+def write_warehouse(root: Path, docs: list[dict], run_id: str) -> None:
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    from processing.ids import sha256_hex
+    from schemas import conform
+    from warehouse import Warehouse
+
+    wh = Warehouse(str(root))
+    wh.init()
+    now = datetime.now(UTC)
+    for start in range(0, len(docs), 10_000):
+        part = docs[start : start + 10_000]
+        rows = {
+            "doc_id": [d["id"] for d in part],
+            "content_hash": [sha256_hex(d["text"]) for d in part],
+            "page_id": [f"p-{d['id']}" for d in part],
+            "url": [f"http://bench.test/{d['id']}" for d in part],
+            "source": ["bench"] * len(part),
+            "fetched_at": [now] * len(part),
+            "cleaned_at": [now] * len(part),
+            "text": [d["text"] for d in part],
+            "kept": [True] * len(part),
+            "quality_score": [0.5] * len(part),
+            "pipeline_version": ["bench"] * len(part),
+        }
+        wh.write("documents", conform("documents", pa.table(rows)), run_id)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--docs", type=int, default=50_000)
+    ap.add_argument("--naive-docs", type=int, default=2_000, help="documents for the naive loop (extrapolated)")
+    ap.add_argument("--incremental", type=int, default=500)
+    ap.add_argument("--threshold", type=float, default=0.8)
+    ap.add_argument("--skip-datatrove", action="store_true")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "dedup")
+    args = ap.parse_args()
+    shutil.rmtree(args.out, ignore_errors=True)
+    args.out.mkdir(parents=True)
+    params = MinHashParams(threshold=args.threshold)
+    bands, rows = params.bands_rows
+    t0 = time.perf_counter()
+    docs, truth, spare = build_dataset(args.docs)
+    texts = {d["id"]: d["text"] for d in docs}
+    above = sum(j >= args.threshold for j in truth.values())
+    print(
+        f"data set: {len(docs):,} documents from {DOCS_HTML}, {len(truth):,} labelled pairs "
+        f"({above:,} with true Jaccard >= {args.threshold}); built in {time.perf_counter() - t0:.0f}s"
+    )
+    print(f"MinHash: {params.ngram}-word shingles, {params.num_perm} permutations, {bands} bands x {rows} rows")
+    print(f"cores: {os.cpu_count()}\n")
+    results = {}
+
+    # corpusforge
+    wh_root = args.out / "warehouse"
+    write_warehouse(wh_root, docs, "bench-clean")
+    code = CORPUSFORGE_RUN.format(
+        root=str(ROOT),
+        warehouse=str(wh_root),
+        threshold=args.threshold,
+        num_perm=params.num_perm,
+        ngram=params.ngram,
+        result=str(args.out / "cf.json"),
+    )
+    wall, mem, _ = measure([sys.executable, "-c", code])
+    results["corpusforge"] = (wall, mem, *evaluate(args.out / "cf.json", truth, texts, args.threshold), len(docs))
+
+    # incremental: new documents (copies of existing originals and unrelated prose)
+    rng = random.Random(1)
+    new_docs = []
+    for i in range(args.incremental):
+        if i % 2:
+            fam = rng.randrange(len(docs) // 4)
+            orig = texts.get(f"f{fam:06d}-0")
+            if orig:
+                new_docs.append({"id": f"n{i:06d}", "text": edit(orig.split(" \n"), 0.02, rng, "words")})
+                continue
+        new_docs.append({"id": f"n{i:06d}", "text": " \n".join(spare[i])})
+    write_warehouse(wh_root, new_docs, "bench-clean-2")
+    wall_inc, mem_inc, _ = measure([sys.executable, "-c", code])
+    inc_counts = json.loads((args.out / "cf.json").read_text())["counts"]
+
+    # datatrove
+    if not args.skip_datatrove:
+        if not DATATROVE_PY.exists():
+            raise SystemExit(f"{DATATROVE_PY} missing: create the datatrove venv (see the docstring)")
+        inp = args.out / "jsonl"
+        inp.mkdir()
+        tasks = os.cpu_count() or 1
+        for t in range(tasks):
+            with open(inp / f"part{t}.jsonl", "w") as fh:
+                for d in docs[t::tasks]:
+                    fh.write(json.dumps(d) + "\n")
+        code = DATATROVE_RUN.format(
+            ngram=params.ngram,
+            bands=bands,
+            rows=rows,
+            work=str(args.out / "dt"),
+            inp=str(inp),
+            tasks=tasks,
+            result=str(args.out / "dt.json"),
+        )
+        env = {**os.environ, "DATATROVE_COLORIZE_LOGS": "0"}
+        wall, mem, _ = measure([str(DATATROVE_PY), "-c", code], env)
+        results["datatrove"] = (wall, mem, *evaluate(args.out / "dt.json", truth, texts, args.threshold), len(docs))
+
+    # naive loop on a sample
+    sample = docs[: args.naive_docs]
+    (args.out / "naive_in.json").write_text(json.dumps(sample))
+    code = NAIVE_RUN.format(
+        root=str(ROOT),
+        inp=str(args.out / "naive_in.json"),
+        threshold=args.threshold,
+        num_perm=params.num_perm,
+        ngram=params.ngram,
+        fp=round(1 - params.false_negative_weight, 4),
+        fn=params.false_negative_weight,
+        result=str(args.out / "naive.json"),
+    )
+    wall, mem, _ = measure([sys.executable, "-c", code])
+    sample_ids = {d["id"] for d in sample}
+    sample_truth = {p: j for p, j in truth.items() if p[0] in sample_ids and p[1] in sample_ids}
+    results["naive loop"] = (
+        wall,
+        mem,
+        *evaluate(args.out / "naive.json", sample_truth, texts, args.threshold),
+        len(sample),
+    )
+
+    print("precision: over all pairs in a cluster / over (removed document, its kept document) pairs")
+    print(
+        f"{'method':<14}{'docs':>8}{'wall s':>10}{'docs/s':>9}{'peak MiB':>10}"
+        f"{'prec all':>10}{'prec kept':>10}{'recall':>8}"
+    )
+    for name, (wall, mem, precision, rep_precision, recall, n_true, n) in results.items():
+        print(
+            f"{name:<14}{n:>8,}{wall:>10.1f}{n / wall:>9.0f}{mem:>10.0f}{precision:>10.3f}{rep_precision:>10.3f}"
+            f"{recall:>8.3f}"
+        )
+        print(f"{'':<14}(pairs with true Jaccard >= {args.threshold}: {n_true:,})")
+    cf_wall = results["corpusforge"][0]
+    naive_wall, naive_n = results["naive loop"][0], results["naive loop"][6]
+    naive_full = naive_wall / naive_n * len(docs)
+    print(
+        f"\nnaive loop extrapolated to {len(docs):,} documents: {naive_full:.0f}s -> corpusforge is "
+        f"{naive_full / cf_wall:.1f}x faster"
+    )
+    if "datatrove" in results:
+        print(f"datatrove / corpusforge wall time: {results['datatrove'][0] / cf_wall:.2f}x")
+    print(
+        f"incremental: +{len(new_docs)} documents on {len(docs):,}: {wall_inc:.1f}s "
+        f"({100 * wall_inc / cf_wall:.1f}% of the full run), peak {mem_inc:.0f} MiB; "
+        f"signed {inc_counts['signed (new or changed)']}, clusters rows written {inc_counts['clusters rows written']}"
+    )
+    print(
+        textwrap.dedent(f"""
+        wall times include each subprocess's start (imports); peak memory is the sum of the RSS of
+        the process tree, sampled every 50 ms. corpusforge workers: {os.cpu_count()} processes.
+    """).strip()
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,367 @@
+"""The dedup stage: cluster the kept documents into exact and near duplicates.
+
+Steps (each a plain function, wrapped as a Prefect task by the flow; `run_dedup` runs them
+without Prefect for the benchmark):
+
+1. `plan`: compare the current kept documents with the persisted MinHash index and the latest
+   clusters rows: what to sign, what to take out of the index, which clusters to recompute.
+2. `sign`: MinHash signatures of new/changed documents on every core; written with their
+   band hashes to the index (`dedup_signatures`, `dedup_bands`).
+3. `cluster`: candidate pairs from band collisions (grouped in DuckDB) of the affected
+   documents only, verified by estimated Jaccard, connected components, representatives, and
+   `clusters` rows for the documents whose assignment changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import typer
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.common import StageSummary, progress_bar, timed
+from flows.settings import DedupSettings, Settings
+from processing.dedup import (
+    Member,
+    MinHashParams,
+    assignment_changed,
+    band_hashes,
+    cluster_assignments,
+    documents_to_sign,
+    documents_to_unindex,
+    removed_row,
+    seed_documents,
+    signature_from_bytes,
+    signature_to_bytes,
+    signatures_parallel,
+    verified_pairs,
+)
+from warehouse import Warehouse, new_run_id, utc_now
+from warehouse import dedup_index as index_sql
+
+WRITTEN_TABLES = ("dedup_signatures", "dedup_bands", "clusters")
+
+
+def params_of(cfg: DedupSettings) -> MinHashParams:
+    return MinHashParams(
+        ngram=cfg.ngram,
+        num_perm=cfg.num_perm,
+        seed=cfg.seed,
+        threshold=cfg.threshold,
+        false_negative_weight=cfg.false_negative_weight,
+    )
+
+
+@dataclass
+class DedupPlan:
+    active: list[dict]
+    index: dict[str, dict]
+    latest: dict[str, dict]
+    to_sign: list[str]
+    to_unindex: list[str]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def plan(wh: Warehouse, cfg: DedupSettings) -> DedupPlan:
+    params = params_of(cfg)
+    con = wh.connect()
+    try:
+        active = index_sql.active_documents(con).to_pylist()
+        index = {r["doc_id"]: r for r in index_sql.current_index(con).to_pylist()}
+        latest = {r["doc_id"]: r for r in index_sql.latest_clusters(con).to_pylist()}
+    finally:
+        con.close()
+    active_ids = {d["doc_id"] for d in active}
+    return DedupPlan(
+        active=active,
+        index=index,
+        latest=latest,
+        to_sign=documents_to_sign(active, index, params.key),
+        to_unindex=documents_to_unindex(active_ids, index),
+    )
+
+
+def sign(
+    wh: Warehouse,
+    cfg: DedupSettings,
+    the_plan: DedupPlan,
+    run_id: str,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Sign the planned documents and add them (and the removals) to the index."""
+    params = params_of(cfg)
+    bands, rows = params.bands_rows
+    now = utc_now()
+    signed = 0
+    con = wh.connect()
+    try:
+        texts = index_sql.iter_texts(con, the_plan.to_sign, cfg.batch_size)
+        ranking: dict[str, tuple] = {}
+
+        def batches():
+            for batch in texts:
+                cols = batch.to_pydict()
+                for doc_id, content_hash, quality, fetched in zip(
+                    cols["doc_id"], cols["content_hash"], cols["quality_score"], cols["fetched_at"], strict=True
+                ):
+                    ranking[doc_id] = (content_hash, quality, fetched)
+                yield cols["doc_id"], [t or "" for t in cols["text"]]
+
+        with wh.writer("dedup_signatures", run_id) as sig_out, wh.writer("dedup_bands", run_id) as band_out:
+            for doc_ids, exact, matrix in signatures_parallel(
+                batches(), params, cfg.workers, total=len(the_plan.to_sign)
+            ):
+                sig_out.write(_signature_rows(doc_ids, exact, matrix, ranking, params.key, run_id, now))
+                band_out.write(_band_rows(doc_ids, exact, band_hashes(matrix, bands, rows), run_id))
+                signed += len(doc_ids)
+                if on_progress:
+                    on_progress(len(doc_ids))
+            if the_plan.to_unindex:
+                sig_out.write(_unindex_rows(the_plan.to_unindex, the_plan.index, params.key, run_id, now))
+    finally:
+        con.close()
+    return signed
+
+
+def _signature_rows(doc_ids, exact, matrix, ranking, params_key, run_id, now) -> list[dict]:
+    out = []
+    for i, doc_id in enumerate(doc_ids):
+        content_hash, quality, fetched = ranking[doc_id]
+        out.append(
+            {
+                "doc_id": doc_id,
+                "content_hash": content_hash,
+                "exact_hash": exact[i],
+                "quality_score": quality,
+                "fetched_at": fetched,
+                "params": params_key,
+                "signature": signature_to_bytes(matrix[i]),
+                "removed": False,
+                "run_id": run_id,
+                "created_at": now,
+            }
+        )
+    return out
+
+
+def _band_rows(doc_ids, exact, hashes, run_id):
+    import pyarrow as pa
+
+    n_docs, n_bands = hashes.shape
+    return pa.table(
+        {
+            "doc_id": pa.array([d for d in doc_ids for _ in range(n_bands)], pa.string()),
+            "exact_hash": pa.array([e for e in exact for _ in range(n_bands)], pa.string()),
+            "band": pa.array(list(range(n_bands)) * n_docs, pa.int16()),
+            "band_hash": pa.array(hashes.reshape(-1), pa.int64()),
+            "run_id": pa.array([run_id] * (n_docs * n_bands), pa.string()),
+        }
+    )
+
+
+def _unindex_rows(doc_ids, index, params_key, run_id, now) -> list[dict]:
+    return [
+        {
+            "doc_id": d,
+            "content_hash": index[d].get("content_hash"),
+            "exact_hash": index[d]["exact_hash"],
+            "params": params_key,
+            "removed": True,
+            "run_id": run_id,
+            "created_at": now,
+        }
+        for d in doc_ids
+    ]
+
+
+def cluster(wh: Warehouse, cfg: DedupSettings, the_plan: DedupPlan, run_id: str) -> dict[str, int]:
+    """Recompute the clusters of the affected documents and write the changed rows."""
+    params = params_of(cfg)
+    key = params.key
+    seeds, gone = seed_documents(the_plan.active, the_plan.latest, the_plan.to_sign)
+    active_ids = {d["doc_id"] for d in the_plan.active}
+    rows: list[dict] = []
+    affected: list[str] = []
+    edges: list = []
+    if seeds:
+        con = wh.connect()
+        try:
+            live_seeds = [d for d in seeds if d in active_ids]
+            seed_exact = [r["exact_hash"] for r in index_sql.index_members(con, live_seeds, key).to_pylist()]
+            partners = index_sql.partner_exact_hashes(con, live_seeds, key).column("exact_hash").to_pylist()
+            candidates = index_sql.affected_doc_ids(con, seeds, sorted(set(seed_exact) | set(partners)), key)
+            affected = [d for d in candidates.column("doc_id").to_pylist() if d in active_ids]
+            members = [Member(**r) for r in index_sql.index_members(con, affected, key).to_pylist()]
+            pairs = index_sql.candidate_pairs_within(con, affected, key)
+            pair_list = list(zip(pairs.column("a").to_pylist(), pairs.column("b").to_pylist(), strict=True))
+            wanted = sorted({m.exact_hash for m in members})
+            sig_table = index_sql.signatures_by_exact_hash(con, wanted, key)
+        finally:
+            con.close()
+        sig_of = {
+            h: signature_from_bytes(s)
+            for h, s in zip(
+                sig_table.column("exact_hash").to_pylist(), sig_table.column("signature").to_pylist(), strict=True
+            )
+        }
+        edges = verified_pairs(pair_list, sig_of, cfg.threshold, cfg.verify)
+        rows = cluster_assignments(members, edges, sig_of)
+    changed = [r for r in rows if assignment_changed(r, the_plan.latest.get(r["doc_id"]))]
+    removed = [removed_row(d, the_plan.latest[d]) for d in gone]
+    out = changed + removed
+    if out:
+        now = utc_now()
+        for r in out:
+            r["dedup_run_id"] = run_id
+            r["created_at"] = now
+        wh.write("clusters", out, run_id)
+    return {
+        "affected": len(affected),
+        "candidate pairs": len(edges),
+        "clusters rows written": len(out),
+        "left clusters": len(removed),
+    }
+
+
+def run_dedup(
+    wh: Warehouse, cfg: DedupSettings, run_id: str | None = None, on_progress: Callable[[int], None] | None = None
+) -> StageSummary:
+    """The whole stage without Prefect (the flow runs the same steps as tasks)."""
+    run_id = run_id or new_run_id("dedup")
+    summary = StageSummary("dedup")
+    with timed(summary):
+        wh.init()
+        with _locks(wh, run_id):
+            the_plan = plan(wh, cfg)
+            signed = sign(wh, cfg, the_plan, run_id, on_progress)
+            cluster_counts = cluster(wh, cfg, the_plan, run_id)
+        _fill_summary(wh, summary, the_plan, signed, cluster_counts)
+    return summary
+
+
+class _locks:
+    """Hold the write lock of every table the stage writes."""
+
+    def __init__(self, wh: Warehouse, run_id: str):
+        self.locks = [wh.lock(t, run_id) for t in WRITTEN_TABLES]
+
+    def __enter__(self):
+        taken = []
+        try:
+            for lock in self.locks:
+                taken.append(lock.acquire())
+        except Exception:
+            for lock in taken:
+                lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for lock in self.locks:
+            lock.release()
+
+
+def _fill_summary(wh, summary, the_plan, signed, cluster_counts) -> None:
+    con = wh.connect()
+    try:
+        totals = index_sql.cluster_totals(con)
+        largest = index_sql.largest_clusters(con)
+    finally:
+        con.close()
+    summary.counts.update(
+        {
+            "documents in": len(the_plan.active),
+            "signed (new or changed)": signed,
+            "left the index": len(the_plan.to_unindex),
+            **cluster_counts,
+            "clusters": totals["clusters"],
+            "clusters with duplicates": totals["multi"],
+            "exact duplicates removed": totals["exact"],
+            "near duplicates removed": totals["near"],
+        }
+    )
+    summary.drops.update({"exact_duplicate_of": totals["exact"], "near_duplicate_of": totals["near"]})
+    summary.drops = +summary.drops  # no zero-count lines
+    if largest:
+        summary.notes.append("largest clusters: " + ", ".join(f"{cid} ({size} docs)" for cid, size in largest))
+    summary.outputs.append(f"{wh.root_url}/clusters")
+
+
+# ---- Prefect -------------------------------------------------------------------------------
+
+# Set by the CLI to drive its progress bar (a callable is no flow parameter).
+progress_hook: Callable[[int], None] | None = None
+
+
+# The plan holds the whole document list: hashing it for Prefect's cache would cost more than
+# the step itself, and a rerun must re-plan anyway.
+@task(name="dedup-plan", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def plan_task(warehouse: str, cfg: DedupSettings) -> DedupPlan:
+    return plan(Warehouse(warehouse), cfg)
+
+
+@task(name="dedup-sign", cache_policy=NO_CACHE)
+def sign_task(warehouse: str, cfg: DedupSettings, the_plan: DedupPlan, run_id: str) -> int:
+    return sign(Warehouse(warehouse), cfg, the_plan, run_id, progress_hook)
+
+
+@task(name="dedup-cluster", cache_policy=NO_CACHE)
+def cluster_task(warehouse: str, cfg: DedupSettings, the_plan: DedupPlan, run_id: str) -> dict[str, int]:
+    return cluster(Warehouse(warehouse), cfg, the_plan, run_id)
+
+
+@flow(name="dedup")
+def dedup_flow(warehouse: str, settings: DedupSettings | None = None) -> dict:
+    """Cluster the kept documents into exact and near duplicates; returns the summary."""
+    cfg = settings or DedupSettings()
+    wh = Warehouse(warehouse)
+    run_id = new_run_id("dedup")
+    summary = StageSummary("dedup")
+    with timed(summary):
+        wh.init()
+        with _locks(wh, run_id):
+            the_plan = plan_task(warehouse, cfg)
+            signed = sign_task(warehouse, cfg, the_plan, run_id)
+            counts = cluster_task(warehouse, cfg, the_plan, run_id)
+        _fill_summary(wh, summary, the_plan, signed, counts)
+    return summary.to_dict()
+
+
+def dedup_for_pipeline(settings: Settings) -> dict:
+    """The pipeline's entry point: the dedup flow (a subflow there) on the configured warehouse."""
+    return dedup_flow(settings.warehouse, settings.dedup)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("dedup")
+    def dedup_command(
+        workers: Annotated[int | None, typer.Option(help="Signature processes (default: dedup.workers).")] = None,
+        threshold: Annotated[float | None, typer.Option(help="Jaccard threshold (default: dedup.threshold).")] = None,
+    ) -> None:
+        """Find exact and near-duplicate documents (MinHash LSH) and write the clusters table.
+
+        Incremental: only new or changed documents are signed and compared. Afterwards try
+        corpusforge query "select * from clusters where cluster_size > 1".
+        """
+        from flows.cli import State, err_console
+
+        settings = State.settings()
+        cfg = settings.dedup.model_copy(
+            update={k: v for k, v in {"workers": workers, "threshold": threshold}.items() if v is not None}
+        )
+        global progress_hook
+        with progress_bar(err_console) as bar:
+            job = bar.add_task("signing documents", total=None)
+            progress_hook = lambda n: bar.update(job, advance=n)  # noqa: E731
+            try:
+                result = dedup_flow(settings.warehouse, cfg)
+            finally:
+                progress_hook = None
+        from flows.cli import console
+
+        summary = StageSummary(**{k: v for k, v in result.items() if k != "drops"})
+        summary.drops.update(result["drops"])
+        summary.print(console)
