@@ -32,15 +32,33 @@ SEQUENTIAL_STAGES = ("crawl", "clean", "dedup", "annotate")
 EXPORT_STAGES = ("export_training", "export_rag")
 STAGES = SEQUENTIAL_STAGES + EXPORT_STAGES
 
-# stage -> (module, function taking (settings) and returning a StageSummary or its dict)
+# stage -> (module, function taking the Settings and returning a StageSummary or its dict)
 STAGE_ENTRYPOINTS: dict[str, tuple[str, str]] = {
-    "crawl": ("flows.crawl", "crawl_for_pipeline"),
+    "crawl": ("flows.crawl", "crawl_flow"),
     "clean": ("flows.clean", "clean_for_pipeline"),
     "dedup": ("flows.dedup", "dedup_for_pipeline"),
-    "annotate": ("flows.annotate", "annotate_for_pipeline"),
+    "annotate": ("flows.pipeline", "annotate_for_pipeline"),
     "export_training": ("flows.export_training", "export_training_for_pipeline"),
     "export_rag": ("flows.export_rag", "export_rag_for_pipeline"),
 }
+
+
+def annotate_for_pipeline(settings: Settings) -> StageSummary:
+    """Push new samples, then pull the labels back: two subflows, one summary."""
+    from flows.annotate import annotate_pull, annotate_push
+
+    merged = StageSummary("annotate")
+    for result in (annotate_push(settings.warehouse, settings.annotate),
+                   annotate_pull(settings.warehouse, settings.annotate)):
+        part = _as_summary("annotate", result)
+        merged.counts.update({f"{part.stage}: {k}" if part.stage != "annotate" else k: v
+                              for k, v in part.counts.items()})
+        merged.drops.update(part.drops)
+        merged.outputs += part.outputs
+        merged.notes += part.notes
+        merged.seconds += part.seconds
+    return merged
+
 
 ANNOTATE_SKIPPED = (
     "annotate: skipped, no Label Studio configured (set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY to enable)"
@@ -155,23 +173,70 @@ def pipeline(config: str | None = None, only: list[str] | None = None) -> list[d
     return [s.to_dict() for s in summaries] + [{"stage": "report", "outputs": [str(report_path)]}]
 
 
+# What "in" and "out" mean for each stage's headline, from the keys of its own counts.
+HEADLINE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "crawl": (("fetched", "not_modified", "unchanged", "failed", "skipped", "gone"),
+              ("fetched", "not_modified", "unchanged")),
+    "clean": (("pages to clean",), ("kept",)),
+    "dedup": (("documents in",), ("clusters",)),
+    "annotate": ((), ()),
+    "export_training": (("documents selected",), ("examples",)),
+    "export_rag": (("documents selected",), ("chunks exported",)),
+}
+
+
+def _headline(result: dict) -> tuple[str, str]:
+    keys_in, keys_out = HEADLINE.get(result["stage"], ((), ()))
+    counts = result.get("counts", {})
+
+    def total(keys: tuple[str, ...]) -> str:
+        found = [counts[k] for k in keys if k in counts]
+        return f"{sum(found):,}" if found else "-"
+
+    return total(keys_in), total(keys_out)
+
+
+def _top_drops(drops: dict, n: int = 3) -> str:
+    ordered = sorted(drops.items(), key=lambda kv: (-kv[1], kv[0]))
+    lines = [f"{reason} {count:,}" for reason, count in ordered[:n]]
+    if len(ordered) > n:
+        lines.append(f"... {len(ordered) - n} more reasons")
+    return "\n".join(lines) or "-"
+
+
 def summary_table(results: list[dict]) -> Table:
+    """Per stage: counts in and out, the main drop reasons, time, where the output is.
+    Every count and every reason is in the stage's own summary and Prefect artifact."""
     out = Table(title="corpusforge pipeline summary")
-    for col in ("stage", "counts", "drops by reason", "time", "outputs"):
-        out.add_column(col, overflow="fold")
+    for col, justify in (("stage", "left"), ("in", "right"), ("out", "right"), ("top drop reasons", "left"),
+                         ("time", "right"), ("output", "left")):
+        out.add_column(col, justify=justify, overflow="fold")
     for r in results:
         if r["stage"] == "report":
             continue
-        counts = "\n".join(f"{k}: {v:,}" for k, v in r.get("counts", {}).items()) or "\n".join(r.get("notes", []))
-        drops = "\n".join(f"{k}: {v:,}" for k, v in sorted(r.get("drops", {}).items(), key=lambda kv: -kv[1]))
-        out.add_row(r["stage"], counts, drops or "-", f"{r.get('seconds', 0):.1f}s", "\n".join(r.get("outputs", [])))
+        n_in, n_out = _headline(r)
+        if r["stage"] == "annotate" and not r.get("counts"):
+            n_in = n_out = "skipped"
+        output = r.get("outputs", [])[:1]
+        out.add_row(r["stage"], n_in, n_out, _top_drops(r.get("drops", {})), f"{r.get('seconds', 0):.1f}s",
+                    _short_path(output[0]) if output else "-")
     return out
+
+
+def _short_path(path: str) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return path
 
 
 def run_pipeline_cli(config_path: str | None, only: list[str] | None, console: Console | None = None) -> list[dict]:
     console = console or Console()
     results = pipeline(config=config_path, only=only)
     console.print(summary_table(results))
+    for r in results:
+        for note in r.get("notes", []):
+            console.print(f"  {note}")
     report = next((r for r in results if r["stage"] == "report"), None)
     if report:
         console.print(f"corpus report: {report['outputs'][0]}")

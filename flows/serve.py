@@ -53,7 +53,8 @@ def build_deployments(settings: Settings, config_path: str) -> list:
         deployments.append(
             annotate_pull.to_deployment(
                 name="hourly", schedules=[Cron(sched.annotate_pull, timezone=sched.timezone)], concurrency_limit=1,
-                parameters={"config": config_path}, tags=tags + ["annotate"],
+                parameters={"warehouse": settings.warehouse, "settings": settings.annotate.model_dump()},
+                tags=tags + ["annotate"],
                 description="Bring annotations back from Label Studio.",
             )
         )

@@ -10,7 +10,9 @@ from pathlib import Path
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 # Screenshots are kept as CI artifacts here (git-ignored).
-ARTIFACT_DIR = Path(os.environ.get("CORPUSFORGE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
+ARTIFACT_DIR = Path(
+    os.environ.get("CORPUSFORGE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")
+)
 
 
 @contextmanager
