@@ -55,6 +55,8 @@ def prefect_api():
     """A real Prefect server (`prefect server start`) for the whole session."""
     log = Path(_PREFECT_HOME) / "server.log"
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    # The UI asks the API at PREFECT_UI_API_URL, which otherwise defaults to port 4200.
+    env["PREFECT_UI_API_URL"] = f"http://127.0.0.1:{_PREFECT_PORT}/api"
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(_PREFECT_PORT)],
