@@ -32,7 +32,7 @@ FUNNEL = [
     ("kept by filters", "select count(*) from documents where kept"),
     ("cluster representatives",
      "select count(*) from clusters where is_representative and not coalesce(removed, false)"),
-    ("chunks for RAG", "select count(distinct doc_id) from chunks"),
+    ("documents chunked for RAG", "select count(distinct doc_id) from chunks"),
 ]
 
 
