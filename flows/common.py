@@ -74,3 +74,31 @@ def progress_bar(console: Console | None = None, transient: bool = False) -> Pro
         console=console or Console(stderr=True),
         transient=transient,
     )
+
+
+def on_dask_task_runner() -> bool:
+    """True inside a flow run whose task runner is prefect-dask's: the flow then submits its
+    CPU-heavy work as one task per batch, so the Dask workers do it."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    return ctx is not None and type(ctx.task_runner).__name__ == "DaskTaskRunner"
+
+
+def dask_task_runner(address: str | None = None):
+    """A DaskTaskRunner on the cluster at `address`, or on a LocalCluster with one single-threaded
+    worker process per core."""
+    import os
+
+    import dask
+    from prefect_dask import DaskTaskRunner
+
+    # Workers start the clean stage's time-limited extraction processes, which daemonic
+    # processes may not do.
+    dask.config.set({"distributed.worker.daemon": False})
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(
+        cluster_kwargs={"n_workers": os.cpu_count() or 1, "threads_per_worker": 1, "processes": True,
+                        "dashboard_address": None}
+    )

@@ -22,7 +22,7 @@ import typer
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import StageSummary, progress_bar, timed
+from flows.common import StageSummary, on_dask_task_runner, progress_bar, timed
 from flows.settings import DedupSettings, Settings
 from processing.dedup import (
     Member,
@@ -36,6 +36,7 @@ from processing.dedup import (
     seed_documents,
     signature_from_bytes,
     signature_to_bytes,
+    signatures,
     signatures_parallel,
     verified_pairs,
 )
@@ -90,8 +91,12 @@ def sign(
     the_plan: DedupPlan,
     run_id: str,
     on_progress: Callable[[int], None] | None = None,
+    compute: Callable | None = None,
 ) -> int:
-    """Sign the planned documents and add them (and the removals) to the index."""
+    """Sign the planned documents and add them (and the removals) to the index.
+
+    `compute` turns (doc_ids, texts) batches into (doc_ids, exact, signatures) batches: by
+    default a local process pool; on a Dask task runner, one Prefect task per batch."""
     params = params_of(cfg)
     bands, rows = params.bands_rows
     now = utc_now()
@@ -111,9 +116,12 @@ def sign(
                 yield cols["doc_id"], [t or "" for t in cols["text"]]
 
         with wh.writer("dedup_signatures", run_id) as sig_out, wh.writer("dedup_bands", run_id) as band_out:
-            for doc_ids, exact, matrix in signatures_parallel(
-                batches(), params, cfg.workers, total=len(the_plan.to_sign)
-            ):
+            computed = (
+                compute(batches(), params)
+                if compute is not None
+                else signatures_parallel(batches(), params, cfg.workers, total=len(the_plan.to_sign))
+            )
+            for doc_ids, exact, matrix in computed:
                 sig_out.write(_signature_rows(doc_ids, exact, matrix, ranking, params.key, run_id, now))
                 band_out.write(_band_rows(doc_ids, exact, band_hashes(matrix, bands, rows), run_id))
                 signed += len(doc_ids)
@@ -308,6 +316,25 @@ def sign_task(warehouse: str, cfg: DedupSettings, the_plan: DedupPlan, run_id: s
     return sign(Warehouse(warehouse), cfg, the_plan, run_id, progress_hook)
 
 
+@task(name="dedup-sign-batch", cache_policy=NO_CACHE)
+def sign_batch_task(doc_ids: list[str], texts: list[str], params) -> tuple:
+    """One batch of signatures: the unit of work a Dask worker gets."""
+    exact, matrix = signatures(texts, params)
+    return doc_ids, exact, matrix
+
+
+def signatures_on_task_runner(batches, params, window: int = 8):
+    """Submit each batch to the flow's task runner (Dask), at most `window` in flight,
+    yielding results in input order."""
+    pending = []
+    for doc_ids, texts in batches:
+        pending.append(sign_batch_task.submit(doc_ids, texts, params))
+        if len(pending) >= window:
+            yield pending.pop(0).result()
+    for future in pending:
+        yield future.result()
+
+
 @task(name="dedup-cluster", cache_policy=NO_CACHE)
 def cluster_task(warehouse: str, cfg: DedupSettings, the_plan: DedupPlan, run_id: str) -> dict[str, int]:
     return cluster(Warehouse(warehouse), cfg, the_plan, run_id)
@@ -324,7 +351,10 @@ def dedup_flow(warehouse: str, settings: DedupSettings | None = None) -> dict:
         wh.init()
         with _locks(wh, run_id):
             the_plan = plan_task(warehouse, cfg)
-            signed = sign_task(warehouse, cfg, the_plan, run_id)
+            if on_dask_task_runner():
+                signed = sign(wh, cfg, the_plan, run_id, progress_hook, compute=signatures_on_task_runner)
+            else:
+                signed = sign_task(warehouse, cfg, the_plan, run_id)
             counts = cluster_task(warehouse, cfg, the_plan, run_id)
         _fill_summary(wh, summary, the_plan, signed, counts)
     return summary.to_dict()

@@ -80,8 +80,30 @@ def _as_summary(stage: str, result) -> StageSummary:
     raise TypeError(f"stage {stage} returned {type(result).__name__}, expected a StageSummary")
 
 
+def _on_dask(stage: str, settings: Settings):
+    """The CPU-heavy stages' flows with a Dask task runner, called like their pipeline entry."""
+    from flows.common import dask_task_runner
+
+    runner = dask_task_runner(settings.dask_address)
+    if stage == "clean":
+        from flows.clean import clean_flow
+
+        return clean_flow.with_options(task_runner=runner)(settings)
+    from flows.dedup import dedup_flow
+
+    return dedup_flow.with_options(task_runner=runner)(settings.warehouse, settings.dedup)
+
+
+DASK_STAGES = ("clean", "dedup")
+
+
 def run_stage(stage: str, settings: Settings) -> StageSummary:
     """Run one stage's flow (as a subflow when called inside the pipeline)."""
+    if settings.task_runner == "dask" and stage in DASK_STAGES:
+        start = time.perf_counter()
+        summary = _as_summary(stage, _on_dask(stage, settings))
+        summary.seconds = summary.seconds or (time.perf_counter() - start)
+        return summary
     if stage == "annotate":
         from flows.annotate import label_studio_configured
 
@@ -146,13 +168,25 @@ def _selected(only: list[str] | None) -> list[str]:
     return [s for s in STAGES if s in only]
 
 
-@flow(name="pipeline", flow_run_name="pipeline {only}", log_prints=True)
-def pipeline(config: str | None = None, only: list[str] | None = None) -> list[dict]:
-    """crawl -> clean -> dedup -> annotate -> export training + export RAG (in parallel)."""
+@flow(name="pipeline", log_prints=True)
+def pipeline(
+    config: str | None = None,
+    only: list[str] | None = None,
+    task_runner: str | None = None,
+    dask_address: str | None = None,
+) -> list[dict]:
+    """crawl -> clean -> dedup -> annotate -> export training + export RAG (in parallel).
+
+    `task_runner="dask"` (or `task_runner: dask` in the config) runs the CPU-heavy stages'
+    work on a Dask cluster at `dask_address`, or on a local one."""
     from flows.report import write_corpus_report
     from warehouse import Warehouse
 
     settings = load_settings(config)
+    if task_runner:
+        settings.task_runner = task_runner
+    if dask_address:
+        settings.task_runner, settings.dask_address = "dask", dask_address
     stages = _selected(only)
     summaries: list[StageSummary] = []
     progress = create_progress_artifact(progress=0.0, key="pipeline-progress", description="Stages completed")
@@ -230,9 +264,15 @@ def _short_path(path: str) -> str:
         return path
 
 
-def run_pipeline_cli(config_path: str | None, only: list[str] | None, console: Console | None = None) -> list[dict]:
+def run_pipeline_cli(
+    config_path: str | None,
+    only: list[str] | None,
+    console: Console | None = None,
+    task_runner: str | None = None,
+    dask_address: str | None = None,
+) -> list[dict]:
     console = console or Console()
-    results = pipeline(config=config_path, only=only)
+    results = pipeline(config=config_path, only=only, task_runner=task_runner, dask_address=dask_address)
     console.print(summary_table(results))
     for r in results:
         for note in r.get("notes", []):
@@ -254,11 +294,19 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option("--only", help=f"Run only these stages (repeatable): {', '.join(STAGES)}."),
         ] = None,
+        task_runner: Annotated[
+            str | None, typer.Option("--task-runner", help="default | dask (CPU-heavy stages on Dask).")
+        ] = None,
+        dask_address: Annotated[
+            str | None, typer.Option("--dask-address", help="Dask scheduler, e.g. tcp://10.0.0.5:8786.")
+        ] = None,
     ) -> None:
         """Run the whole pipeline (or some stages) as one Prefect flow, then print a summary."""
         from flows.cli import State
 
         _selected(only)  # fail fast, before Prefect starts, on a misspelt stage
         State.settings()  # fail fast on a bad config
+        if task_runner not in (None, "default", "dask"):
+            raise ValueError(f"unknown task runner {task_runner!r}: use default or dask")
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        run_pipeline_cli(State.config_path, only)
+        run_pipeline_cli(State.config_path, only, task_runner=task_runner, dask_address=dask_address)

@@ -45,7 +45,7 @@ def test_serve_registers_scheduled_deployments_that_run(prefect_api, pipeline_si
     try:
         refresh = asyncio.run(_wait_for_deployment("pipeline/refresh", 120))
         nightly = asyncio.run(_wait_for_deployment("pipeline/nightly", 30))
-        assert refresh.concurrency_limit == 1 and nightly.concurrency_limit == 1
+        assert refresh.global_concurrency_limit.limit == 1 and nightly.global_concurrency_limit.limit == 1
         assert [s.schedule.cron for s in refresh.schedules] == ["*/15 * * * *"]
         assert [s.schedule.cron for s in nightly.schedules] == ["0 2 * * *"]
         flow_run = run_deployment("pipeline/refresh", timeout=600)
