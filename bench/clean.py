@@ -1,0 +1,161 @@
+"""Benchmark of the clean stage against plain single-process trafilatura.
+
+On the same pages (a generated sample site, and Python's HTML documentation read from disk) it
+prints pages/s of
+  * plain `trafilatura.extract(body)` in one process, and
+  * the clean stage (warehouse read, decoding, extraction with metadata, language ID, every
+    quality filter, PII redaction, warehouse write) on the process pool,
+their ratio, and the peak memory (resident set of this process plus its workers).
+
+    .venv/bin/python bench/clean.py [--pages 2000] [--workers 0] [--full-extraction]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from connectors.sample_site import generate_site  # noqa: E402
+from flows.clean import clean_pages_task, plan_task, source_configs  # noqa: E402
+from flows.settings import CleanSettings, Settings, SourceConfig  # noqa: E402
+from processing.ids import sha256_hex  # noqa: E402
+from processing.pool import default_workers  # noqa: E402
+from warehouse import Warehouse, new_run_id, utc_now  # noqa: E402
+
+PYTHON_DOCS = Path("/usr/share/doc/python3.11/html")
+
+
+class PeakMemory:
+    """Samples the memory of this process and all its children every 50 ms: the proportional set
+    size (PSS), which splits pages the forked workers share with their parent instead of counting
+    them once per process as the resident set size would."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_full_info().pss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            time.sleep(0.05)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def sample_site_pages(pages: int, root: Path) -> list[tuple[str, bytes]]:
+    manifest = generate_site(root, pages=pages, seed=0)
+    return [(f"http://sample.test{a['url_path']}", (root / a["path"]).read_bytes()) for a in manifest["articles"]]
+
+
+def python_docs_pages() -> list[tuple[str, bytes]]:
+    files = sorted(PYTHON_DOCS.rglob("*.html"))
+    if not files:
+        raise SystemExit(f"no HTML under {PYTHON_DOCS}: install Debian's python3.11-doc")
+    return [(f"http://docs.test/{f.relative_to(PYTHON_DOCS)}", f.read_bytes()) for f in files]
+
+
+def plain_trafilatura_rate(pages: list[tuple[str, bytes]]) -> float:
+    import trafilatura
+
+    start = time.perf_counter()
+    for _, body in pages:
+        trafilatura.extract(body)
+    return len(pages) / (time.perf_counter() - start)
+
+
+def write_pages(wh: Warehouse, pages: list[tuple[str, bytes]], source: str) -> None:
+    run_id = new_run_id("bench")
+    rows = [
+        {
+            "page_id": sha256_hex(f"{url}|{run_id}")[:24],
+            "url": url,
+            "final_url": url,
+            "source": source,
+            "crawl_run_id": run_id,
+            "fetched_at": utc_now(),
+            "fetch_status": "fetched",
+            "status": 200,
+            "content_type": "text/html",
+            "content_length": len(body),
+            "body": body,
+            "body_sha256": sha256_hex(body),
+        }
+        for url, body in pages
+    ]
+    for i in range(0, len(rows), 500):
+        wh.write("pages", rows[i : i + 500], run_id)
+
+
+def clean_stage_rate(pages: list[tuple[str, bytes]], clean: CleanSettings, tmp: Path) -> tuple[float, int, dict]:
+    """Pages/s of the clean stage (plan, read, clean, write) and its peak memory in bytes."""
+    wh = Warehouse(str(tmp / "warehouse"))
+    wh.init()
+    write_pages(wh, pages, "bench")
+    settings = Settings(
+        warehouse=wh.root, sources=[SourceConfig(name="bench", kind="files", path=str(tmp))], clean=clean
+    )
+    configs, default = source_configs(settings)
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        pending = plan_task.fn(wh, configs, default)
+        result = clean_pages_task.fn(wh, clean, pending, configs, default, new_run_id("clean"))
+        seconds = time.perf_counter() - start
+    return len(pending) / seconds, memory.peak, result["counts"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=2000, help="sample site size")
+    parser.add_argument("--workers", type=int, default=0, help="clean workers (0 = one per core)")
+    parser.add_argument("--full-extraction", action="store_true", help="clean.fast_extraction = false")
+    args = parser.parse_args()
+    clean = CleanSettings(workers=args.workers, fast_extraction=not args.full_extraction)
+    print(
+        f"cores: {len(psutil.Process().cpu_affinity())}; clean workers: {default_workers(args.workers)}; "
+        f"fast_extraction: {clean.fast_extraction}"
+    )
+    with tempfile.TemporaryDirectory(prefix="corpusforge-bench-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        corpora = {
+            f"sample site ({args.pages} pages)": sample_site_pages(args.pages, tmp / "site"),
+            "python 3.11 docs": python_docs_pages(),
+        }
+        corpora["both"] = [p for pages in corpora.values() for p in pages]
+        print(
+            f"{'corpus':<28}{'pages':>7}{'trafilatura p/s':>17}{'clean p/s':>11}{'ratio':>7}{'peak MB':>9}"
+            "  kept/dropped"
+        )
+        for number, (name, pages) in enumerate(corpora.items()):
+            baseline = plain_trafilatura_rate(pages)
+            rate, peak, counts = clean_stage_rate(pages, clean, tmp / f"run{number}")
+            print(
+                f"{name:<28}{len(pages):>7}{baseline:>17.1f}{rate:>11.1f}{rate / baseline:>7.2f}"
+                f"{peak / 2**20:>9.0f}  {counts.get('kept', 0)}/{counts.get('dropped', 0)}"
+                f" (failed: {counts.get('failed', 0)})"
+            )
+
+
+if __name__ == "__main__":
+    main()

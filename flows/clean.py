@@ -1,0 +1,186 @@
+"""The clean stage: new fetched pages -> documents (text, markdown, metadata, language, quality
+signals, the verdict of every filter, PII redacted).
+
+`corpusforge clean` runs the Prefect flow `clean` with a progress bar. Incremental: only pages
+whose body has not been cleaned by the same pipeline version are processed. The CPU work runs
+on a process pool (clean.workers, default one per core) with a hard time limit per page.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+import typer
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.common import StageSummary, progress_bar, timed
+from flows.settings import CleanSettings, ConfigError, Settings, SourceConfig
+from processing.clean import CleanConfig, clean_page, failed_document
+from processing.pool import default_workers, map_with_time_limit
+from processing.quality import UnknownThresholdError, merge_thresholds
+from warehouse import Warehouse, new_run_id, utc_now
+from warehouse.clean_state import PendingPages, iter_page_batches, pending_pages
+
+ROWS_PER_FILE = 5_000  # a killed run keeps every finished file; the next run redoes the rest
+
+# Set by the CLI to drive its progress bar (a callable is no flow parameter): called with the
+# number of pages just finished, and once with the total when it is known.
+progress_hook: Callable[[int, int | None], None] | None = None
+
+
+def clean_config(clean: CleanSettings, source: SourceConfig | None) -> CleanConfig:
+    """The effective config of one source: global settings, then the source's overrides."""
+    try:
+        thresholds = merge_thresholds(clean.filters, source.filters if source else {})
+    except UnknownThresholdError as exc:
+        where = f"sources[{source.name}].filters" if source and source.filters else "clean.filters"
+        raise ConfigError(f"{where}: {exc}") from None
+    return CleanConfig(
+        thresholds=thresholds,
+        languages=tuple(source.languages) if source else (),
+        redact_pii=clean.redact_pii and (source.redact_pii if source else True),
+        fast_extraction=clean.fast_extraction,
+    )
+
+
+def source_configs(settings: Settings) -> tuple[dict[str, CleanConfig], CleanConfig]:
+    """Per-source configs, and the one for pages of sources no longer in the config."""
+    configs = {s.name: clean_config(settings.clean, s) for s in settings.sources}
+    return configs, clean_config(settings.clean, None)
+
+
+def _work(
+    wh: Warehouse, pending: PendingPages, configs: dict[str, CleanConfig], default: CleanConfig
+) -> Iterator[tuple[dict, CleanConfig, str]]:
+    versions = {name: cfg.pipeline_version() for name, cfg in configs.items()}
+    default_version = default.pipeline_version()
+    for batch in iter_page_batches(wh, pending.page_ids):
+        for page in batch:
+            config = configs.get(page["source"], default)
+            yield page, config, versions.get(page["source"], default_version)
+
+
+def _row_for(outcome, timeout: float) -> dict:
+    if outcome.ok:
+        return outcome.value
+    page, _, version = outcome.args
+    if outcome.timed_out:
+        return failed_document(page, version, "extract_timeout", f"extraction took longer than {timeout:g}s")
+    return failed_document(page, version, "extract_failed", outcome.error or "unknown error")
+
+
+@task(name="plan-clean", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def plan_task(wh: Warehouse, configs: dict[str, CleanConfig], default: CleanConfig) -> PendingPages:
+    versions = {name: cfg.pipeline_version() for name, cfg in configs.items()}
+    return pending_pages(wh, versions, default.pipeline_version())
+
+
+@task(name="clean-pages", cache_policy=NO_CACHE)
+def clean_pages_task(
+    wh: Warehouse,
+    cfg: CleanSettings,
+    pending: PendingPages,
+    configs: dict[str, CleanConfig],
+    default: CleanConfig,
+    run_id: str,
+) -> dict:
+    """Clean every pending page on the process pool and stream the rows into `documents`."""
+    counts: Counter = Counter()
+    drops: Counter = Counter()
+    buffer: list[dict] = []
+    work = _work(wh, pending, configs, default)
+    outcomes = map_with_time_limit(
+        clean_page, work, cfg.workers, cfg.extract_timeout, preload=("processing.clean_worker",)
+    )
+    with wh.writer("documents", run_id, max_rows_per_file=ROWS_PER_FILE) as writer:
+        for outcome in outcomes:
+            row = _row_for(outcome, cfg.extract_timeout)
+            row["cleaned_at"], row["clean_run_id"] = utc_now(), run_id
+            counts["kept" if row["kept"] else "dropped"] += 1
+            counts["failed" if row["error"] else "extracted"] += 1
+            drops.update(row["drop_reasons"])
+            buffer.append(row)
+            if len(buffer) >= cfg.batch_size:
+                writer.write(buffer)
+                buffer = []
+            if progress_hook:
+                progress_hook(1, None)
+        writer.write(buffer)
+    return {"counts": dict(counts), "drops": dict(drops), "files": writer.paths}
+
+
+def run_clean(settings: Settings, run_id: str | None = None) -> StageSummary:
+    wh = Warehouse(settings.warehouse)
+    wh.init()
+    configs, default = source_configs(settings)
+    run_id = run_id or new_run_id("clean")
+    summary = StageSummary(stage="clean")
+    with timed(summary), wh.lock("documents", run_id):
+        wh.sweep_temp_files("documents")
+        pending = plan_task(wh, configs, default)
+        summary.counts["pages to clean"] = len(pending)
+        if progress_hook:
+            progress_hook(0, len(pending))
+        result = clean_pages_task(wh, settings.clean, pending, configs, default, run_id) if len(pending) else {}
+    counts = result.get("counts", {})
+    for key in ("extracted", "failed", "kept", "dropped"):
+        summary.counts[key] = counts.get(key, 0)
+    summary.drops.update(result.get("drops", {}))
+    summary.outputs = list(result.get("files", []))
+    summary.notes.append(
+        f"workers: {default_workers(settings.clean.workers)}; drop reasons of the current corpus: "
+        'corpusforge query "select reason, count(*) from (select unnest(drop_reasons) as reason '
+        'from documents) group by 1 order by 2 desc"'
+    )
+    if not len(pending):
+        summary.notes.append("nothing new to clean")
+    return summary
+
+
+@flow(name="clean")
+def clean_flow(settings: Settings) -> dict:
+    """Extract, identify, judge and redact every page not yet cleaned by this pipeline version."""
+    return run_clean(settings).to_dict()
+
+
+def clean_for_pipeline(settings: Settings) -> dict:
+    return clean_flow(settings)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("clean")
+    def clean_command(
+        workers: Annotated[int | None, typer.Option(help="Processes (default: clean.workers, 0 = per core).")] = None,
+        timeout: Annotated[float | None, typer.Option(help="Time limit per page in seconds.")] = None,
+    ) -> None:
+        """Turn new fetched pages into documents: main text and markdown, metadata, language,
+        quality signals with a reason for every filter, PII redacted.
+
+        Incremental: a second run with no new pages and unchanged settings cleans nothing.
+        Afterwards try corpusforge query "select reason, count(*) from (select unnest(drop_reasons)
+        as reason from documents) group by 1".
+        """
+        from flows.cli import State, console, err_console
+
+        settings = State.settings()
+        overrides = {k: v for k, v in {"workers": workers, "extract_timeout": timeout}.items() if v is not None}
+        if overrides:
+            settings = settings.model_copy(update={"clean": settings.clean.model_copy(update=overrides)})
+        global progress_hook
+        with progress_bar(err_console) as bar:
+            job = bar.add_task("cleaning pages", total=None)
+
+            def progress(advance: int, total: int | None) -> None:
+                bar.update(job, advance=advance, **({"total": total} if total is not None else {}))
+
+            progress_hook = progress
+            try:
+                result = clean_flow(settings)
+            finally:
+                progress_hook = None
+        summary = StageSummary(**{k: v for k, v in result.items() if k != "drops"})
+        summary.drops.update(result["drops"])
+        summary.print(console)

@@ -1,0 +1,96 @@
+"""A process pool with a hard time limit per item: a call that runs past it is stopped by killing
+its worker process (a fresh one takes its place), so no pathological input can hang the stage.
+
+pebble provides the per-task kill; this module adds a bounded window of items in flight (memory
+stays flat however many items stream through), yielding results as they complete. Workers start from a
+forkserver that has imported the work's module once, so starting (or replacing) one is cheap and
+does not inherit the threads of the calling process (Prefect's, for one).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
+
+from pebble import ProcessExpired, ProcessPool
+
+
+@dataclass
+class Outcome:
+    args: tuple
+    value: Any = None
+    timed_out: bool = False
+    error: str | None = None  # "<ExceptionType>: message" when the call raised or its worker died
+
+    @property
+    def ok(self) -> bool:
+        return not self.timed_out and self.error is None
+
+
+def default_workers(workers: int) -> int:
+    """0 means one worker per available core."""
+    if workers > 0:
+        return workers
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _context(preload: tuple[str, ...]):
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(list(preload))
+    return ctx
+
+
+def _resolve(args: tuple, future) -> Outcome:
+    try:
+        return Outcome(args, value=future.result())
+    except FutureTimeout:
+        return Outcome(args, timed_out=True)
+    except ProcessExpired as exc:
+        return Outcome(args, error=f"worker died: {exc}")
+    except Exception as exc:  # noqa: BLE001 - reported per item, the others go on
+        return Outcome(args, error=f"{type(exc).__name__}: {exc}")
+
+
+def map_with_time_limit(
+    fn: Callable[..., Any],
+    arg_tuples: Iterable[tuple],
+    workers: int,
+    timeout: float,
+    window: int | None = None,
+    preload: tuple[str, ...] = (),
+) -> Iterator[Outcome]:
+    """Call `fn(*args)` for each args tuple on `workers` processes, at most `timeout` seconds
+    each; yield one Outcome per input as it completes (not in input order: a slow item must not
+    hold up the others), with at most `window` inputs in flight."""
+    workers = default_workers(workers)
+    window = window or workers * 8
+    pool = ProcessPool(max_workers=workers, context=_context(preload))
+    pending: dict = {}
+    try:
+        for args in arg_tuples:
+            pending[pool.schedule(fn, args=args, timeout=timeout)] = args
+            while len(pending) >= window:
+                yield from _harvest(pending)
+        while pending:
+            yield from _harvest(pending)
+        pool.close()
+    finally:
+        if pending:  # stopped early (error, interrupt, generator closed): kill the workers
+            pool.stop()
+        pool.join()
+
+
+def _harvest(pending: dict) -> Iterator[Outcome]:
+    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+    for future in done:
+        yield _resolve(pending.pop(future), future)

@@ -1,0 +1,245 @@
+"""Every filter on hand-made texts just inside and just outside its threshold."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from processing.clean import CleanConfig, judge_text
+from processing.quality import (
+    DEFAULT_THRESHOLDS,
+    UnknownThresholdError,
+    apply_filters,
+    merge_thresholds,
+    quality_score,
+    quality_signals,
+)
+
+CONSONANTS = "bcdfghjklmnpqrstvwxz"
+
+
+def unique_words(count: int, length: int = 5, offset: int = 0) -> list[str]:
+    """`count` distinct lowercase words of `length` letters (no stop words, no repeats)."""
+    words = []
+    for i in range(offset, offset + count):
+        letters = []
+        for _ in range(length):
+            i, r = divmod(i, len(CONSONANTS))
+            letters.append(CONSONANTS[r])
+        words.append("".join(letters))
+    return words
+
+
+def verdict(text: str, key: str, language: str = "en", **overrides):
+    signals = quality_signals(text, language)
+    decisions = {d.filter: d for d in apply_filters(signals, merge_thresholds(overrides))}
+    return decisions[key]
+
+
+def assert_kept(text: str, key: str, **kw) -> None:
+    decision = verdict(text, key, **kw)
+    assert decision.kept, decision
+    assert decision.reason is None
+
+
+def assert_dropped(text: str, key: str, reason: str, **kw) -> None:
+    decision = verdict(text, key, **kw)
+    assert not decision.kept, decision
+    assert decision.reason == reason
+
+
+def test_every_threshold_has_a_rule_and_all_rules_run():
+    decisions = apply_filters(quality_signals("The cat sat on the mat.", "en"), merge_thresholds())
+    assert {d.filter for d in decisions} == set(DEFAULT_THRESHOLDS)
+
+
+def test_gopher_word_count():
+    assert_kept(" ".join(unique_words(50)), "gopher_min_words")
+    assert_dropped(" ".join(unique_words(49)), "gopher_min_words", "gopher_too_few_words")
+    assert_kept(" ".join(["word"] * 100_000), "gopher_max_words")
+    assert_dropped(" ".join(["word"] * 100_001), "gopher_max_words", "gopher_too_many_words")
+
+
+def test_gopher_mean_word_length():
+    assert_kept(" ".join(unique_words(100, 3)), "gopher_min_mean_word_length")
+    short = unique_words(99, 3) + ["bc"]  # mean 2.99
+    assert_dropped(" ".join(short), "gopher_min_mean_word_length", "gopher_mean_word_length_low")
+    assert_kept(" ".join(unique_words(100, 10)), "gopher_max_mean_word_length")
+    long = unique_words(99, 10) + ["b" * 11]  # mean 10.01
+    assert_dropped(" ".join(long), "gopher_max_mean_word_length", "gopher_mean_word_length_high")
+
+
+def test_gopher_symbol_word_ratio():
+    words = unique_words(100)
+    assert_kept(" ".join(words + ["#"] * 10), "gopher_max_symbol_word_ratio")
+    assert_dropped(
+        " ".join(words + ["#"] * 9 + ["..."] * 2), "gopher_max_symbol_word_ratio", "gopher_symbol_word_ratio"
+    )
+
+
+def _lines(n: int) -> list[str]:
+    return [f"{' '.join(unique_words(6, offset=i * 6))} end." for i in range(n)]
+
+
+def test_gopher_bullet_lines():
+    lines = _lines(20)
+    at_limit = [f"- {line}" for line in lines[:18]] + lines[18:]  # 90%
+    assert_kept("\n".join(at_limit), "gopher_max_bullet_line_fraction")
+    over = [f"• {line}" for line in lines[:19]] + lines[19:]  # 95%
+    assert_dropped("\n".join(over), "gopher_max_bullet_line_fraction", "gopher_bullet_lines")
+
+
+def test_gopher_ellipsis_lines():
+    lines = _lines(10)
+    at_limit = [line[:-1] + "..." for line in lines[:3]] + lines[3:]
+    assert_kept("\n".join(at_limit), "gopher_max_ellipsis_line_fraction")
+    over = [line[:-1] + "…" for line in lines[:4]] + lines[4:]
+    assert_dropped("\n".join(over), "gopher_max_ellipsis_line_fraction", "gopher_ellipsis_lines")
+
+
+def test_gopher_alpha_words():
+    numbers = [str(1000 + i) for i in range(20)]
+    assert_kept(" ".join(unique_words(80) + numbers), "gopher_min_alpha_word_fraction")
+    assert_dropped(
+        " ".join(unique_words(79) + numbers + ["9999"]), "gopher_min_alpha_word_fraction", "gopher_alpha_words"
+    )
+
+
+def test_gopher_stop_words():
+    words = unique_words(60)
+    assert_kept(" ".join(words + ["the", "with"]), "gopher_min_stop_words")
+    assert_dropped(" ".join(words + ["the"]), "gopher_min_stop_words", "gopher_stop_words")
+    # German uses its own list; a language without a list skips the rule.
+    assert_kept(" ".join(words + ["und", "der"]), "gopher_min_stop_words", language="de")
+    skipped = verdict(" ".join(words), "gopher_min_stop_words", language="xx")
+    assert skipped.kept and skipped.value is None
+
+
+def test_gopher_duplicate_lines_and_their_characters():
+    lines = _lines(10)
+    three_repeats = lines[:7] + lines[:3]  # 30% of lines repeat an earlier one
+    assert_kept("\n".join(three_repeats), "gopher_max_dup_line_fraction")
+    four_repeats = lines[:6] + lines[:4]
+    assert_dropped("\n".join(four_repeats), "gopher_max_dup_line_fraction", "gopher_dup_lines")
+    # Equal-length lines: 2 of 10 repeated = 20% of the characters.
+    assert_kept("\n".join(lines[:8] + lines[:2]), "gopher_max_dup_line_char_fraction")
+    assert_dropped("\n".join(three_repeats), "gopher_max_dup_line_char_fraction", "gopher_dup_line_chars")
+
+
+def test_gopher_duplicate_paragraphs_and_their_characters():
+    paras = _lines(10)
+    assert_kept("\n\n".join(paras[:7] + paras[:3]), "gopher_max_dup_paragraph_fraction")
+    assert_dropped("\n\n".join(paras[:6] + paras[:4]), "gopher_max_dup_paragraph_fraction", "gopher_dup_paragraphs")
+    assert_kept("\n\n".join(paras[:8] + paras[:2]), "gopher_max_dup_paragraph_char_fraction")
+    assert_dropped(
+        "\n\n".join(paras[:7] + paras[:3]), "gopher_max_dup_paragraph_char_fraction", "gopher_dup_paragraph_chars"
+    )
+
+
+def _with_repeated_ngram(n: int, occurrences: int, total_words: int) -> str:
+    """5-letter words: one n-gram `occurrences` times, separated by unique words, `total_words` in all."""
+    gram = unique_words(n, offset=50_000)
+    filler = iter(unique_words(total_words))
+    words: list[str] = []
+    for _ in range(occurrences):
+        words += gram + [next(filler)]
+    while len(words) < total_words:
+        words.append(next(filler))
+    assert len(words) == total_words
+    return " ".join(words)
+
+
+@pytest.mark.parametrize(
+    ("n", "occurrences", "total_words"),
+    [(2, 4, 40), (3, 6, 100), (4, 4, 100)],  # exactly 20%, 18%, 16% of the characters
+)
+def test_gopher_top_ngram(n, occurrences, total_words):
+    key = f"gopher_max_top_{n}gram_char_fraction"
+    assert_kept(_with_repeated_ngram(n, occurrences, total_words), key)
+    assert_dropped(_with_repeated_ngram(n, occurrences, total_words - 1), key, f"gopher_top_{n}gram")
+
+
+@pytest.mark.parametrize(
+    ("n", "repeats", "total_words"),
+    # repeated characters / all characters = n * repeats / total_words = 15%, 14%, ..., 10%
+    [(5, 3, 100), (6, 7, 300), (7, 13, 700), (8, 3, 200), (9, 11, 900), (10, 1, 100)],
+)
+def test_gopher_duplicated_ngram(n, repeats, total_words):
+    key = f"gopher_max_dup_{n}gram_char_fraction"
+    text = _with_repeated_ngram(n, repeats + 1, total_words)
+    assert math.isclose(verdict(text, key).value, DEFAULT_THRESHOLDS[key])
+    assert_kept(text, key)
+    assert_dropped(_with_repeated_ngram(n, repeats + 1, total_words - 1), key, f"gopher_dup_{n}gram")
+
+
+def test_c4_sentences_counts_only_lines_c4_keeps():
+    sentences = [f"This line has words {w}." for w in unique_words(5)]
+    assert_kept("\n".join(sentences), "c4_min_sentences")
+    assert_dropped("\n".join(sentences[:4]), "c4_min_sentences", "c4_too_few_sentences")
+    # Lines without terminal punctuation, too short, with javascript or cookie notices do not count.
+    noise = [
+        "A heading without a full stop",
+        "Too short.",
+        "Please enable JavaScript in your browser.",
+        "This site uses cookies to work.",
+    ]
+    assert_dropped("\n".join(sentences[:4] + noise), "c4_min_sentences", "c4_too_few_sentences")
+
+
+def test_c4_lorem_ipsum_and_curly_bracket():
+    text = " ".join(unique_words(60))
+    assert_kept(text, "c4_max_lorem_ipsum")
+    assert_dropped(text + " Lorem ipsum dolor sit amet.", "c4_max_lorem_ipsum", "c4_lorem_ipsum")
+    assert_kept(text, "c4_max_curly_brackets")
+    assert_dropped(text + " {", "c4_max_curly_brackets", "c4_curly_bracket")
+    assert_kept(text + " {", "c4_max_curly_brackets", c4_max_curly_brackets=1)  # a code corpus raises it
+
+
+def test_fineweb_line_punctuation():
+    words = unique_words(400)
+    lines = [" ".join(words[i * 4 : i * 4 + 4]) for i in range(100)]
+    at_limit = [line + "." for line in lines[:12]] + lines[12:]
+    assert_kept("\n".join(at_limit), "fineweb_min_line_punct_fraction")
+    under = [line + "." for line in lines[:11]] + lines[11:]
+    assert_dropped("\n".join(under), "fineweb_min_line_punct_fraction", "fineweb_line_punct_ratio")
+
+
+def test_fineweb_short_lines():
+    short = [" ".join(unique_words(4, offset=i * 4)) for i in range(100)]  # 23 characters
+    long = [" ".join(unique_words(6, offset=1000 + i * 6)) for i in range(100)]  # 35 characters
+    assert_kept("\n".join(short[:67] + long[:33]), "fineweb_max_short_line_fraction")
+    assert_dropped("\n".join(short[:68] + long[:32]), "fineweb_max_short_line_fraction", "fineweb_short_line_ratio")
+
+
+def test_fineweb_duplicate_line_characters():
+    lines = _lines(100)  # equal length
+    assert_kept("\n".join(lines[:99] + lines[:1]), "fineweb_max_dup_line_char_fraction")
+    assert_dropped("\n".join(lines[:98] + lines[:2]), "fineweb_max_dup_line_char_fraction", "fineweb_char_dup_ratio")
+
+
+def test_fineweb_newlines_per_word():
+    words = unique_words(30)
+    lines = [" ".join(words[i * 3 : i * 3 + 3]) for i in range(10)]  # 9 newlines, 30 words
+    assert_kept("\n".join(lines), "fineweb_max_newlines_per_word")
+    lines[-1] = words[27] + " " + words[28]  # 29 words
+    assert_dropped("\n".join(lines), "fineweb_max_newlines_per_word", "fineweb_list_ratio")
+
+
+def test_language_restriction_and_all_reasons_recorded():
+    config = CleanConfig(thresholds=merge_thresholds(), languages=("de",))
+    text = "\n".join(_lines(3))
+    signals, decisions = judge_text(text, "en", 0.93, config)
+    reasons = [d.reason for d in decisions if not d.kept]
+    assert "language_not_allowed" in reasons
+    assert "gopher_too_few_words" in reasons and "c4_too_few_sentences" in reasons  # all, not the first
+    assert signals["language_score"] == 0.93
+    assert 0.0 <= quality_score(signals, decisions) < 0.5  # dropped documents score below 0.5
+
+
+def test_threshold_overrides_apply_in_order_and_unknown_keys_fail():
+    merged = merge_thresholds({"gopher_min_words": 10}, {"gopher_min_words": 20})
+    assert merged["gopher_min_words"] == 20
+    assert_kept(" ".join(unique_words(20)), "gopher_min_words", gopher_min_words=20)
+    with pytest.raises(UnknownThresholdError, match="gopher_min_wrds"):
+        merge_thresholds({"gopher_min_wrds": 3})
