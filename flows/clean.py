@@ -16,7 +16,7 @@ import typer
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import StageSummary, progress_bar, timed
+from flows.common import StageSummary, on_dask_task_runner, progress_bar, timed
 from flows.settings import CleanSettings, ConfigError, Settings, SourceConfig
 from processing.clean import CleanConfig, clean_page, failed_document
 from processing.pool import default_workers, map_with_time_limit
@@ -78,23 +78,48 @@ def plan_task(wh: Warehouse, configs: dict[str, CleanConfig], default: CleanConf
     return pending_pages(wh, versions, default.pipeline_version())
 
 
-@task(name="clean-pages", cache_policy=NO_CACHE)
-def clean_pages_task(
+def _outcomes_on_pool(work: Iterator[tuple], cfg: CleanSettings) -> Iterator:
+    return map_with_time_limit(clean_page, work, cfg.workers, cfg.extract_timeout, preload=("processing.clean_worker",))
+
+
+@task(name="clean-batch", cache_policy=NO_CACHE)
+def clean_batch_task(items: list[tuple], timeout: float) -> list:
+    """One batch of pages, each still under the hard time limit: the unit a Dask worker gets."""
+    return list(map_with_time_limit(clean_page, items, 1, timeout, preload=("processing.clean_worker",)))
+
+
+def _outcomes_on_task_runner(work: Iterator[tuple], cfg: CleanSettings, batch: int = 32, window: int = 8):
+    """Submit batches of pages to the flow's task runner (Dask), at most `window` batches in
+    flight, yielding outcomes in input order."""
+    pending: list = []
+    items: list[tuple] = []
+    for item in work:
+        items.append(item)
+        if len(items) >= batch:
+            pending.append(clean_batch_task.submit(items, cfg.extract_timeout))
+            items = []
+            while len(pending) >= window:
+                yield from pending.pop(0).result()
+    if items:
+        pending.append(clean_batch_task.submit(items, cfg.extract_timeout))
+    for future in pending:
+        yield from future.result()
+
+
+def clean_pages(
     wh: Warehouse,
     cfg: CleanSettings,
     pending: PendingPages,
     configs: dict[str, CleanConfig],
     default: CleanConfig,
     run_id: str,
+    outcomes_of: Callable = _outcomes_on_pool,
 ) -> dict:
-    """Clean every pending page on the process pool and stream the rows into `documents`."""
+    """Clean every pending page and stream the rows into `documents`."""
     counts: Counter = Counter()
     drops: Counter = Counter()
     buffer: list[dict] = []
-    work = _work(wh, pending, configs, default)
-    outcomes = map_with_time_limit(
-        clean_page, work, cfg.workers, cfg.extract_timeout, preload=("processing.clean_worker",)
-    )
+    outcomes = outcomes_of(_work(wh, pending, configs, default), cfg)
     with wh.writer("documents", run_id, max_rows_per_file=ROWS_PER_FILE) as writer:
         for outcome in outcomes:
             row = _row_for(outcome, cfg.extract_timeout)
@@ -112,6 +137,19 @@ def clean_pages_task(
     return {"counts": dict(counts), "drops": dict(drops), "files": writer.paths}
 
 
+@task(name="clean-pages", cache_policy=NO_CACHE)
+def clean_pages_task(
+    wh: Warehouse,
+    cfg: CleanSettings,
+    pending: PendingPages,
+    configs: dict[str, CleanConfig],
+    default: CleanConfig,
+    run_id: str,
+) -> dict:
+    """Clean every pending page on the local process pool."""
+    return clean_pages(wh, cfg, pending, configs, default, run_id)
+
+
 def run_clean(settings: Settings, run_id: str | None = None) -> StageSummary:
     wh = Warehouse(settings.warehouse)
     wh.init()
@@ -124,7 +162,12 @@ def run_clean(settings: Settings, run_id: str | None = None) -> StageSummary:
         summary.counts["pages to clean"] = len(pending)
         if progress_hook:
             progress_hook(0, len(pending))
-        result = clean_pages_task(wh, settings.clean, pending, configs, default, run_id) if len(pending) else {}
+        if not len(pending):
+            result = {}
+        elif on_dask_task_runner():  # the flow body submits batches, so they go to the Dask workers
+            result = clean_pages(wh, settings.clean, pending, configs, default, run_id, _outcomes_on_task_runner)
+        else:
+            result = clean_pages_task(wh, settings.clean, pending, configs, default, run_id)
     counts = result.get("counts", {})
     for key in ("extracted", "failed", "kept", "dropped"):
         summary.counts[key] = counts.get(key, 0)
