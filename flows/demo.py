@@ -71,7 +71,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Generate the sample site, serve it locally, and run the whole pipeline on it."""
         from connectors.sample_server import SampleServer
-
         from connectors.sample_site import generate_site
         from flows.cli import State, console
         from flows.pipeline import run_pipeline_cli
