@@ -66,9 +66,29 @@ def view_statements(wh, history_from_arrow: bool = False) -> list[str]:
     return stmts
 
 
+def _catalog_digest(wh) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join(view_statements(wh)).encode()).hexdigest()
+
+
 def write_catalog(wh) -> None:
     """(Re)build corpus.duckdb atomically: build a new file, then rename it over the old one,
-    so a shell that has the old one open keeps working."""
+    so a shell that has the old one open keeps working. Skipped when the views are unchanged
+    (the digest of their SQL is kept beside the catalog)."""
+    digest = _catalog_digest(wh)
+    digest_path = wh.catalog_path + ".sha256"
+    if os.path.exists(wh.catalog_path) and os.path.exists(digest_path):
+        with open(digest_path) as fh:
+            if fh.read().strip() == digest:
+                return
+    _build_catalog(wh)
+    with open(digest_path + ".tmp", "w") as fh:
+        fh.write(digest)
+    os.replace(digest_path + ".tmp", digest_path)
+
+
+def _build_catalog(wh) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".corpus-", suffix=".duckdb", dir=wh.root)
     os.close(fd)
     os.unlink(tmp)  # duckdb wants to create the file itself
