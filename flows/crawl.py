@@ -124,7 +124,7 @@ def run_crawl(settings: Settings, source: str | None = None, warc_out: str | Non
     """The crawl without Prefect (sources one after another): for scripts and tests."""
     wh = Warehouse(settings.warehouse)
     wh.init()
-    with crawl_locks(wh, new_run_id("crawl")), _warc_out(warc_out) as warc:
+    with crawl_locks(wh, new_run_id("crawl"), settings.crawl.lock_wait), _warc_out(warc_out) as warc:
         return [crawl_source(wh, settings, s, warc) for s in select_sources(settings, source)]
 
 
@@ -186,7 +186,7 @@ def crawl_flow(settings: Settings, source: str | None = None, warc_out: str | No
         wh = Warehouse(settings.warehouse)
         wh.init()
         sources = select_sources(settings, source)
-        with crawl_locks(wh, new_run_id("crawl")), _warc_out(warc_out) as warc:
+        with crawl_locks(wh, new_run_id("crawl"), settings.crawl.lock_wait), _warc_out(warc_out) as warc:
             futures = [crawl_source_task.submit(wh, settings, s, warc) for s in sources]
             results = [f.result() for f in futures]
     final = summarize(results, summary.seconds, warc_out, settings.warehouse)

@@ -63,6 +63,9 @@ class CrawlSettings(Strict):
     max_redirects: int = Field(5, ge=0)
     max_body_bytes: int = Field(5_000_000, ge=1024)
     obey_robots: bool = True
+    lock_wait: float = Field(
+        3600.0, ge=0, description="Seconds a crawl waits for another run's crawl to finish (politeness across runs)."
+    )
     flush_rows: int = Field(100, ge=1, description="Pages per durable write (what a killed crawl can lose).")
     flush_seconds: float = Field(5.0, gt=0, description="Longest time fetched pages wait before being written.")
 

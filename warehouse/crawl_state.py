@@ -91,11 +91,13 @@ def mark_run(wh: Warehouse, run_id: str, source: str, event: str, counts: dict[s
 
 
 @contextlib.contextmanager
-def crawl_locks(wh: Warehouse, run_id: str):
-    """Hold the write lock of every table the crawl writes; sweep temp files a killed run left."""
+def crawl_locks(wh: Warehouse, run_id: str, wait: float = 0.0):
+    """Hold the write lock of every table the crawl writes; sweep temp files a killed run left.
+    With `wait`, a crawl started while another is running waits for it (so two runs never hit
+    the same hosts at once) instead of failing at once."""
     with contextlib.ExitStack() as stack:
         for table in CRAWL_TABLES:
-            stack.enter_context(wh.lock(table, run_id))
+            stack.enter_context(wh.lock(table, run_id, wait=wait))
             wh.sweep_temp_files(table)
         yield
 

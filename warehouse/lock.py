@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from datetime import UTC, datetime
 
 import pyarrow.fs as pafs
@@ -30,8 +31,11 @@ def _pid_alive(pid: int) -> bool:
 
 
 class TableLock:
-    def __init__(self, fs: pafs.FileSystem, path: str, table: str, run_id: str, is_local: bool):
+    def __init__(
+        self, fs: pafs.FileSystem, path: str, table: str, run_id: str, is_local: bool, wait: float = 0.0
+    ):
         self.fs, self.path, self.table, self.run_id, self.is_local = fs, path, table, run_id, is_local
+        self.wait = wait  # seconds to wait for another run to finish before giving up
         self.held = False
 
     def _holder_info(self) -> dict:
@@ -71,6 +75,16 @@ class TableLock:
         return True
 
     def acquire(self) -> TableLock:
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                return self._acquire_once()
+            except TableLockedError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+    def _acquire_once(self) -> TableLock:
         if self._try_create():
             self.held = True
             return self

@@ -145,10 +145,11 @@ class Warehouse:
         finally:
             w.close()
 
-    def lock(self, table: str, run_id: str) -> TableLock:
-        """Exclusive write lock for a table: `with wh.lock("pages", run_id): ...`."""
+    def lock(self, table: str, run_id: str, wait: float = 0.0) -> TableLock:
+        """Exclusive write lock for a table: `with wh.lock("pages", run_id): ...`; with `wait`,
+        a busy table is retried for that many seconds before the clear error."""
         self._ensure_table(table)
-        return TableLock(self.fs, f"{self.table_dir(table)}/_lock", table, run_id, self.is_local)
+        return TableLock(self.fs, f"{self.table_dir(table)}/_lock", table, run_id, self.is_local, wait)
 
     def sweep_temp_files(self, table: str) -> int:
         """Remove temp files left by killed writers (call only while holding the table lock)."""

@@ -163,3 +163,15 @@ def test_snapshot_changes_when_a_file_is_added(wh):
     assert before["snapshot_id"] != after["snapshot_id"]
     assert wh.snapshot()["snapshot_id"] == after["snapshot_id"]
     time.sleep(0)  # (no timing involved: the snapshot is a function of the file list)
+
+
+def test_a_waiting_writer_gets_the_lock_when_the_first_one_finishes(wh):
+    import threading
+
+    first = wh.lock("pages", "run-one").acquire()
+    threading.Timer(1.0, first.release).start()
+    with wh.lock("pages", "run-two", wait=30) as second:  # waits instead of failing
+        assert second.held
+    with pytest.raises(TableLockedError):
+        with wh.lock("pages", "run-three"):
+            wh.lock("pages", "run-four", wait=0.5).acquire()
