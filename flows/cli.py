@@ -8,6 +8,7 @@ shows the traceback instead.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -183,7 +184,15 @@ def _error_line(exc: BaseException) -> str:
     return text
 
 
+def _quiet_prefect_defaults() -> None:
+    """Set before prefect is imported: the temporary server's analytics write races its own
+    SQLite database at start ("database is locked" tracebacks), and are of no use offline."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from installed packages only
+
+
 def main(argv: list[str] | None = None) -> int:
+    _quiet_prefect_defaults()
     _load_stage_commands()
     try:
         rv = app(args=argv, standalone_mode=False)

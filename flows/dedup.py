@@ -242,34 +242,12 @@ def run_dedup(
     summary = StageSummary("dedup")
     with timed(summary):
         wh.init()
-        with _locks(wh, run_id):
+        with wh.locks(WRITTEN_TABLES, run_id):
             the_plan = plan(wh, cfg)
             signed = sign(wh, cfg, the_plan, run_id, on_progress)
             cluster_counts = cluster(wh, cfg, the_plan, run_id)
         _fill_summary(wh, summary, the_plan, signed, cluster_counts)
     return summary
-
-
-class _locks:
-    """Hold the write lock of every table the stage writes."""
-
-    def __init__(self, wh: Warehouse, run_id: str):
-        self.locks = [wh.lock(t, run_id) for t in WRITTEN_TABLES]
-
-    def __enter__(self):
-        taken = []
-        try:
-            for lock in self.locks:
-                taken.append(lock.acquire())
-        except Exception:
-            for lock in taken:
-                lock.release()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        for lock in self.locks:
-            lock.release()
 
 
 def _fill_summary(wh, summary, the_plan, signed, cluster_counts) -> None:
@@ -349,7 +327,7 @@ def dedup_flow(warehouse: str, settings: DedupSettings | None = None) -> dict:
     summary = StageSummary("dedup")
     with timed(summary):
         wh.init()
-        with _locks(wh, run_id):
+        with wh.locks(WRITTEN_TABLES, run_id):
             the_plan = plan_task(warehouse, cfg)
             if on_dask_task_runner():
                 signed = sign(wh, cfg, the_plan, run_id, progress_hook, compute=signatures_on_task_runner)

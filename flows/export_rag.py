@@ -185,29 +185,6 @@ def _fill_summary(summary: StageSummary, selected: pa.Table, counts: EmbedCounts
     summary.outputs.append(result.path)
 
 
-class _locks:
-    """Hold the write lock of every table the stage writes (this also serialises two runs of
-    the same export, which share its folder)."""
-
-    def __init__(self, wh: Warehouse, run_id: str):
-        self.locks = [wh.lock(t, run_id) for t in WRITTEN_TABLES]
-
-    def __enter__(self):
-        taken = []
-        try:
-            for lock in self.locks:
-                taken.append(lock.acquire())
-        except Exception:
-            for lock in taken:
-                lock.release()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        for lock in self.locks:
-            lock.release()
-
-
 def run_export_rag(
     wh: Warehouse, cfg: RagExport, run_id: str | None = None, on_progress: Progress | None = None
 ) -> StageSummary:
@@ -217,7 +194,7 @@ def run_export_rag(
     summary = StageSummary(f"export_rag {cfg.name}")
     with timed(summary):
         wh.init()
-        with _locks(wh, run_id):
+        with wh.locks(WRITTEN_TABLES, run_id):
             selected = select(wh, cfg)
             counts = chunk_and_embed(wh, cfg, selected, run_id, on_progress)
             result = write(wh, cfg, selected, counts, run_id)
@@ -256,7 +233,7 @@ def export_rag(warehouse: str, settings: RagExport | None = None) -> dict:
     summary = StageSummary(f"export_rag {cfg.name}")
     with timed(summary):
         wh.init()
-        with _locks(wh, run_id):
+        with wh.locks(WRITTEN_TABLES, run_id):
             selected = select_task(warehouse, cfg)
             counts = chunk_and_embed_task(warehouse, cfg, selected, run_id)
             result = write_task(warehouse, cfg, selected, counts, run_id)
@@ -358,7 +335,9 @@ def register(app: typer.Typer) -> None:
     def search_command(
         question: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
         k: Annotated[int, typer.Option("-k", "--top", min=1, help="Number of chunks to show.")] = 5,
-        name: Annotated[str, typer.Option("--name", "-n", help="Which RAG export to search.")] = "default",
+        name: Annotated[
+            str | None, typer.Option("--name", "-n", help="Which RAG export to search (default: the first configured).")
+        ] = None,
         device: Annotated[str | None, typer.Option(help="cpu | cuda (default: auto-detect).")] = None,
     ) -> None:
         """Search the RAG export: embed the question and rank its chunks by cosine similarity.
@@ -369,7 +348,10 @@ def register(app: typer.Typer) -> None:
 
         from flows.cli import State, console
 
-        wh = Warehouse(State.settings().warehouse)
+        settings = State.settings()
+        wh = Warehouse(settings.warehouse)
+        if name is None:
+            name = settings.exports.rag[0].name if settings.exports.rag else "default"
         hits = search(wh, question, name, k, device)
         out = Table(title=f"top {k} for {question!r}", show_lines=True)
         for col, justify in (("score", "right"), ("title", "left"), ("heading path", "left"), ("url", "left")):

@@ -95,9 +95,8 @@ def crawl_locks(wh: Warehouse, run_id: str, wait: float = 0.0):
     """Hold the write lock of every table the crawl writes; sweep temp files a killed run left.
     With `wait`, a crawl started while another is running waits for it (so two runs never hit
     the same hosts at once) instead of failing at once."""
-    with contextlib.ExitStack() as stack:
+    with wh.locks(CRAWL_TABLES, run_id, wait=wait):
         for table in CRAWL_TABLES:
-            stack.enter_context(wh.lock(table, run_id, wait=wait))
             wh.sweep_temp_files(table)
         yield
 

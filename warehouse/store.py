@@ -151,6 +151,15 @@ class Warehouse:
         self._ensure_table(table)
         return TableLock(self.fs, f"{self.table_dir(table)}/_lock", table, run_id, self.is_local, wait)
 
+    @contextlib.contextmanager
+    def locks(self, tables: Iterable[str], run_id: str, wait: float = 0.0) -> Iterator[None]:
+        """The write locks of several tables, taken in order and all released at the end (also
+        when taking a later one fails)."""
+        with contextlib.ExitStack() as stack:
+            for table in tables:
+                stack.enter_context(self.lock(table, run_id, wait=wait))
+            yield
+
     def sweep_temp_files(self, table: str) -> int:
         """Remove temp files left by killed writers (call only while holding the table lock)."""
         selector = pafs.FileSelector(f"{self.table_dir(table)}/{TMP_DIR}", allow_not_found=True)
