@@ -301,9 +301,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
         device: Annotated[str | None, typer.Option(help="cpu | cuda (default: auto-detect).")] = None,
     ) -> None:
-        """Chunk and embed the corpus into exports/rag/<name>/ for vector indexes.
+        """Chunk and embed the corpus into exports/rag/NAME/ for vector indexes.
 
-        chunks.parquet holds every chunk with its vector (fixed_size_list<float32>[dim]);
+        chunks.parquet holds every chunk with its vector (a fixed-size float32 list);
         deletions.parquet lists the chunk_ids that left since the previous export (apply them to
         your index); manifest.json records the snapshot, model and chunker config. Embeddings are
         computed once: a second run with no changes embeds nothing. Then try

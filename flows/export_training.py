@@ -328,11 +328,11 @@ def register(app: typer.Typer) -> None:
         ] = None,
         force: Annotated[bool, typer.Option(help="Rebuild even if this version already exists.")] = False,
     ) -> None:
-        """Write a versioned fine-tuning dataset to exports/training/<name>/<version>/.
+        """Write a versioned fine-tuning dataset to exports/training/NAME/VERSION/.
 
         Parquet shards in the Hugging Face layout, optional OpenAI chat JSONL, manifest.json and a dataset card.
 
-        Load it with datasets.load_dataset("parquet", data_dir="exports/training/<name>/<version>/data").
+        Load it with datasets.load_dataset("parquet", data_dir="exports/training/NAME/VERSION/data").
 
         The version is a hash of the input snapshot and the config: a second run with no changes writes nothing.
         """

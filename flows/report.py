@@ -38,9 +38,11 @@ def register(app: typer.Typer) -> None:
     def report_command(
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the HTML page.")] = None,
     ) -> None:
-        """Write an HTML report with charts: documents per source and language, length and quality
-        histograms, the filter funnel, drop reasons, duplicate cluster sizes, annotation progress
-        and export sizes."""
+        """Write one self-contained HTML page of charts about the corpus.
+
+        Charts: documents per source and language, length and quality histograms, the filter funnel, drop reasons,
+        duplicate cluster sizes, annotation progress and export sizes.
+        """
         from flows.cli import console, warehouse
 
         wh = warehouse()

@@ -66,9 +66,11 @@ def register(app: typer.Typer) -> None:
     def serve_command(
         limit: Annotated[int | None, typer.Option(help="Maximum concurrent flow runs.")] = None,
     ) -> None:
-        """Register the scheduled deployments (nightly pipeline, 15-minute refresh, hourly annotation
-        pull) with the Prefect API and run them until stopped (Ctrl-C). Needs PREFECT_API_URL to point
-        at a running Prefect server (`prefect server start`)."""
+        """Run the scheduled deployments: nightly pipeline, 15-minute refresh, hourly annotation pull.
+
+        Registers them with the Prefect API and runs them until stopped (Ctrl-C). Needs PREFECT_API_URL to point at
+        a running Prefect server (`prefect server start`).
+        """
         from prefect import serve
 
         from flows.cli import State, console
