@@ -35,19 +35,19 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("sample-site") / "site"
-    generate_site(root, pages=50, seed=0)
-    return root
+def site(sample_site_dir) -> Path:
+    """The session's 50-page site (tests/conftest.py), read-only here: tests that change pages copy it."""
+    return sample_site_dir
 
 
 @pytest.fixture(scope="module")
-def manifest(site) -> dict:
-    return load_manifest(site)
+def manifest(sample_manifest) -> dict:
+    return sample_manifest
 
 
 @pytest.fixture(scope="module")
 def server(site):
+    # A server of its own: tests here set fault injection on it, which must not reach other modules.
     with SampleServer(site) as srv:
         yield srv
 

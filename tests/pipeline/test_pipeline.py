@@ -83,13 +83,9 @@ def test_prefect_api_shows_completed_subflows_and_artifacts(first_run):
 
     async def query(client):
         parent = await client.read_flow_run(run_id)
-        task_runs = await client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id={"any_": [run_id]})
-        )
         children = await client.read_flow_runs(
             flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id]))
         )
-        del task_runs
         artifacts = await client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
         )
