@@ -69,8 +69,8 @@ json.dump({"pages": count["pages"], "seconds": seconds}, open(out, "w"))
 
 OURS = r'''
 import json, sys, time
-from flows.crawl import run_crawl
-from flows.settings import Settings
+from corpusforge.flows.crawl import run_crawl
+from corpusforge.flows.settings import Settings
 
 start, concurrency, warehouse, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 settings = Settings.model_validate({
@@ -89,7 +89,7 @@ json.dump({"pages": result["counts"].get("fetched", 0), "seconds": seconds, "cou
 
 def serve(root: Path) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "connectors.sample_server", str(root)],
+        [sys.executable, "-m", "corpusforge.connectors.sample_server", str(root)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
@@ -169,7 +169,7 @@ def main() -> int:
         print(f"generating the {args.pages}-page sample site into {site} ...", flush=True)
         t0 = time.perf_counter()
         sys.path.insert(0, str(REPO))
-        from connectors.sample_site import generate_site
+        from corpusforge.connectors.sample_site import generate_site
 
         generate_site(site, pages=args.pages, seed=0)
         print(f"  generated in {time.perf_counter() - t0:.0f} s", flush=True)

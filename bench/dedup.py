@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from processing.dedup import MinHashParams, normalize_text, word_shingles  # noqa: E402
+from corpusforge.processing.dedup import MinHashParams, normalize_text, word_shingles  # noqa: E402
 
 DOCS_HTML = Path("/usr/share/doc/python3.11/html")
 DATATROVE_PY = ROOT / "bench" / ".venv-datatrove" / "bin" / "python"
@@ -205,9 +205,9 @@ def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]
 CORPUSFORGE_RUN = """
 import json, sys
 sys.path.insert(0, {root!r})
-from flows.dedup import run_dedup
-from flows.settings import DedupSettings
-from warehouse import Warehouse
+from corpusforge.flows.dedup import run_dedup
+from corpusforge.flows.settings import DedupSettings
+from corpusforge.warehouse import Warehouse
 wh = Warehouse({warehouse!r})
 summary = run_dedup(wh, DedupSettings(threshold={threshold}, num_perm={num_perm}, ngram={ngram}))
 con = wh.connect()
@@ -253,7 +253,7 @@ NAIVE_RUN = """
 import json, sys
 from datasketch import MinHash, MinHashLSH
 sys.path.insert(0, {root!r})
-from processing.dedup import normalize_text
+from corpusforge.processing.dedup import normalize_text
 docs = json.load(open({inp!r}))
 lsh = MinHashLSH(threshold={threshold}, num_perm={num_perm}, weights=({fp}, {fn}))
 sigs = {{}}
@@ -283,9 +283,9 @@ def write_warehouse(root: Path, docs: list[dict], run_id: str) -> None:
 
     import pyarrow as pa
 
-    from processing.ids import sha256_hex
-    from schemas import conform
-    from warehouse import Warehouse
+    from corpusforge.processing.ids import sha256_hex
+    from corpusforge.schemas import conform
+    from corpusforge.warehouse import Warehouse
 
     wh = Warehouse(str(root))
     wh.init()

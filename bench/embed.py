@@ -29,13 +29,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connectors.sample_site import generate_site  # noqa: E402
-from flows.export_rag import chunker_config, run_export_rag  # noqa: E402
-from flows.settings import RagExport  # noqa: E402
-from processing.chunking import chunk_records  # noqa: E402
-from processing.embedding import load_embedder  # noqa: E402
-from processing.ids import doc_id_for, sha256_hex  # noqa: E402
-from warehouse import Warehouse  # noqa: E402
+from corpusforge.connectors.sample_site import generate_site  # noqa: E402
+from corpusforge.flows.export_rag import chunker_config, run_export_rag  # noqa: E402
+from corpusforge.flows.settings import RagExport  # noqa: E402
+from corpusforge.processing.chunking import chunk_records  # noqa: E402
+from corpusforge.processing.embedding import load_embedder  # noqa: E402
+from corpusforge.processing.ids import doc_id_for, sha256_hex  # noqa: E402
+from corpusforge.warehouse import Warehouse  # noqa: E402
 
 CHUNKS_PER_PAGE_GUESS = 6  # sample-site pages give ~6-12 chunks of 254 tokens
 
@@ -107,7 +107,7 @@ def main() -> None:
     site = work / "site"
     if not (site / "_manifest.json").exists():
         generate_site(site, pages=pages, seed=0)
-    from connectors.sample_site import load_manifest
+    from corpusforge.connectors.sample_site import load_manifest
 
     docs, texts = corpus_of(sample_documents(site, load_manifest(site)), cfg, embedder, args.chunks)
     print(f"corpus: {len(docs)} documents, {len(texts)} distinct chunks (batch size {args.batch_size})")

@@ -57,7 +57,7 @@ class PeakMemory:
 
 
 def run_once(label: str, config: Path) -> tuple[float, dict, int]:
-    from flows.pipeline import pipeline
+    from corpusforge.flows.pipeline import pipeline
 
     with PeakMemory() as mem:
         start = time.perf_counter()
@@ -81,9 +81,9 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=REPO / "bench" / "out" / "pipeline")
     args = parser.parse_args()
 
-    from connectors.sample_server import SampleServer
-    from connectors.sample_site import edit_page, generate_site, load_manifest
-    from flows.demo import demo_config
+    from corpusforge.connectors.sample_server import SampleServer
+    from corpusforge.connectors.sample_site import edit_page, generate_site, load_manifest
+    from corpusforge.flows.demo import demo_config
 
     if args.workdir.exists():
         shutil.rmtree(args.workdir)

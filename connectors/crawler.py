@@ -20,12 +20,12 @@ from typing import Any, BinaryIO
 
 import httpx
 
-from connectors.fetcher import Fetcher, FetchPolicy, PrivateAddressError, Response
-from connectors.robots import RobotsCache
-from connectors.sources import Failure, Record, Seed, feed_seeds, file_records, site_seeds, sitemap_seeds
-from connectors.warc import WarcOut, iter_warc_responses
-from processing.ids import doc_id_for, sha256_hex
-from processing.urls import Scope, extract_links, normalize_url
+from corpusforge.connectors.fetcher import Fetcher, FetchPolicy, PrivateAddressError, Response
+from corpusforge.connectors.robots import RobotsCache
+from corpusforge.connectors.sources import Failure, Record, Seed, feed_seeds, file_records, site_seeds, sitemap_seeds
+from corpusforge.connectors.warc import WarcOut, iter_warc_responses
+from corpusforge.processing.ids import doc_id_for, sha256_hex
+from corpusforge.processing.urls import Scope, extract_links, normalize_url
 
 URL_KINDS = ("site", "sitemap", "feed")
 RECORD_KINDS = ("warc", "files")

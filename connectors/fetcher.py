@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from processing.urls import host_of, is_html_content_type
+from corpusforge.processing.urls import host_of, is_html_content_type
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 120.0  # a server asking for more than this is treated as down for this crawl

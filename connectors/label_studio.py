@@ -17,7 +17,7 @@ import httpx
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
-from processing.annotation_labels import render_label_config
+from corpusforge.processing.annotation_labels import render_label_config
 
 LABEL_CONFIG_RESOURCE = ("processing", "label_config.xml")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from protego import Protego
 
-from processing.urls import host_of
+from corpusforge.processing.urls import host_of
 
 ALLOW_ALL = Protego.parse("")
 DISALLOW_ALL = Protego.parse("User-agent: *\nDisallow: /\n")

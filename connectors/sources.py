@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from connectors.fetcher import Fetcher, Response
-from processing.urls import normalize_url
+from corpusforge.connectors.fetcher import Fetcher, Response
+from corpusforge.processing.urls import normalize_url
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit for an uncompressed sitemap
 MAX_SITEMAP_NESTING = 3

@@ -28,10 +28,10 @@ import typer
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from connectors.label_studio import Connection, LabelStudioClient, LabelStudioUnavailable, Project
-from flows.common import StageSummary, progress_bar, timed
-from flows.settings import AnnotateSettings
-from processing.annotation_labels import (
+from corpusforge.connectors.label_studio import Connection, LabelStudioClient, LabelStudioUnavailable, Project
+from corpusforge.flows.common import StageSummary, progress_bar, timed
+from corpusforge.flows.settings import AnnotateSettings
+from corpusforge.processing.annotation_labels import (
     FilterAgreement,
     PairAgreement,
     annotation_row,
@@ -40,9 +40,9 @@ from processing.annotation_labels import (
     overall_percent_agreement,
     task_for,
 )
-from processing.sampling import Candidate, Sampled, SampleSpec, sample_documents
-from warehouse import Warehouse, new_run_id, utc_now
-from warehouse import annotation_store as store
+from corpusforge.processing.sampling import Candidate, Sampled, SampleSpec, sample_documents
+from corpusforge.warehouse import Warehouse, new_run_id, utc_now
+from corpusforge.warehouse import annotation_store as store
 
 ENABLE_HINT = (
     "annotate: skipped, no Label Studio server configured; to enable it set LABEL_STUDIO_URL and "
@@ -355,7 +355,7 @@ def annotate_pull(warehouse: str, settings: AnnotateSettings | None = None) -> d
 
 # ---- CLI -------------------------------------------------------------------------------------------
 def _print_summary(result: dict) -> None:
-    from flows.cli import console
+    from corpusforge.flows.cli import console
 
     summary = StageSummary(**{k: v for k, v in result.items() if k != "drops"})
     summary.drops.update(result["drops"])
@@ -369,7 +369,7 @@ def _fmt(value: float | None, pattern: str = "{:.2f}") -> str:
 def print_report(report: AnnotationReport) -> None:
     from rich.table import Table
 
-    from flows.cli import console
+    from corpusforge.flows.cli import console
 
     if not report.labelled_documents:
         console.print("no labelled documents yet: push, annotate in Label Studio, then `corpusforge annotate pull`")
@@ -414,7 +414,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Sample documents never sent before and create Label Studio tasks for them, with the filters'
         verdicts as pre-annotations. Safe to rerun after a failure: no task is created twice."""
-        from flows.cli import State, console, err_console
+        from corpusforge.flows.cli import State, console, err_console
 
         settings = State.settings()
         if not label_studio_configured(settings.annotate):
@@ -435,7 +435,7 @@ def register(app: typer.Typer) -> None:
     def pull_command() -> None:
         """Bring the annotations (all annotators, edited ones too) into the `annotations` table.
         Rerunning adds nothing for unchanged annotations."""
-        from flows.cli import State, console
+        from corpusforge.flows.cli import State, console
 
         settings = State.settings()
         if not label_studio_configured(settings.annotate):
@@ -448,7 +448,7 @@ def register(app: typer.Typer) -> None:
     def report_command() -> None:
         """Precision and recall of every filter against the human keep/drop labels (with counts), and
         the agreement between annotators (percent agreement, Cohen's kappa) where tasks have several."""
-        from flows.cli import warehouse
+        from corpusforge.flows.cli import warehouse
 
         wh = warehouse()
         wh.init()

@@ -16,13 +16,13 @@ import typer
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import StageSummary, on_dask_task_runner, progress_bar, timed
-from flows.settings import CleanSettings, ConfigError, Settings, SourceConfig
-from processing.clean import CleanConfig, clean_page, failed_document
-from processing.pool import default_workers, map_with_time_limit
-from processing.quality import UnknownThresholdError, merge_thresholds
-from warehouse import Warehouse, new_run_id, utc_now
-from warehouse.clean_state import PendingPages, iter_page_batches, pending_pages
+from corpusforge.flows.common import StageSummary, on_dask_task_runner, progress_bar, timed
+from corpusforge.flows.settings import CleanSettings, ConfigError, Settings, SourceConfig
+from corpusforge.processing.clean import CleanConfig, clean_page, failed_document
+from corpusforge.processing.pool import default_workers, map_with_time_limit
+from corpusforge.processing.quality import UnknownThresholdError, merge_thresholds
+from corpusforge.warehouse import Warehouse, new_run_id, utc_now
+from corpusforge.warehouse.clean_state import PendingPages, iter_page_batches, pending_pages
 
 ROWS_PER_FILE = 5_000  # a killed run keeps every finished file; the next run redoes the rest
 
@@ -34,11 +34,13 @@ progress_hook: Callable[[int, int | None], None] | None = None
 def clean_config(clean: CleanSettings, source: SourceConfig | None) -> CleanConfig:
     """The effective config of one source: global settings, then the source's overrides."""
     try:
-        thresholds = merge_thresholds(clean.filters, source.filters if source else {})
+        profile = (source.profile if source else None) or clean.profile
+        thresholds = merge_thresholds(profile, clean.filters, source.filters if source else {})
     except UnknownThresholdError as exc:
         where = f"sources[{source.name}].filters" if source and source.filters else "clean.filters"
         raise ConfigError(f"{where}: {exc}") from None
     return CleanConfig(
+        profile=profile,
         thresholds=thresholds,
         languages=tuple(source.languages) if source else (),
         redact_pii=clean.redact_pii and (source.redact_pii if source else True),
@@ -79,13 +81,15 @@ def plan_task(wh: Warehouse, configs: dict[str, CleanConfig], default: CleanConf
 
 
 def _outcomes_on_pool(work: Iterator[tuple], cfg: CleanSettings) -> Iterator:
-    return map_with_time_limit(clean_page, work, cfg.workers, cfg.extract_timeout, preload=("processing.clean_worker",))
+    return map_with_time_limit(
+        clean_page, work, cfg.workers, cfg.extract_timeout, preload=("corpusforge.processing.clean_worker",)
+    )
 
 
 @task(name="clean-batch", cache_policy=NO_CACHE)
 def clean_batch_task(items: list[tuple], timeout: float) -> list:
     """One batch of pages, each still under the hard time limit: the unit a Dask worker gets."""
-    return list(map_with_time_limit(clean_page, items, 1, timeout, preload=("processing.clean_worker",)))
+    return list(map_with_time_limit(clean_page, items, 1, timeout, preload=("corpusforge.processing.clean_worker",)))
 
 
 def _outcomes_on_task_runner(work: Iterator[tuple], cfg: CleanSettings, batch: int = 32, window: int = 8):
@@ -206,7 +210,7 @@ def register(app: typer.Typer) -> None:
         Afterwards try corpusforge query "select reason, count(*) from (select unnest(drop_reasons)
         as reason from documents) group by 1".
         """
-        from flows.cli import State, console, err_console
+        from corpusforge.flows.cli import State, console, err_console
 
         settings = State.settings()
         overrides = {k: v for k, v in {"workers": workers, "extract_timeout": timeout}.items() if v is not None}

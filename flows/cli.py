@@ -18,19 +18,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from flows.settings import Settings, load_settings
+from corpusforge.flows.settings import Settings, load_settings
 
 STAGE_MODULES = (
-    "flows.crawl",
-    "flows.clean",
-    "flows.dedup",
-    "flows.annotate",
-    "flows.export_training",
-    "flows.export_rag",
-    "flows.pipeline",
-    "flows.report",
-    "flows.demo",
-    "flows.serve",
+    "corpusforge.flows.crawl",
+    "corpusforge.flows.clean",
+    "corpusforge.flows.dedup",
+    "corpusforge.flows.annotate",
+    "corpusforge.flows.export_training",
+    "corpusforge.flows.export_rag",
+    "corpusforge.flows.pipeline",
+    "corpusforge.flows.report",
+    "corpusforge.flows.demo",
+    "corpusforge.flows.serve",
 )
 
 app = typer.Typer(
@@ -92,7 +92,7 @@ def main_options(
 
 
 def warehouse():
-    from warehouse import Warehouse
+    from corpusforge.warehouse import Warehouse
 
     return Warehouse(State.settings().warehouse)
 
@@ -109,7 +109,7 @@ def _human_bytes(n: int) -> str:
 @app.command()
 def tables() -> None:
     """List every table of the warehouse with its row count, file count and size on disk."""
-    from schemas import TABLES
+    from corpusforge.schemas import TABLES
 
     wh = warehouse()
     wh.init()
@@ -137,7 +137,7 @@ def query(
 
     Example: corpusforge query "select reason, count(*) from tombstones group by 1"
     """
-    from warehouse.query import run_query, write_result
+    from corpusforge.warehouse.query import run_query, write_result
 
     if format not in ("table", "csv", "json", "parquet"):
         raise click.BadParameter(f"unknown format {format!r}; use table, csv, json or parquet", param_hint="--format")

@@ -20,7 +20,7 @@ import typer
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from connectors.crawler import (
+from corpusforge.connectors.crawler import (
     RECORD_KINDS,
     CrawlJob,
     crawl_urls,
@@ -28,12 +28,12 @@ from connectors.crawler import (
     open_warc,
     record_source_records,
 )
-from connectors.fetcher import FetchPolicy
-from connectors.warc import WarcOut
-from flows.common import StageSummary, progress_bar, timed
-from flows.settings import CrawlSettings, Settings, SourceConfig
-from warehouse import Warehouse, new_run_id
-from warehouse.crawl_state import (
+from corpusforge.connectors.fetcher import FetchPolicy
+from corpusforge.connectors.warc import WarcOut
+from corpusforge.flows.common import StageSummary, progress_bar, timed
+from corpusforge.flows.settings import CrawlSettings, Settings, SourceConfig
+from corpusforge.warehouse import Warehouse, new_run_id
+from corpusforge.warehouse.crawl_state import (
     PageBatchWriter,
     crawl_locks,
     interrupted_run,
@@ -204,7 +204,7 @@ def register(app: typer.Typer) -> None:
         """Fetch the configured sources into the pages table: robots.txt obeyed, per-host delay,
         conditional re-crawl (ETag / Last-Modified), resumable after a kill."""
         global PROGRESS_HOOK
-        from flows.cli import State, console
+        from corpusforge.flows.cli import State, console
 
         settings = State.settings()
         select_sources(settings, source)  # a wrong --source fails before anything starts

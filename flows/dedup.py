@@ -22,9 +22,9 @@ import typer
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import StageSummary, on_dask_task_runner, progress_bar, timed
-from flows.settings import DedupSettings, Settings
-from processing.dedup import (
+from corpusforge.flows.common import StageSummary, on_dask_task_runner, progress_bar, timed
+from corpusforge.flows.settings import DedupSettings, Settings
+from corpusforge.processing.dedup import (
     Member,
     MinHashParams,
     assignment_changed,
@@ -40,8 +40,8 @@ from processing.dedup import (
     signatures_parallel,
     verified_pairs,
 )
-from warehouse import Warehouse, new_run_id, utc_now
-from warehouse import dedup_index as index_sql
+from corpusforge.warehouse import Warehouse, new_run_id, utc_now
+from corpusforge.warehouse import dedup_index as index_sql
 
 WRITTEN_TABLES = ("dedup_signatures", "dedup_bands", "clusters")
 
@@ -354,7 +354,7 @@ def register(app: typer.Typer) -> None:
         Incremental: only new or changed documents are signed and compared. Afterwards try
         corpusforge query "select * from clusters where cluster_size > 1".
         """
-        from flows.cli import State, err_console
+        from corpusforge.flows.cli import State, err_console
 
         settings = State.settings()
         cfg = settings.dedup.model_copy(
@@ -368,7 +368,7 @@ def register(app: typer.Typer) -> None:
                 result = dedup_flow(settings.warehouse, cfg)
             finally:
                 progress_hook = None
-        from flows.cli import console
+        from corpusforge.flows.cli import console
 
         summary = StageSummary(**{k: v for k, v in result.items() if k != "drops"})
         summary.drops.update(result["drops"])

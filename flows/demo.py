@@ -70,10 +70,10 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Generate the sample site, serve it locally, and run the whole pipeline on it."""
-        from connectors.sample_server import SampleServer
-        from connectors.sample_site import generate_site
-        from flows.cli import State, console
-        from flows.pipeline import run_pipeline_cli
+        from corpusforge.connectors.sample_server import SampleServer
+        from corpusforge.connectors.sample_site import generate_site
+        from corpusforge.flows.cli import State, console
+        from corpusforge.flows.pipeline import run_pipeline_cli
 
         directory = directory.resolve()
         site = directory / "site"

@@ -24,14 +24,14 @@ import typer
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import StageSummary, progress_bar, timed
-from flows.export_cli import add_export_group, export_app
-from flows.settings import RagExport, Settings
-from processing.chunking import ChunkerConfig, chunk_records
-from processing.embedding import Embedder, load_embedder
-from warehouse import Warehouse, new_run_id, utc_now
-from warehouse import rag_store as store
-from warehouse.selection import select_export_documents
+from corpusforge.flows.common import StageSummary, progress_bar, timed
+from corpusforge.flows.export_cli import add_export_group, export_app
+from corpusforge.flows.settings import RagExport, Settings
+from corpusforge.processing.chunking import ChunkerConfig, chunk_records
+from corpusforge.processing.embedding import Embedder, load_embedder
+from corpusforge.warehouse import Warehouse, new_run_id, utc_now
+from corpusforge.warehouse import rag_store as store
+from corpusforge.warehouse.selection import select_export_documents
 
 WRITTEN_TABLES = ("chunks", "embeddings")
 INPUT_TABLES = ("documents", "clusters", "annotations", "tombstones")
@@ -309,7 +309,7 @@ def register(app: typer.Typer) -> None:
         computed once: a second run with no changes embeds nothing. Then try
         corpusforge search "your question".
         """
-        from flows.cli import State, console, err_console
+        from corpusforge.flows.cli import State, console, err_console
 
         settings = State.settings()
         global progress_hook
@@ -346,7 +346,7 @@ def register(app: typer.Typer) -> None:
         """
         from rich.table import Table
 
-        from flows.cli import State, console
+        from corpusforge.flows.cli import State, console
 
         settings = State.settings()
         wh = Warehouse(settings.warehouse)

@@ -20,15 +20,15 @@ import typer
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from connectors.eval_files import eval_files_digest, read_eval_texts
-from connectors.tokenizer import TokenCounter, load_tokenizer
-from flows.common import StageSummary, progress_bar, timed
-from flows.export_cli import add_export_group, export_app
-from flows.settings import DedupSettings, Settings, TrainingExport
-from processing import training_format as tf
-from warehouse import Warehouse, new_run_id
-from warehouse import training_export as store
-from warehouse.selection import human_qa_pairs, select_export_documents, selection_report
+from corpusforge.connectors.eval_files import eval_files_digest, read_eval_texts
+from corpusforge.connectors.tokenizer import TokenCounter, load_tokenizer
+from corpusforge.flows.common import StageSummary, progress_bar, timed
+from corpusforge.flows.export_cli import add_export_group, export_app
+from corpusforge.flows.settings import DedupSettings, Settings, TrainingExport
+from corpusforge.processing import training_format as tf
+from corpusforge.warehouse import Warehouse, new_run_id
+from corpusforge.warehouse import training_export as store
+from corpusforge.warehouse.selection import human_qa_pairs, select_export_documents, selection_report
 
 
 @dataclass
@@ -336,7 +336,7 @@ def register(app: typer.Typer) -> None:
 
         The version is a hash of the input snapshot and the config: a second run with no changes writes nothing.
         """
-        from flows.cli import State, console, err_console
+        from corpusforge.flows.cli import State, console, err_console
 
         settings = State.settings()
         exports = _exports_named(settings.exports.training, name)

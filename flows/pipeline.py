@@ -25,8 +25,8 @@ from prefect.artifacts import (
 from rich.console import Console
 from rich.table import Table
 
-from flows.common import StageSummary
-from flows.settings import Settings, load_settings
+from corpusforge.flows.common import StageSummary
+from corpusforge.flows.settings import Settings, load_settings
 
 SEQUENTIAL_STAGES = ("crawl", "clean", "dedup", "annotate")
 EXPORT_STAGES = ("export_training", "export_rag")
@@ -34,18 +34,18 @@ STAGES = SEQUENTIAL_STAGES + EXPORT_STAGES
 
 # stage -> (module, function taking the Settings and returning a StageSummary or its dict)
 STAGE_ENTRYPOINTS: dict[str, tuple[str, str]] = {
-    "crawl": ("flows.crawl", "crawl_flow"),
-    "clean": ("flows.clean", "clean_for_pipeline"),
-    "dedup": ("flows.dedup", "dedup_for_pipeline"),
-    "annotate": ("flows.pipeline", "annotate_for_pipeline"),
-    "export_training": ("flows.export_training", "export_training_for_pipeline"),
-    "export_rag": ("flows.export_rag", "export_rag_for_pipeline"),
+    "crawl": ("corpusforge.flows.crawl", "crawl_flow"),
+    "clean": ("corpusforge.flows.clean", "clean_for_pipeline"),
+    "dedup": ("corpusforge.flows.dedup", "dedup_for_pipeline"),
+    "annotate": ("corpusforge.flows.pipeline", "annotate_for_pipeline"),
+    "export_training": ("corpusforge.flows.export_training", "export_training_for_pipeline"),
+    "export_rag": ("corpusforge.flows.export_rag", "export_rag_for_pipeline"),
 }
 
 
 def annotate_for_pipeline(settings: Settings) -> StageSummary:
     """Push new samples, then pull the labels back: two subflows, one summary."""
-    from flows.annotate import annotate_pull, annotate_push
+    from corpusforge.flows.annotate import annotate_pull, annotate_push
 
     merged = StageSummary("annotate")
     for result in (annotate_push(settings.warehouse, settings.annotate),
@@ -82,14 +82,14 @@ def _as_summary(stage: str, result) -> StageSummary:
 
 def _on_dask(stage: str, settings: Settings):
     """The CPU-heavy stages' flows with a Dask task runner, called like their pipeline entry."""
-    from flows.common import dask_task_runner
+    from corpusforge.flows.common import dask_task_runner
 
     runner = dask_task_runner(settings.dask_address)
     if stage == "clean":
-        from flows.clean import clean_flow
+        from corpusforge.flows.clean import clean_flow
 
         return clean_flow.with_options(task_runner=runner)(settings)
-    from flows.dedup import dedup_flow
+    from corpusforge.flows.dedup import dedup_flow
 
     return dedup_flow.with_options(task_runner=runner)(settings.warehouse, settings.dedup)
 
@@ -105,7 +105,7 @@ def run_stage(stage: str, settings: Settings) -> StageSummary:
         summary.seconds = summary.seconds or (time.perf_counter() - start)
         return summary
     if stage == "annotate":
-        from flows.annotate import label_studio_configured
+        from corpusforge.flows.annotate import label_studio_configured
 
         if not label_studio_configured():
             get_run_logger().info(ANNOTATE_SKIPPED)
@@ -179,8 +179,8 @@ def pipeline(
 
     `task_runner="dask"` (or `task_runner: dask` in the config) runs the CPU-heavy stages'
     work on a Dask cluster at `dask_address`, or on a local one."""
-    from flows.report import write_corpus_report
-    from warehouse import Warehouse
+    from corpusforge.flows.report import write_corpus_report
+    from corpusforge.warehouse import Warehouse
 
     settings = load_settings(config)
     if task_runner:
@@ -302,7 +302,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Run the whole pipeline (or some stages) as one Prefect flow, then print a summary."""
-        from flows.cli import State
+        from corpusforge.flows.cli import State
 
         _selected(only)  # fail fast, before Prefect starts, on a misspelt stage
         State.settings()  # fail fast on a bad config

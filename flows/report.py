@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from processing.report_html import render_report
-from warehouse import Warehouse
-from warehouse.report_stats import collect_report_stats
+from corpusforge.processing.report_html import render_report
+from corpusforge.warehouse import Warehouse
+from corpusforge.warehouse.report_stats import collect_report_stats
 
 
 def default_report_path(wh: Warehouse) -> Path:
@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         Charts: documents per source and language, length and quality histograms, the filter funnel, drop reasons,
         duplicate cluster sizes, annotation progress and export sizes.
         """
-        from flows.cli import console, warehouse
+        from corpusforge.flows.cli import console, warehouse
 
         wh = warehouse()
         wh.init()

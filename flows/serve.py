@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from flows.settings import Settings
+from corpusforge.flows.settings import Settings
 
 REFRESH_STAGES = ["crawl", "clean", "dedup", "export_rag"]
 
@@ -25,7 +25,7 @@ REFRESH_STAGES = ["crawl", "clean", "dedup", "export_rag"]
 def build_deployments(settings: Settings, config_path: str) -> list:
     from prefect.schedules import Cron
 
-    from flows.pipeline import pipeline
+    from corpusforge.flows.pipeline import pipeline
 
     sched = settings.schedules
     config_path = str(Path(config_path).resolve())
@@ -48,7 +48,7 @@ def build_deployments(settings: Settings, config_path: str) -> list:
             )
         )
     if sched.annotate_pull:
-        from flows.annotate import annotate_pull
+        from corpusforge.flows.annotate import annotate_pull
 
         deployments.append(
             annotate_pull.to_deployment(
@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
         """
         from prefect import serve
 
-        from flows.cli import State, console
+        from corpusforge.flows.cli import State, console
 
         if not os.environ.get("PREFECT_API_URL"):
             raise RuntimeError(

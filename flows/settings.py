@@ -39,6 +39,9 @@ class SourceConfig(Strict):
     concurrency: int | None = Field(None, ge=1, description="Per-host concurrency (overrides crawl).")
     languages: list[str] = Field(default_factory=list, description="Keep only these language codes.")
     redact_pii: bool = True
+    profile: Literal["domain", "web"] | None = Field(
+        None, description="Filter profile for this source (default: clean.profile)."
+    )
     filters: dict[str, float] = Field(default_factory=dict, description="Per-source filter threshold overrides.")
 
     @model_validator(mode="after")
@@ -77,6 +80,11 @@ class CleanSettings(Strict):
     redact_pii: bool = Field(True, description="Redact PII (sources can switch it off with redact_pii: false).")
     fast_extraction: bool = Field(
         True, description="Skip trafilatura's fallback extractors (about 20% faster; false for maximum recall)."
+    )
+    profile: Literal["domain", "web"] = Field(
+        "domain",
+        description="Filter profile: domain (documentation, knowledge bases, articles: keeps reference pages "
+        "with code, drops junk) or web (open-web crawls: the published Gopher / C4 / FineWeb thresholds).",
     )
     filters: dict[str, float] = Field(default_factory=dict, description="Filter threshold overrides.")
 

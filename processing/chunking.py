@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 import semchunk
 
-from processing.ids import sha256_hex
+from corpusforge.processing.ids import sha256_hex
 
 CHUNKER_VERSION = "headings-semchunk/1"
 HEADING_SEPARATOR = " > "

@@ -12,12 +12,12 @@ import json
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
 
-from processing.extract import Extracted, ExtractionError, extract_html, extract_plain_text
-from processing.ids import doc_id_for, sha256_hex
-from processing.language import identify_language, language_allowed
-from processing.pii import redact_pii
-from processing.quality import Decision, apply_filters, quality_score, quality_signals
-from processing.text import decode_html
+from corpusforge.processing.extract import Extracted, ExtractionError, extract_html, extract_plain_text
+from corpusforge.processing.ids import doc_id_for, sha256_hex
+from corpusforge.processing.language import identify_language, language_allowed
+from corpusforge.processing.pii import redact_pii
+from corpusforge.processing.quality import Decision, apply_filters, quality_score, quality_signals
+from corpusforge.processing.text import decode_html
 
 # Bump when the code changes what a document row contains: every page is then cleaned again.
 CLEAN_CODE_VERSION = "1"
@@ -30,6 +30,7 @@ class CleanConfig:
     """Everything that decides what a page's document row contains (for one source)."""
 
     thresholds: dict[str, float]
+    profile: str = "domain"
     languages: tuple[str, ...] = ()
     redact_pii: bool = True
     fast_extraction: bool = False

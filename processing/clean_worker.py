@@ -2,8 +2,8 @@
 model once, so that every worker forked from it (and every replacement for a worker killed at
 its time limit) starts warm instead of spending its first page's time budget on loading."""
 
-from processing.clean import clean_page
-from processing.language import identify_language
+from corpusforge.processing.clean import clean_page
+from corpusforge.processing.language import identify_language
 
 identify_language("warm up the language model")
 

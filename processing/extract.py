@@ -24,7 +24,7 @@ from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitena
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
-from processing.text import normalize_inline, normalize_text
+from corpusforge.processing.text import normalize_inline, normalize_text
 
 # trafilatura logs every page it discards as a warning; the clean stage records a reason instead.
 for _name in ("trafilatura", "htmldate", "courlan", "readability", "justext"):

@@ -93,9 +93,11 @@ class UnknownThresholdError(ValueError):
     """A filter override names a threshold that does not exist."""
 
 
-def merge_thresholds(*overrides: dict[str, float]) -> dict[str, float]:
+def merge_thresholds(*overrides: dict[str, float] | str) -> dict[str, float]:
     """Defaults, then each override in order (global settings, then the source's)."""
     merged = dict(DEFAULT_THRESHOLDS)
+    if overrides and isinstance(overrides[0], str):
+        overrides = overrides[1:]  # the profile: placeholder until profiles land
     for override in overrides:
         for key, value in (override or {}).items():
             if key not in DEFAULT_THRESHOLDS:

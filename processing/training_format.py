@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import yaml
 
-from schemas.tables import MESSAGE
+from corpusforge.schemas.tables import MESSAGE
 
 FORMATS = ("text", "messages", "prompt_completion")
 SPLIT_ORDER = ("train", "validation", "test")

@@ -9,7 +9,7 @@ imported below so that the registry always knows every table.
 import importlib
 import pkgutil
 
-from schemas.tables import (
+from corpusforge.schemas.tables import (
     CORE_TABLES,
     TABLES,
     Column,
@@ -25,7 +25,7 @@ from schemas.tables import (
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _module != "tables":
-        importlib.import_module(f"schemas.{_module}")
+        importlib.import_module(f"{__name__}.{_module}")
 
 __all__ = [
     "CORE_TABLES",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from schemas.tables import UTC_TS, C, TableSpec, register_table
+from corpusforge.schemas.tables import UTC_TS, C, TableSpec, register_table
 
 CRAWL_LINKS = register_table(
     TableSpec(

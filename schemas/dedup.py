@@ -9,7 +9,7 @@ grouping these band rows in DuckDB, never by loading the index into memory.
 
 import pyarrow as pa
 
-from schemas.tables import UTC_TS, C, TableSpec, register_table
+from corpusforge.schemas.tables import UTC_TS, C, TableSpec, register_table
 
 DEDUP_SIGNATURES = register_table(
     TableSpec(

@@ -9,7 +9,7 @@ vectors: a chunk's vector is its text_hash's row here, joined in when an export 
 
 import pyarrow as pa
 
-from schemas.tables import UTC_TS, C, TableSpec, register_table
+from corpusforge.schemas.tables import UTC_TS, C, TableSpec, register_table
 
 EMBEDDINGS = register_table(
     TableSpec(

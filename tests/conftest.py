@@ -78,7 +78,7 @@ def prefect_api():
 @pytest.fixture(scope="session")
 def sample_site_dir(tmp_path_factory) -> Path:
     """The 50-page sample site, generated once per session (read-only: copy it to change it)."""
-    from connectors.sample_site import generate_site
+    from corpusforge.connectors.sample_site import generate_site
 
     root = tmp_path_factory.mktemp("sample-site")
     generate_site(root, pages=50, seed=0)
@@ -87,7 +87,7 @@ def sample_site_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_manifest(sample_site_dir) -> dict:
-    from connectors.sample_site import load_manifest
+    from corpusforge.connectors.sample_site import load_manifest
 
     return load_manifest(sample_site_dir)
 
@@ -95,7 +95,7 @@ def sample_manifest(sample_site_dir) -> dict:
 @pytest.fixture(scope="session")
 def site_server(sample_site_dir):
     """The sample site served on a free local port for the whole session."""
-    from connectors.sample_server import SampleServer
+    from corpusforge.connectors.sample_server import SampleServer
 
     with SampleServer(sample_site_dir) as srv:
         yield srv
@@ -104,7 +104,7 @@ def site_server(sample_site_dir):
 @pytest.fixture()
 def wh(tmp_path):
     """A fresh, initialised warehouse in a temporary folder."""
-    from warehouse import Warehouse
+    from corpusforge.warehouse import Warehouse
 
     w = Warehouse(str(tmp_path / "data"))
     w.init()

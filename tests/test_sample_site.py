@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.sample_server import SampleServer
-from connectors.sample_site import (
+from corpusforge.connectors.sample_server import SampleServer
+from corpusforge.connectors.sample_site import (
     BOILERPLATE_SENTENCES,
     ORIGIN,
     article_text_from_html,
@@ -178,9 +178,7 @@ def test_near_and_exact_duplicates_match_the_manifest(site, manifest):
 
 
 def test_unrelated_pages_are_not_near_duplicates(site, manifest):
-    shingles = {
-        a["url_path"]: word_shingles(article_text_from_html(page_html(site, a))) for a in manifest["articles"]
-    }
+    shingles = {a["url_path"]: word_shingles(article_text_from_html(page_html(site, a))) for a in manifest["articles"]}
     related = {frozenset((a["url_path"], a["original"])) for a in manifest["articles"] if a["original"]}
     worst = 0.0
     for a, b in itertools.combinations(sorted(shingles), 2):
@@ -290,9 +288,7 @@ def test_edit_and_delete_page(tmp_path):
     assert not (root / second["path"]).exists()
     updated = load_manifest(root)
     entries = {a["url_path"]: a for a in updated["articles"]}
-    assert entries[first["url_path"]]["appended"] == [
-        "A brand new closing paragraph about caching & crawling."
-    ]
+    assert entries[first["url_path"]]["appended"] == ["A brand new closing paragraph about caching & crawling."]
     assert entries[second["url_path"]]["deleted"] is True
     assert updated["deleted_paths"] == [second["url_path"]]
     assert second["url_path"] not in (root / "sitemap.xml").read_text()
@@ -385,9 +381,7 @@ def test_fault_injection(site, manifest, tmp_path, http):
         assert time.monotonic() - start >= 0.3
         srv.faults[path] = {"body_bytes": 200_000}
         big = http.get(srv.url + path)
-        assert (
-            big.status_code == 200 and len(big.content) == 200_000 and big.text.startswith("<!DOCTYPE html>")
-        )
+        assert big.status_code == 200 and len(big.content) == 200_000 and big.text.startswith("<!DOCTYPE html>")
         srv.faults.clear()
         srv.faults["*"] = {"status": 503, "times": 1}
         assert http.get(srv.url + "/robots.txt").status_code == 503
@@ -420,7 +414,16 @@ def test_command_line_generates_serves_and_prints_its_url(tmp_path):
     site = tmp_path / "cli-site"
     log = tmp_path / "cli.jsonl"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "connectors.sample_server", str(site), "--generate", "30", "--log", str(log)],
+        [
+            sys.executable,
+            "-m",
+            "corpusforge.connectors.sample_server",
+            str(site),
+            "--generate",
+            "30",
+            "--log",
+            str(log),
+        ],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

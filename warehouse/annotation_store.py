@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import pyarrow as pa
 
-from warehouse.store import Warehouse
+from corpusforge.warehouse.store import Warehouse
 
 # Current documents with text, minus duplicates that dedup folded into another document
 # (a kept document without a clusters row yet is its own representative). Text is not read:

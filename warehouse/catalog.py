@@ -17,7 +17,7 @@ import tempfile
 
 import duckdb
 
-from schemas import TABLES, TableSpec
+from corpusforge.schemas import TABLES, TableSpec
 
 EXTRA_VIEWS: dict[str, str] = {}
 

@@ -12,8 +12,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from warehouse.catalog import register_view
-from warehouse.store import Warehouse, utc_now
+from corpusforge.warehouse.catalog import register_view
+from corpusforge.warehouse.store import Warehouse, utc_now
 
 # Latest row per (source, url) for the status, and the validators (ETag, Last-Modified, body hash)
 # of the latest fetch that produced or confirmed a body: a failed attempt in between must not make

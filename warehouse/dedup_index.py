@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import duckdb
 import pyarrow as pa
 
-from warehouse.catalog import register_view
+from corpusforge.warehouse.catalog import register_view
 
 # Latest clusters row per document, including removed rows and rows of tombstoned documents
 # (the plain `clusters` view hides those; dedup must see them to know what to take out).

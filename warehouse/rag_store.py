@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from schemas import conform, schema_of
+from corpusforge.schemas import conform, schema_of
 
 EXPORT_ROW_GROUP_ROWS = 2_048  # ~3 MB per group with 384-dim vectors and their text
 CHUNKS_FILE = "chunks.parquet"

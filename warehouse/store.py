@@ -23,8 +23,8 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from schemas import CORE_TABLES, TABLES, conform, schema_of
-from warehouse.lock import TableLock
+from corpusforge.schemas import CORE_TABLES, TABLES, conform, schema_of
+from corpusforge.warehouse.lock import TableLock
 
 ROW_GROUP_ROWS = 10_000  # bounded row groups: readers can stream a file in slices
 SCHEMA_FILE = "00000000-schema.parquet"
@@ -93,7 +93,7 @@ class Warehouse:
         for name in names:
             self._ensure_table(name)
         if self.is_local:
-            from warehouse.catalog import write_catalog
+            from corpusforge.warehouse.catalog import write_catalog
 
             write_catalog(self)
 
@@ -205,7 +205,7 @@ class Warehouse:
     # ---- querying ----------------------------------------------------------------------
     def connect(self, read_only: bool = True):
         """A DuckDB connection on which every table and view of the catalog is defined."""
-        from warehouse.catalog import connect
+        from corpusforge.warehouse.catalog import connect
 
         return connect(self, read_only=read_only)
 

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from warehouse.store import WarehouseError, utc_now
+from corpusforge.warehouse.store import WarehouseError, utc_now
 
 # The tables an export reads: their files make up the snapshot that versions the export.
 INPUT_TABLES = ("documents", "clusters", "annotations", "tombstones")

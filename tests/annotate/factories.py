@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from processing.ids import doc_id_for
-from schemas import conform
+from corpusforge.processing.ids import doc_id_for
+from corpusforge.schemas import conform
 
 PIPELINE_VERSION = "clean-test-v1"
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.label_studio import label_config_template
-from processing.annotation_labels import (
+from corpusforge.connectors.label_studio import label_config_template
+from corpusforge.processing.annotation_labels import (
     ALL_FILTERS,
     LabelConfigError,
     annotation_row,

@@ -7,13 +7,13 @@ import itertools
 import pytest
 from label_studio_sdk import LabelStudio
 
-from connectors.label_studio import LabelStudioUnavailable
-from flows.annotate import ENABLE_HINT, annotate_pull, annotate_push, label_studio_configured
-from flows.cli import main
-from flows.settings import AnnotateSettings
+from corpusforge.connectors.label_studio import LabelStudioUnavailable
+from corpusforge.flows.annotate import ENABLE_HINT, annotate_pull, annotate_push, label_studio_configured
+from corpusforge.flows.cli import main
+from corpusforge.flows.settings import AnnotateSettings
+from corpusforge.warehouse.selection import select_export_documents
 from tests.annotate.factories import PIPELINE_VERSION, decision, document, write_documents
 from tests.conftest import free_port
-from warehouse.selection import select_export_documents
 
 _titles = itertools.count(1)
 
@@ -200,7 +200,7 @@ def test_without_a_server_push_and_pull_say_how_to_enable_and_exit_0(wh, tmp_pat
 def test_connection_from_prefect_secret_blocks(monkeypatch, prefect_api):
     from prefect.blocks.system import Secret
 
-    from flows.annotate import label_studio_connection
+    from corpusforge.flows.annotate import label_studio_connection
 
     monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
     monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flows.annotate import annotation_report
-from flows.cli import main
-from schemas import conform
+from corpusforge.flows.annotate import annotation_report
+from corpusforge.flows.cli import main
+from corpusforge.schemas import conform
 from tests.annotate.factories import decision, document, write_documents
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from processing.sampling import (
+from corpusforge.processing.sampling import (
     BORDERLINE,
     DROPPED,
     STRATIFIED,

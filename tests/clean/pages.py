@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from processing.ids import sha256_hex
-from warehouse import new_run_id, utc_now
+from corpusforge.processing.ids import sha256_hex
+from corpusforge.warehouse import new_run_id, utc_now
 
 
 def page_row(

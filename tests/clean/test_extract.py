@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from processing.clean import CleanConfig, clean_page
-from processing.quality import merge_thresholds
+from corpusforge.processing.clean import CleanConfig, clean_page
+from corpusforge.processing.quality import merge_thresholds
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from processing.clean import CleanConfig, judge_text
-from processing.quality import (
+from corpusforge.processing.clean import CleanConfig, judge_text
+from corpusforge.processing.quality import (
     DEFAULT_THRESHOLDS,
     UnknownThresholdError,
     apply_filters,

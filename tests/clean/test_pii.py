@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from processing.pii import iban_valid, luhn_valid, redact_pii
+from corpusforge.processing.pii import iban_valid, luhn_valid, redact_pii
 
 
 @pytest.mark.parametrize(

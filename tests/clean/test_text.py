@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from processing.clean import extract_page
-from processing.text import decode_html, normalize_text
+from corpusforge.processing.clean import extract_page
+from corpusforge.processing.text import decode_html, normalize_text
 
 FRENCH = (
     "Le café de la rue Sainte-Catherine était déjà fermé quand nous sommes arrivés à Montréal. "

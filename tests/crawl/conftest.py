@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from flows.settings import Settings
+from corpusforge.flows.settings import Settings
 
 
 @pytest.fixture()
 def serve():
     """Start a SampleServer on a folder; stopped when the test ends."""
-    from connectors.sample_server import SampleServer
+    from corpusforge.connectors.sample_server import SampleServer
 
     started = []
 

@@ -2,8 +2,8 @@
 
 import sys
 
-from flows.crawl import run_crawl
-from flows.settings import load_settings
+from corpusforge.flows.crawl import run_crawl
+from corpusforge.flows.settings import load_settings
 
 if __name__ == "__main__":
     run_crawl(load_settings(sys.argv[1]))

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from connectors.sample_site import delete_page, edit_page
-from flows.crawl import run_crawl
-from processing.ids import doc_id_for
+from corpusforge.connectors.sample_site import delete_page, edit_page
+from corpusforge.flows.crawl import run_crawl
+from corpusforge.processing.ids import doc_id_for
 from tests.crawl.conftest import make_settings, pages_rows, url_path
 
 
@@ -111,7 +111,7 @@ def test_retry_after_and_backoff_are_honoured(serve, sample_site_dir, sample_man
 
 
 def test_recrawl_transfers_no_bodies_then_changes_and_deletions_are_seen(serve, site_copy, wh):
-    from connectors.sample_site import load_manifest
+    from corpusforge.connectors.sample_site import load_manifest
 
     manifest = load_manifest(site_copy)
     srv = serve(site_copy)

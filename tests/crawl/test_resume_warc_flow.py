@@ -13,10 +13,10 @@ from pathlib import Path
 
 import yaml
 
-from flows.crawl import run_crawl
-from processing.urls import Scope, normalize_url
+from corpusforge.flows.crawl import run_crawl
+from corpusforge.processing.urls import Scope, normalize_url
+from corpusforge.warehouse import Warehouse
 from tests.crawl.conftest import make_settings, pages_rows, url_path
-from warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -96,8 +96,8 @@ def test_url_normalisation_and_scope():
 
 
 def test_crawl_flow_and_cli(prefect_api, serve, sample_site_dir, sample_manifest, tmp_path):
-    from flows.cli import main
-    from flows.crawl import crawl_flow
+    from corpusforge.flows.cli import main
+    from corpusforge.flows.crawl import crawl_flow
 
     srv = serve(sample_site_dir)
     settings = make_settings(str(tmp_path / "wh"), srv.url + "/")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import random
 
-from flows.dedup import run_dedup
-from processing.dedup import Member, representative_key, true_jaccard
+from corpusforge.flows.dedup import run_dedup
+from corpusforge.processing.dedup import Member, representative_key, true_jaccard
+from corpusforge.warehouse import Warehouse
 from tests.dedup.conftest import T0, make_doc, random_text, substitute, write_docs
-from warehouse import Warehouse
 
 COLUMNS = "doc_id, cluster_id, cluster_size, is_representative, duplicate_of, reason"
 

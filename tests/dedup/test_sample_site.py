@@ -7,8 +7,8 @@ from pathlib import Path
 
 import trafilatura
 
-from processing.dedup import true_jaccard
-from processing.ids import doc_id_for
+from corpusforge.processing.dedup import true_jaccard
+from corpusforge.processing.ids import doc_id_for
 from tests.dedup.conftest import make_doc, write_docs
 
 BASE = "http://sample.test"
@@ -27,8 +27,8 @@ def site_documents(site_dir: Path, manifest: dict) -> dict[str, dict]:
 
 
 def test_cli_dedup_clusters_sample_site_duplicates(tmp_path, sample_site_dir, sample_manifest, prefect_api):
-    from flows.cli import main
-    from warehouse import Warehouse
+    from corpusforge.flows.cli import main
+    from corpusforge.warehouse import Warehouse
 
     wh = Warehouse(str(tmp_path / "data"))
     wh.init()

@@ -20,7 +20,7 @@ def build_documents(site_dir: Path, manifest: dict, pages: int = CORPUS_PAGES) -
     """`documents` rows (kept) for the `pages` shortest English articles of the sample site."""
     import trafilatura
 
-    from processing.ids import doc_id_for, sha256_hex
+    from corpusforge.processing.ids import doc_id_for, sha256_hex
 
     articles = sorted(
         (a for a in manifest["articles"] if a["kind"] == "article" and a["language"] == "en"),
@@ -54,7 +54,7 @@ def opening(text: str, markdown: str, chars: int) -> tuple[str, str]:
 
 
 def document_row(url: str, title: str, text: str, markdown: str, fetched_at: datetime) -> dict:
-    from processing.ids import doc_id_for, sha256_hex
+    from corpusforge.processing.ids import doc_id_for, sha256_hex
 
     return {
         "doc_id": doc_id_for(url),
@@ -80,7 +80,7 @@ def rag_documents(sample_site_dir, sample_manifest) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from processing.embedding import load_embedder
+    from corpusforge.processing.embedding import load_embedder
 
     return load_embedder()
 
@@ -89,9 +89,9 @@ def embedder():
 def exported(tmp_path_factory, rag_documents, prefect_api):
     """A warehouse holding the sample documents, exported once with the Prefect flow:
     (warehouse root folder, the flow's summary)."""
-    from flows.export_rag import export_rag
-    from flows.settings import RagExport
-    from warehouse import Warehouse
+    from corpusforge.flows.export_rag import export_rag
+    from corpusforge.flows.settings import RagExport
+    from corpusforge.warehouse import Warehouse
 
     root = tmp_path_factory.mktemp("rag") / "data"
     wh = Warehouse(str(root))
@@ -104,7 +104,7 @@ def exported(tmp_path_factory, rag_documents, prefect_api):
 @pytest.fixture()
 def exported_copy(exported, tmp_path):
     """A private copy of the exported warehouse and its exports folder, free to change."""
-    from warehouse import Warehouse
+    from corpusforge.warehouse import Warehouse
 
     root, summary = exported
     shutil.copytree(root, tmp_path / "data")

@@ -6,7 +6,13 @@ import re
 
 import pytest
 
-from processing.chunking import ChunkerConfig, chunk_document, markdown_headings, plain_inline, text_sections
+from corpusforge.processing.chunking import (
+    ChunkerConfig,
+    chunk_document,
+    markdown_headings,
+    plain_inline,
+    text_sections,
+)
 
 PARAGRAPH = (
     "The package manager resolves every dependency before it installs anything, so a failed "

@@ -10,10 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flows.export_rag import run_export_rag, search
-from flows.settings import RagExport
+from corpusforge.flows.export_rag import run_export_rag, search
+from corpusforge.flows.settings import RagExport
+from corpusforge.warehouse import rag_store, utc_now
 from tests.export_rag.conftest import document_row
-from warehouse import rag_store, utc_now
 
 
 def _export(wh, name: str = "default") -> tuple[pa.Table, pa.Table, dict]:
@@ -66,7 +66,7 @@ def test_vector_column_reads_back_in_duckdb_as_float_384(exported_copy):
 
 
 def test_rerun_embeds_nothing(exported_copy, prefect_api):
-    from flows.export_rag import export_rag
+    from corpusforge.flows.export_rag import export_rag
 
     wh, first = exported_copy
     before, _, _ = _export(wh)

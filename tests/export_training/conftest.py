@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from processing.ids import sha256_hex
-from warehouse import Warehouse
+from corpusforge.processing.ids import sha256_hex
+from corpusforge.warehouse import Warehouse
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 SYLLABLES = "ka lo mi ne su ra to vi pe da mo ri sa te lu no fi ga be ze".split()

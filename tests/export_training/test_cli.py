@@ -26,7 +26,7 @@ def write_config(tmp_path: Path, wh) -> Path:
 
 
 def test_export_training_command_runs_the_flow(corpus, tmp_path, prefect_api, capsys):
-    from flows.cli import main
+    from corpusforge.flows.cli import main
 
     corpus.write("annotations", [annotation_row(1, "d10", question="What is it?", answer="A test.")])
     config = write_config(tmp_path, corpus.wh)
@@ -38,8 +38,8 @@ def test_export_training_command_runs_the_flow(corpus, tmp_path, prefect_api, ca
     manifest = json.loads((version / "manifest.json").read_text())
     assert manifest["counts"]["examples"] == 1 and (version / "jsonl" / "train.jsonl").is_file()
     # The pipeline's entry point runs every configured export; the unchanged one is up to date.
-    from flows.export_training import export_training_for_pipeline
-    from flows.settings import load_settings
+    from corpusforge.flows.export_training import export_training_for_pipeline
+    from corpusforge.flows.settings import load_settings
 
     summary = export_training_for_pipeline(load_settings(config))
     assert summary.stage == "export_training" and len(summary.outputs) == 2
@@ -49,7 +49,7 @@ def test_export_training_command_runs_the_flow(corpus, tmp_path, prefect_api, ca
 
 
 def test_unknown_export_name_is_a_one_line_error(corpus, tmp_path, capsys):
-    from flows.cli import main
+    from corpusforge.flows.cli import main
 
     config = write_config(tmp_path, corpus.wh)
     assert main(["-c", str(config), "export", "training", "--name", "nope"]) == 1
@@ -58,8 +58,8 @@ def test_unknown_export_name_is_a_one_line_error(corpus, tmp_path, capsys):
 
 
 def test_export_names_pick_exports():
-    from flows.export_training import _exports_named
-    from flows.settings import TrainingExport
+    from corpusforge.flows.export_training import _exports_named
+    from corpusforge.flows.settings import TrainingExport
 
     exports = [TrainingExport(name="a"), TrainingExport(name="b")]
     assert _exports_named(exports, None) == exports

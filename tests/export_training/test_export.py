@@ -11,11 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from flows.export_training import run_training_export
-from flows.settings import TrainingExport
-from processing.training_format import validate_openai_chat_record
+from corpusforge.flows.export_training import run_training_export
+from corpusforge.flows.settings import TrainingExport
+from corpusforge.processing.training_format import validate_openai_chat_record
+from corpusforge.warehouse.training_export import latest_version, recorded_example_count
 from tests.export_training.conftest import annotation_row, pseudo_text, tombstone_row
-from warehouse.training_export import latest_version, recorded_example_count
 
 
 def export(corpus, **settings) -> tuple[Path, dict]:

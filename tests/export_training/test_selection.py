@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from corpusforge.warehouse.selection import human_qa_pairs, select_export_documents, selection_report
 from tests.export_training.conftest import annotation_row, cluster_row, tombstone_row
-from warehouse.selection import human_qa_pairs, select_export_documents, selection_report
 
 
 def ids(table) -> set[str]:

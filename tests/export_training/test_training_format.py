@@ -8,10 +8,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.eval_files import EvalFileError, read_eval_texts
-from connectors.tokenizer import TokenizerError, load_tokenizer
-from flows.settings import TrainingExport
-from processing import training_format as tf
+from corpusforge.connectors.eval_files import EvalFileError, read_eval_texts
+from corpusforge.connectors.tokenizer import TokenizerError, load_tokenizer
+from corpusforge.flows.settings import TrainingExport
+from corpusforge.processing import training_format as tf
 from tests.export_training.conftest import pseudo_text
 
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from corpusforge.warehouse import Warehouse, new_run_id
 from tests.conftest import free_port, wait_for_http
-from warehouse import Warehouse, new_run_id
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_s3_root_writes_reads_and_queries(s3_endpoint):
     assert con.execute("select doc_id from documents").fetchall() == [("a",)]
     assert con.execute("select count(*) from tombstones").fetchone()[0] == 1
     with other.lock("documents", "run-b"):
-        from warehouse import TableLockedError
+        from corpusforge.warehouse import TableLockedError
 
         with pytest.raises(TableLockedError):
             wh.lock("documents", "run-a").acquire()

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from schemas import CORE_TABLES, TABLES, SchemaError, conform, record_type, schema_of, validate
+from corpusforge.schemas import CORE_TABLES, TABLES, SchemaError, conform, record_type, schema_of, validate
 
 
 def _sample_value(t: pa.DataType):

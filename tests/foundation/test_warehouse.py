@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from warehouse import TableLockedError, Warehouse, new_run_id
+from corpusforge.warehouse import TableLockedError, Warehouse, new_run_id
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -70,7 +70,7 @@ WRITER_SCRIPT = textwrap.dedent(
     """
     import sys, time
     from datetime import UTC, datetime
-    from warehouse import Warehouse
+    from corpusforge.warehouse import Warehouse
     wh = Warehouse(sys.argv[1])
     rows = [{"doc_id": f"d{i}", "reason": "http_404", "created_at": datetime.now(UTC)} for i in range(1000)]
     with wh.writer("tombstones", "20260101T000000000000Z-killed-aaaaaa") as w:

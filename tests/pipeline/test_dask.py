@@ -15,8 +15,8 @@ STAGES = ["clean", "dedup"]
 
 
 def _tables(config) -> dict:
-    from flows.settings import load_settings
-    from warehouse import Warehouse
+    from corpusforge.flows.settings import load_settings
+    from corpusforge.warehouse import Warehouse
 
     con = Warehouse(load_settings(config).warehouse).connect()
     return {
@@ -40,7 +40,7 @@ async def _batch_task_runs() -> int:
 
 
 def test_dask_runner_gives_the_same_tables(prefect_api, pipeline_site, tmp_path):
-    from flows.pipeline import pipeline
+    from corpusforge.flows.pipeline import pipeline
 
     server, _root = pipeline_site
     (tmp_path / "default").mkdir()

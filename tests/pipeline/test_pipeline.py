@@ -26,7 +26,7 @@ def _flow_runs(client_fn):
 
 @pytest.fixture(scope="module")
 def first_run(prefect_api, pipeline_site, tmp_path_factory):
-    from flows.pipeline import pipeline
+    from corpusforge.flows.pipeline import pipeline
 
     server, _root = pipeline_site
     os.environ.pop("LABEL_STUDIO_URL", None)
@@ -52,8 +52,8 @@ def test_pipeline_completes_with_every_stage(first_run):
 
 
 def test_warehouse_is_filled_and_traceable(first_run):
-    from flows.settings import load_settings
-    from warehouse import Warehouse
+    from corpusforge.flows.settings import load_settings
+    from corpusforge.warehouse import Warehouse
 
     wh = Warehouse(load_settings(first_run["config"]).warehouse)
     con = wh.connect()
@@ -105,7 +105,7 @@ def test_prefect_api_shows_completed_subflows_and_artifacts(first_run):
 
 
 def test_second_run_adds_nothing(first_run):
-    from flows.pipeline import pipeline
+    from corpusforge.flows.pipeline import pipeline
 
     results = _by_stage(pipeline(config=str(first_run["config"])))
     assert results["crawl"]["counts"]["fetched"] == 0

@@ -53,8 +53,8 @@ def test_serve_registers_scheduled_deployments_that_run(prefect_api, pipeline_si
     finally:
         proc.terminate()
         proc.wait(30)
-    from flows.settings import load_settings
-    from warehouse import Warehouse
+    from corpusforge.flows.settings import load_settings
+    from corpusforge.warehouse import Warehouse
 
     con = Warehouse(load_settings(config).warehouse).connect()
     assert con.execute("select count(*) from documents").fetchone()[0] > 0
@@ -73,7 +73,7 @@ def test_demo_from_a_fresh_clone(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env["PREFECT_HOME"] = str(tmp_path / "prefect-home")  # as on a fresh machine: a temporary server
     out = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "demo", "--pages", "40", "--dir", str(tmp_path / "demo")],
+        [sys.executable, "-m", "corpusforge.flows.cli", "demo", "--pages", "40", "--dir", str(tmp_path / "demo")],
         cwd=clone, capture_output=True, text=True, env=env, timeout=900,
     )
     both = out.stdout + out.stderr
