@@ -70,7 +70,7 @@ json.dump({"pages": count["pages"], "seconds": seconds}, open(out, "w"))
 OURS = r'''
 import json, sys, time
 from corpusforge.flows.crawl import run_crawl
-from corpusforge.flows.settings import Settings
+from corpusforge.schemas.config import Settings
 
 start, concurrency, warehouse, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 settings = Settings.model_validate({

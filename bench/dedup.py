@@ -206,7 +206,7 @@ CORPUSFORGE_RUN = """
 import json, sys
 sys.path.insert(0, {root!r})
 from corpusforge.flows.dedup import run_dedup
-from corpusforge.flows.settings import DedupSettings
+from corpusforge.schemas.config import DedupSettings
 from corpusforge.warehouse import Warehouse
 wh = Warehouse({warehouse!r})
 summary = run_dedup(wh, DedupSettings(threshold={threshold}, num_perm={num_perm}, ngram={ngram}))

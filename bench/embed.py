@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from corpusforge.connectors.sample_site import generate_site  # noqa: E402
 from corpusforge.flows.export_rag import chunker_config, run_export_rag  # noqa: E402
-from corpusforge.flows.settings import RagExport  # noqa: E402
 from corpusforge.processing.chunking import chunk_records  # noqa: E402
 from corpusforge.processing.embedding import load_embedder  # noqa: E402
 from corpusforge.processing.ids import doc_id_for, sha256_hex  # noqa: E402
+from corpusforge.schemas.config import RagExport  # noqa: E402
 from corpusforge.warehouse import Warehouse  # noqa: E402
 
 CHUNKS_PER_PAGE_GUESS = 6  # sample-site pages give ~6-12 chunks of 254 tokens

@@ -43,7 +43,7 @@ class Outcome:
 class CrawlJob:
     """One source's crawl: what to crawl and what the warehouse already knows about it."""
 
-    source: Any  # flows.settings.SourceConfig (duck-typed: connectors do not import flows)
+    source: Any  # schemas.config.SourceConfig
     run_id: str
     state: dict[str, dict] = field(default_factory=dict)  # url -> crawl_state row
     known_links: dict[str, list[str]] = field(default_factory=dict)  # url -> links of its latest body

@@ -30,7 +30,6 @@ from prefect.cache_policies import NO_CACHE
 
 from corpusforge.connectors.label_studio import Connection, LabelStudioClient, LabelStudioUnavailable, Project
 from corpusforge.flows.common import StageSummary, progress_bar, timed
-from corpusforge.flows.settings import AnnotateSettings
 from corpusforge.processing.annotation_labels import (
     FilterAgreement,
     PairAgreement,
@@ -41,6 +40,7 @@ from corpusforge.processing.annotation_labels import (
     task_for,
 )
 from corpusforge.processing.sampling import Candidate, Sampled, SampleSpec, sample_documents
+from corpusforge.schemas.config import AnnotateSettings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse import annotation_store as store
 

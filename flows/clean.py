@@ -17,10 +17,10 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from corpusforge.flows.common import StageSummary, on_dask_task_runner, progress_bar, timed
-from corpusforge.flows.settings import CleanSettings, ConfigError, Settings, SourceConfig
 from corpusforge.processing.clean import CleanConfig, clean_page, failed_document
 from corpusforge.processing.pool import default_workers, map_with_time_limit
 from corpusforge.processing.quality import UnknownThresholdError, merge_thresholds
+from corpusforge.schemas.config import CleanSettings, ConfigError, Settings, SourceConfig
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse.clean_state import PendingPages, iter_page_batches, pending_pages
 

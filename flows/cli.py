@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from corpusforge.flows.settings import Settings, load_settings
+from corpusforge.schemas.config import Settings, load_settings
 
 STAGE_MODULES = (
     "corpusforge.flows.crawl",

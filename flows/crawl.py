@@ -31,7 +31,7 @@ from corpusforge.connectors.crawler import (
 from corpusforge.connectors.fetcher import FetchPolicy
 from corpusforge.connectors.warc import WarcOut
 from corpusforge.flows.common import StageSummary, progress_bar, timed
-from corpusforge.flows.settings import CrawlSettings, Settings, SourceConfig
+from corpusforge.schemas.config import CrawlSettings, Settings, SourceConfig
 from corpusforge.warehouse import Warehouse, new_run_id
 from corpusforge.warehouse.crawl_state import (
     PageBatchWriter,

@@ -23,7 +23,6 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from corpusforge.flows.common import StageSummary, on_dask_task_runner, progress_bar, timed
-from corpusforge.flows.settings import DedupSettings, Settings
 from corpusforge.processing.dedup import (
     Member,
     MinHashParams,
@@ -40,6 +39,7 @@ from corpusforge.processing.dedup import (
     signatures_parallel,
     verified_pairs,
 )
+from corpusforge.schemas.config import DedupSettings, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse import dedup_index as index_sql
 

@@ -26,9 +26,9 @@ from prefect.cache_policies import NO_CACHE
 
 from corpusforge.flows.common import StageSummary, progress_bar, timed
 from corpusforge.flows.export_cli import add_export_group, export_app
-from corpusforge.flows.settings import RagExport, Settings
 from corpusforge.processing.chunking import ChunkerConfig, chunk_records
 from corpusforge.processing.embedding import Embedder, load_embedder
+from corpusforge.schemas.config import RagExport, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse import rag_store as store
 from corpusforge.warehouse.selection import select_export_documents

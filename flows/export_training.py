@@ -24,8 +24,8 @@ from corpusforge.connectors.eval_files import eval_files_digest, read_eval_texts
 from corpusforge.connectors.tokenizer import TokenCounter, load_tokenizer
 from corpusforge.flows.common import StageSummary, progress_bar, timed
 from corpusforge.flows.export_cli import add_export_group, export_app
-from corpusforge.flows.settings import DedupSettings, Settings, TrainingExport
 from corpusforge.processing import training_format as tf
+from corpusforge.schemas.config import DedupSettings, Settings, TrainingExport
 from corpusforge.warehouse import Warehouse, new_run_id
 from corpusforge.warehouse import training_export as store
 from corpusforge.warehouse.selection import human_qa_pairs, select_export_documents, selection_report

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from corpusforge.flows.common import StageSummary
-from corpusforge.flows.settings import Settings, load_settings
+from corpusforge.schemas.config import Settings, load_settings
 
 SEQUENTIAL_STAGES = ("crawl", "clean", "dedup", "annotate")
 EXPORT_STAGES = ("export_training", "export_rag")

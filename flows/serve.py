@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from corpusforge.flows.settings import Settings
+from corpusforge.schemas.config import Settings
 
 REFRESH_STAGES = ["crawl", "clean", "dedup", "export_rag"]
 

@@ -24,7 +24,7 @@ from corpusforge.schemas.tables import (
 )
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-    if _module != "tables":
+    if _module not in ("tables", "config"):  # config is the YAML model, not a table
         importlib.import_module(f"{__name__}.{_module}")
 
 __all__ = [

@@ -10,7 +10,7 @@ from label_studio_sdk import LabelStudio
 from corpusforge.connectors.label_studio import LabelStudioUnavailable
 from corpusforge.flows.annotate import ENABLE_HINT, annotate_pull, annotate_push, label_studio_configured
 from corpusforge.flows.cli import main
-from corpusforge.flows.settings import AnnotateSettings
+from corpusforge.schemas.config import AnnotateSettings
 from corpusforge.warehouse.selection import select_export_documents
 from tests.annotate.factories import PIPELINE_VERSION, decision, document, write_documents
 from tests.conftest import free_port

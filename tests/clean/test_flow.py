@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from corpusforge.flows.clean import clean_flow
-from corpusforge.flows.settings import CleanSettings, ConfigError, Settings, SourceConfig
+from corpusforge.schemas.config import CleanSettings, ConfigError, Settings, SourceConfig
 from tests.clean.pages import page_row, write_pages
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from corpusforge.flows.settings import Settings
+from corpusforge.schemas.config import Settings
 
 
 @pytest.fixture()

@@ -3,7 +3,7 @@
 import sys
 
 from corpusforge.flows.crawl import run_crawl
-from corpusforge.flows.settings import load_settings
+from corpusforge.schemas.config import load_settings
 
 if __name__ == "__main__":
     run_crawl(load_settings(sys.argv[1]))

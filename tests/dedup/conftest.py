@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from corpusforge.flows.settings import DedupSettings
 from corpusforge.processing.ids import sha256_hex
 from corpusforge.schemas import conform
+from corpusforge.schemas.config import DedupSettings
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 

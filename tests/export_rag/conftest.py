@@ -90,7 +90,7 @@ def exported(tmp_path_factory, rag_documents, prefect_api):
     """A warehouse holding the sample documents, exported once with the Prefect flow:
     (warehouse root folder, the flow's summary)."""
     from corpusforge.flows.export_rag import export_rag
-    from corpusforge.flows.settings import RagExport
+    from corpusforge.schemas.config import RagExport
     from corpusforge.warehouse import Warehouse
 
     root = tmp_path_factory.mktemp("rag") / "data"

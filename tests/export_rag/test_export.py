@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from corpusforge.flows.export_rag import run_export_rag, search
-from corpusforge.flows.settings import RagExport
+from corpusforge.schemas.config import RagExport
 from corpusforge.warehouse import rag_store, utc_now
 from tests.export_rag.conftest import document_row
 

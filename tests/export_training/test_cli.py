@@ -39,7 +39,7 @@ def test_export_training_command_runs_the_flow(corpus, tmp_path, prefect_api, ca
     assert manifest["counts"]["examples"] == 1 and (version / "jsonl" / "train.jsonl").is_file()
     # The pipeline's entry point runs every configured export; the unchanged one is up to date.
     from corpusforge.flows.export_training import export_training_for_pipeline
-    from corpusforge.flows.settings import load_settings
+    from corpusforge.schemas.config import load_settings
 
     summary = export_training_for_pipeline(load_settings(config))
     assert summary.stage == "export_training" and len(summary.outputs) == 2
@@ -59,7 +59,7 @@ def test_unknown_export_name_is_a_one_line_error(corpus, tmp_path, capsys):
 
 def test_export_names_pick_exports():
     from corpusforge.flows.export_training import _exports_named
-    from corpusforge.flows.settings import TrainingExport
+    from corpusforge.schemas.config import TrainingExport
 
     exports = [TrainingExport(name="a"), TrainingExport(name="b")]
     assert _exports_named(exports, None) == exports

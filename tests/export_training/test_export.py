@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from corpusforge.flows.export_training import run_training_export
-from corpusforge.flows.settings import TrainingExport
 from corpusforge.processing.training_format import validate_openai_chat_record
+from corpusforge.schemas.config import TrainingExport
 from corpusforge.warehouse.training_export import latest_version, recorded_example_count
 from tests.export_training.conftest import annotation_row, pseudo_text, tombstone_row
 

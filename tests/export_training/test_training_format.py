@@ -10,8 +10,8 @@ import pytest
 
 from corpusforge.connectors.eval_files import EvalFileError, read_eval_texts
 from corpusforge.connectors.tokenizer import TokenizerError, load_tokenizer
-from corpusforge.flows.settings import TrainingExport
 from corpusforge.processing import training_format as tf
+from corpusforge.schemas.config import TrainingExport
 from tests.export_training.conftest import pseudo_text
 
 

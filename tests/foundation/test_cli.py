@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from corpusforge.flows.settings import ConfigError, load_settings
+from corpusforge.schemas.config import ConfigError, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = [str(Path(sys.executable).parent / "corpusforge")]

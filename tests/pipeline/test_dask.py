@@ -15,7 +15,7 @@ STAGES = ["clean", "dedup"]
 
 
 def _tables(config) -> dict:
-    from corpusforge.flows.settings import load_settings
+    from corpusforge.schemas.config import load_settings
     from corpusforge.warehouse import Warehouse
 
     con = Warehouse(load_settings(config).warehouse).connect()

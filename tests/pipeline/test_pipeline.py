@@ -52,7 +52,7 @@ def test_pipeline_completes_with_every_stage(first_run):
 
 
 def test_warehouse_is_filled_and_traceable(first_run):
-    from corpusforge.flows.settings import load_settings
+    from corpusforge.schemas.config import load_settings
     from corpusforge.warehouse import Warehouse
 
     wh = Warehouse(load_settings(first_run["config"]).warehouse)

@@ -53,7 +53,7 @@ def test_serve_registers_scheduled_deployments_that_run(prefect_api, pipeline_si
     finally:
         proc.terminate()
         proc.wait(30)
-    from corpusforge.flows.settings import load_settings
+    from corpusforge.schemas.config import load_settings
     from corpusforge.warehouse import Warehouse
 
     con = Warehouse(load_settings(config).warehouse).connect()
