@@ -89,7 +89,7 @@ json.dump({"pages": result["counts"].get("fetched", 0), "seconds": seconds, "cou
 
 def serve(root: Path) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "corpusforge.connectors.sample_server", str(root)],
+        [sys.executable, "-m", "corpusforge.connectors.sample_site.serve", str(root)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,

@@ -81,8 +81,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=REPO / "bench" / "out" / "pipeline")
     args = parser.parse_args()
 
-    from corpusforge.connectors.sample_server import SampleServer
-    from corpusforge.connectors.sample_site import edit_page, generate_site, load_manifest
+    from corpusforge.connectors.sample_site import SampleServer, edit_page, generate_site, load_manifest
     from corpusforge.flows.demo import demo_config
 
     if args.workdir.exists():

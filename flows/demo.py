@@ -70,8 +70,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Generate the sample site, serve it locally, and run the whole pipeline on it."""
-        from corpusforge.connectors.sample_server import SampleServer
-        from corpusforge.connectors.sample_site import generate_site
+        from corpusforge.connectors.sample_site import SampleServer, generate_site
         from corpusforge.flows.cli import State, console
         from corpusforge.flows.pipeline import run_pipeline_cli
 

@@ -95,7 +95,7 @@ def sample_manifest(sample_site_dir) -> dict:
 @pytest.fixture(scope="session")
 def site_server(sample_site_dir):
     """The sample site served on a free local port for the whole session."""
-    from corpusforge.connectors.sample_server import SampleServer
+    from corpusforge.connectors.sample_site import SampleServer
 
     with SampleServer(sample_site_dir) as srv:
         yield srv

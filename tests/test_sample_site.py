@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from corpusforge.connectors.sample_server import SampleServer
 from corpusforge.connectors.sample_site import (
     BOILERPLATE_SENTENCES,
     ORIGIN,
+    SampleServer,
     article_text_from_html,
     delete_page,
     edit_page,
@@ -417,7 +417,7 @@ def test_command_line_generates_serves_and_prints_its_url(tmp_path):
         [
             sys.executable,
             "-m",
-            "corpusforge.connectors.sample_server",
+            "corpusforge.connectors.sample_site.serve",
             str(site),
             "--generate",
             "30",

@@ -14,7 +14,7 @@ from corpusforge.schemas.config import Settings
 @pytest.fixture()
 def serve():
     """Start a SampleServer on a folder; stopped when the test ends."""
-    from corpusforge.connectors.sample_server import SampleServer
+    from corpusforge.connectors.sample_site import SampleServer
 
     started = []
 

@@ -23,7 +23,7 @@ def write_config(directory: Path, site_url: str, **overrides) -> Path:
 @pytest.fixture(scope="module")
 def pipeline_site(sample_site_dir, tmp_path_factory):
     """A copy of the sample site served for one test module (tests may edit its pages)."""
-    from corpusforge.connectors.sample_server import SampleServer
+    from corpusforge.connectors.sample_site import SampleServer
 
     root = tmp_path_factory.mktemp("pipeline-site") / "site"
     shutil.copytree(sample_site_dir, root)

@@ -17,7 +17,8 @@ For crawler tests, ``srv.faults`` injects failures per path (or ``"*"`` for ever
 Every request is recorded in ``srv.requests`` and, when ``log_path`` is given, appended to that file as
 a JSON line, so a test can read the log of a server that runs in another process.
 
-Command line: ``python -m corpusforge.connectors.sample_server DIR [--port P] [--generate N] [--seed S] [--log FILE]``
+Command line: ``python -m corpusforge.connectors.sample_site.serve DIR [--port P] [--generate N] [--seed S]
+[--quality] [--log FILE]``
 prints the server's URL as the first line of stdout, then serves until interrupted.
 """
 
@@ -37,7 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from corpusforge.connectors.sample_site import ORIGIN, REDIRECT_STATUS_NAME, REDIRECTS_NAME
+from corpusforge.connectors.sample_site.text import ORIGIN, REDIRECT_STATUS_NAME, REDIRECTS_NAME
 
 __all__ = ["SampleServer", "main"]
 
@@ -86,9 +87,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _send(
-        self, status: int, body: bytes, headers: dict[str, str] | None = None, head: bool = False
-    ) -> None:
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None, head: bool = False) -> None:
         with_body = bool(body) and not head and status != 304
         # Logged before anything is sent: a client that has its answer finds the entry in the log.
         self._record(status, len(body) if with_body else 0)
@@ -229,9 +228,7 @@ class SampleServer:
     ``with SampleServer(root) as srv: httpx.get(srv.url + "/")``. ``port=0`` picks a free port.
     """
 
-    def __init__(
-        self, root: Path, host: str = "127.0.0.1", port: int = 0, log_path: Path | None = None
-    ) -> None:
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0, log_path: Path | None = None) -> None:
         self.root = Path(root).resolve()
         self.host = host
         self.requested_port = port
@@ -351,7 +348,7 @@ class SampleServer:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m corpusforge.connectors.sample_server", description="Serve a corpusforge sample site."
+        prog="python -m corpusforge.connectors.sample_site.serve", description="Serve a corpusforge sample site."
     )
     parser.add_argument("directory", type=Path)
     parser.add_argument("--host", default="127.0.0.1")
@@ -361,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log", type=Path, help="append one JSON line per request to this file")
     args = parser.parse_args(argv)
     if args.generate:
-        from corpusforge.connectors.sample_site import generate_site
+        from corpusforge.connectors.sample_site.site import generate_site
 
         generate_site(args.directory, pages=args.generate, seed=args.seed)
     server = SampleServer(args.directory, host=args.host, port=args.port, log_path=args.log)
