@@ -1,9 +1,11 @@
 """The DuckDB catalog: `corpus.duckdb` beside the tables, one view per table.
 
-Views read the Parquet files through paths relative to the folder that holds the warehouse
-(`data/pages/*.parquet`), so the warehouse can be moved and `duckdb data/corpus.duckdb`
-answers from the project folder without setup. corpusforge's own connections set
-`file_search_path` so they work from anywhere.
+Views read the Parquet files through absolute paths, so `duckdb /path/to/data/corpus.duckdb`
+answers from any working directory with no setup (DuckDB resolves a relative path in a view
+against the current directory, not against the database file, and a view cannot compute its
+path from the database's location: table function arguments must be constants). The absolute
+root is part of the catalog's digest, so after the warehouse folder is moved the next
+corpusforge command (any `connect`) rebuilds the catalog for the new place.
 
 For each table there is `<table>_history` (every row ever written) and `<table>`: for tables
 with a key, the latest row per key, without rows of tombstoned documents.
@@ -29,11 +31,14 @@ def register_view(name: str, sql: str) -> None:
 
 def _history_source(wh, table: str) -> str:
     if wh.is_local:
-        parent = os.path.basename(wh.root)
-        glob = f"{parent}/{table}/*.parquet"
+        glob = f"{wh.root}/{table}/*.parquet"
     else:
         glob = f"{wh.root_url.rstrip('/')}/{table}/*.parquet"
-    return f"read_parquet('{glob}', union_by_name = true)"
+    return f"read_parquet({_sql_string(glob)}, union_by_name = true)"
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _current_view_sql(spec: TableSpec) -> str:
@@ -41,10 +46,7 @@ def _current_view_sql(spec: TableSpec) -> str:
     if not spec.key:
         return f"select * from {history}"
     keys = ", ".join(spec.key)
-    sql = (
-        f"select * from {history} h "
-        f"qualify row_number() over (partition by {keys} order by {spec.order_by} desc) = 1"
-    )
+    sql = f"select * from {history} h qualify row_number() over (partition by {keys} order by {spec.order_by} desc) = 1"
     if spec.hide_tombstoned_by:
         sql = (
             f"select * from ({sql}) cur where not exists (select 1 from tombstones t "
@@ -95,7 +97,6 @@ def _build_catalog(wh) -> None:
     # An old storage version, so that any DuckDB shell from 1.0 on can open the catalog.
     con = duckdb.connect(tmp, config={"storage_compatibility_version": "v1.0.0"})
     try:
-        con.execute(f"set file_search_path = '{os.path.dirname(wh.root)}'")
         for stmt in view_statements(wh):
             con.execute(stmt)
     finally:
@@ -107,17 +108,25 @@ def _build_catalog(wh) -> None:
 
 
 def connect(wh, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """A connection with every view defined, working from any current directory."""
+    """A connection with every view defined, working from any current directory. A local
+    catalog is rebuilt first when its views are stale (the warehouse moved, views were added)."""
     if wh.is_local:
         if not os.path.exists(wh.catalog_path):
             wh.init()
-        con = duckdb.connect(wh.catalog_path, read_only=read_only)
-        con.execute(f"set file_search_path = '{os.path.dirname(wh.root)}'")
-        return con
+        try:
+            write_catalog(wh)
+        except OSError:  # a read-only warehouse that moved: views in memory, the file stays as it is
+            return _in_memory_views(wh, history_from_arrow=False)
+        return duckdb.connect(wh.catalog_path, read_only=read_only)
+    return _in_memory_views(wh, history_from_arrow=True)
+
+
+def _in_memory_views(wh, history_from_arrow: bool) -> duckdb.DuckDBPyConnection:
     # Remote roots: register the tables as Arrow datasets (no DuckDB extension needed).
     con = duckdb.connect()
-    for name in TABLES:
-        con.register(f"{name}_history", wh.dataset(name))
-    for stmt in view_statements(wh, history_from_arrow=True):
+    if history_from_arrow:
+        for name in TABLES:
+            con.register(f"{name}_history", wh.dataset(name))
+    for stmt in view_statements(wh, history_from_arrow=history_from_arrow):
         con.execute(stmt)
     return con

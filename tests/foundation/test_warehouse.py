@@ -85,7 +85,10 @@ def test_a_write_killed_halfway_leaves_no_partial_file_and_next_write_succeeds(w
     script = tmp_path / "writer.py"
     script.write_text(WRITER_SCRIPT)
     proc = subprocess.Popen(
-        [sys.executable, str(script), wh.root_url], cwd=REPO, stdout=subprocess.PIPE, text=True,
+        [sys.executable, str(script), wh.root_url],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert proc.stdout.readline().strip() == "wrote-first-batch"
@@ -109,9 +112,15 @@ def test_second_writer_gets_a_clear_lock_error(wh):
 
 def test_lock_of_a_dead_process_is_taken_over(wh, tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-c", "from warehouse import Warehouse; import sys; "
-         "Warehouse(sys.argv[1]).lock('pages', 'dead-run').acquire()", wh.root_url],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, check=True,
+        [
+            sys.executable,
+            "-c",
+            "from warehouse import Warehouse; import sys; Warehouse(sys.argv[1]).lock('pages', 'dead-run').acquire()",
+            wh.root_url,
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=True,
     )
     assert proc.returncode == 0
     assert Path(wh.root, "pages", "_lock").exists()
@@ -119,20 +128,28 @@ def test_lock_of_a_dead_process_is_taken_over(wh, tmp_path):
         assert lock.held
 
 
-def test_catalog_works_from_a_plain_duckdb_client(wh):
-    run = new_run_id("test")
-    wh.write("documents", [doc_row("a", "x", T0), doc_row("b", "y", T0)], run)
-    parent = Path(wh.root).parent
+def _duckdb_cli(catalog: str, cwd: Path, sql: str = "select count(*) from documents") -> str:
     out = subprocess.run(
-        [str(Path(sys.executable).parent / "duckdb"), "data/corpus.duckdb", "-csv", "-noheader", "-c",
-         "select count(*) from documents"],
-        cwd=parent, capture_output=True, text=True, check=True,
-    )
-    assert out.stdout.strip() == "2"
+        [str(Path(sys.executable).parent / "duckdb"), catalog, "-csv", "-noheader", "-c", sql],
+        cwd=cwd, capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_catalog_works_from_a_plain_duckdb_client_in_any_folder(wh, tmp_path):
+    wh.write("documents", [doc_row("a", "x", T0), doc_row("b", "y", T0)], new_run_id("test"))
+    parent = Path(wh.root).parent
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    # (working directory, how the catalog is named from there)
+    for cwd, catalog in [(parent, "data/corpus.duckdb"), (Path(wh.root), "corpus.duckdb"),
+                         (elsewhere, wh.catalog_path), (Path("/"), wh.catalog_path)]:  # fmt: skip
+        assert _duckdb_cli(catalog, cwd) == "2", f"from {cwd}"
     import duckdb
 
-    con = duckdb.connect(str(parent / "data" / "corpus.duckdb"), read_only=True)
-    os.chdir(parent)
+    con = duckdb.connect(wh.catalog_path, read_only=True)
+    os.chdir(elsewhere)
     try:
         assert con.execute("select count(*) from tombstones").fetchone()[0] == 0
     finally:
@@ -144,7 +161,14 @@ def test_catalog_survives_moving_the_warehouse(wh, tmp_path):
     moved = tmp_path / "elsewhere" / "data"
     moved.parent.mkdir()
     os.rename(wh.root, moved)
+    # The first corpusforge connection after the move rebuilds the catalog for the new place ...
     assert Warehouse(str(moved)).connect().execute("select count(*) from documents").fetchone()[0] == 1
+    # ... and from then on a plain DuckDB shell works there too, from any folder.
+    other = tmp_path / "other"
+    other.mkdir()
+    for cwd in (moved.parent, other):
+        assert _duckdb_cli(str(moved / "corpus.duckdb"), cwd) == "1", f"from {cwd}"
+    assert _duckdb_cli("corpus.duckdb", moved) == "1"
 
 
 def test_fsspec_url_root(tmp_path):
