@@ -10,94 +10,46 @@ stable reason code in `error` (`robots_disallowed: ...`, `private_address: ...`,
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import tempfile
-from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import Any
 
 import httpx
 
-from corpusforge.connectors.fetcher import Fetcher, FetchPolicy, PrivateAddressError, Response
+from corpusforge.connectors.crawl_model import (  # noqa: F401 - re-exported: the crawl's public names
+    GOOD_STATUSES,
+    RECORD_KINDS,
+    STOP_POLL_SECONDS,
+    URL_KINDS,
+    CrawlJob,
+    CrawlReport,
+    CrawlStopped,
+    Emit,
+    Outcome,
+    Progress,
+    StopSignal,
+    _judge_body,
+    _page_row,
+    _prior_body,
+    _stop_message,
+    reason_code,
+)
+from corpusforge.connectors.fetcher import AddressRefused, Fetcher, FetchPolicy, PrivateAddressError, Response
+from corpusforge.connectors.records import (  # noqa: F401 - re-exported for the crawl flow
+    UnreadableSource,
+    ingest_records,
+    open_warc,
+    record_source_records,
+    source_records,
+    warc_records,
+)
 from corpusforge.connectors.robots import RobotsCache
-from corpusforge.connectors.sources import Failure, Record, Seed, feed_seeds, file_records, site_seeds, sitemap_seeds
-from corpusforge.connectors.warc import WarcOut, iter_warc_responses
-from corpusforge.processing.ids import doc_id_for, sha256_hex
+from corpusforge.connectors.sources import Failure, Seed, feed_seeds, site_seeds, sitemap_seeds
+from corpusforge.connectors.warc import WarcOut
+from corpusforge.processing.ids import doc_id_for
 from corpusforge.processing.urls import Scope, extract_links, normalize_url
-
-URL_KINDS = ("site", "sitemap", "feed")
-RECORD_KINDS = ("warc", "files")
-GOOD_STATUSES = ("fetched", "not_modified", "unchanged")
-
-
-@dataclass
-class Outcome:
-    page: dict
-    links: list[str] | None = None  # links found on the body (to store for later 304s and resumes)
-    tombstone: dict | None = None
-
-
-@dataclass
-class CrawlJob:
-    """One source's crawl: what to crawl and what the warehouse already knows about it."""
-
-    source: Any  # schemas.config.SourceConfig
-    run_id: str
-    state: dict[str, dict] = field(default_factory=dict)  # url -> crawl_state row
-    known_links: dict[str, list[str]] = field(default_factory=dict)  # url -> links of its latest body
-    done: dict[str, dict] = field(default_factory=dict)  # url -> row the interrupted run already wrote
-
-
-@dataclass
-class CrawlReport:
-    counts: Counter = field(default_factory=Counter)  # fetch_status -> rows (and "resumed")
-    reasons: Counter = field(default_factory=Counter)  # reason code -> rows (failed and skipped)
-
-    def record(self, page: dict) -> None:
-        self.counts[page["fetch_status"]] += 1
-        if page.get("error"):
-            self.reasons[reason_code(page["error"])] += 1
-
-    @property
-    def skipped_by_robots(self) -> int:
-        return self.reasons.get("robots_disallowed", 0)
-
-
-Emit = Callable[[Outcome], None]
-Progress = Callable[[int, int], None]  # (done, discovered)
-
-
-def reason_code(error: str) -> str:
-    return error.split(":", 1)[0].strip()
-
-
-def _page_row(job: CrawlJob, url: str, fetched_at: datetime, fetch_status: str, **values: Any) -> dict:
-    return {
-        "page_id": sha256_hex(f"{url}|{fetched_at.isoformat()}|{job.run_id}")[:24],
-        "url": url,
-        "source": job.source.name,
-        "crawl_run_id": job.run_id,
-        "fetched_at": fetched_at,
-        "fetch_status": fetch_status,
-        **values,
-    }
-
-
-def _prior_body(state: dict | None) -> dict | None:
-    """The state row when the URL has a body we can compare with (a gone page starts afresh, so
-    that it comes back as a new document version and leaves its tombstone behind)."""
-    if state and state.get("body_sha256") and state.get("fetch_status") != "gone":
-        return state
-    return None
-
-
-def _judge_body(job: CrawlJob, url: str, body: bytes) -> tuple[str, str]:
-    """(fetch_status, sha256): `unchanged` when the body is byte-identical to the last one."""
-    sha = sha256_hex(body)
-    prior = _prior_body(job.state.get(url))
-    return ("unchanged" if prior and prior["body_sha256"] == sha else "fetched"), sha
 
 
 @dataclass(frozen=True)
@@ -109,9 +61,12 @@ class _Item:
 
 class _UrlCrawl:
     def __init__(self, job: CrawlJob, policy: FetchPolicy, emit: Emit, progress: Progress | None,
-                 warc: WarcOut | None, transport: httpx.AsyncBaseTransport | None):  # fmt: skip
+                 warc: WarcOut | None, transport: httpx.AsyncBaseTransport | None, stop: StopSignal | None = None,
+                 resolver=None):  # fmt: skip
         self.job, self.policy, self._emit, self.progress, self.warc = job, policy, emit, progress, warc
-        self.transport = transport
+        self.transport, self.stop, self.resolver = transport, stop, resolver
+        self.in_flight: dict[str, _Item] = {}
+        self.ended_by: str | None = None  # "stop" or "deadline" when the crawl did not run to its end
         src = job.source
         self.scope = Scope.for_start(normalize_url(src.url) or src.url, src.include, src.exclude)
         self.follow = src.kind == "site"
@@ -162,22 +117,57 @@ class _UrlCrawl:
 
     # -- run --------------------------------------------------------------------------------------
     async def run(self) -> CrawlReport:
-        async with Fetcher(self.policy, self.transport) as fetcher:
+        async with Fetcher(self.policy, self.transport, self.resolver) as fetcher:
             self.fetcher = fetcher
             self.robots = RobotsCache(fetcher.fetch_text, self.policy.user_agent)
             workers = [asyncio.create_task(self._worker()) for _ in range(self.policy.concurrency)]
+            feeding = asyncio.create_task(self._feed())
             try:
-                async for seed in self._seeds():
-                    if isinstance(seed, Failure):
-                        self._record_failure(seed)
-                    else:
-                        self.enqueue(seed.url, seed.depth, record_refusal=True)
-                await self.queue.join()
+                await self._until_done_or_stopped(feeding)
             finally:
-                for w in workers:
-                    w.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
+                for t in (feeding, *workers):
+                    t.cancel()
+                await asyncio.gather(feeding, *workers, return_exceptions=True)
+        if self.ended_by == "deadline":
+            self._record_deadline()
+        elif self.ended_by == "stop":
+            raise CrawlStopped(_stop_message(self.job, self.stop))
         return self.report
+
+    async def _feed(self) -> None:
+        async for seed in self._seeds():
+            if isinstance(seed, Failure):
+                self._record_failure(seed)
+            else:
+                self.enqueue(seed.url, seed.depth, record_refusal=True)
+        await self.queue.join()
+
+    async def _until_done_or_stopped(self, feeding: asyncio.Task) -> None:
+        """Wait for the crawl to finish, a stop request, or the source's deadline (whichever first);
+        a stalled fetch cannot delay either, since the in-flight tasks are cancelled after this."""
+        deadline = self.job.source.deadline
+        ends_at = time.monotonic() + deadline if deadline else None
+        while True:
+            done, _ = await asyncio.wait({feeding}, timeout=STOP_POLL_SECONDS)
+            if done:
+                feeding.result()  # a bug in the feeding raises here, as it did before
+                return
+            if self.stop is not None and self.stop.is_set():
+                self.ended_by = "stop"
+                return
+            if ends_at is not None and time.monotonic() >= ends_at:
+                self.ended_by = "deadline"
+                return
+
+    def _record_deadline(self) -> None:
+        """Every URL that was fetching or waiting when the source ran out of time gets its row."""
+        error = f"source_timeout: source '{self.job.source.name}' reached its deadline of {self.job.source.deadline:g}s"
+        pending = list(self.in_flight.values())
+        while not self.queue.empty():
+            pending.append(self.queue.get_nowait())
+        for item in pending:
+            self.emit(Outcome(_page_row(self.job, item.url, datetime.now(UTC), "failed", depth=item.depth,
+                                        error=error)))  # fmt: skip
 
     def _seeds(self) -> AsyncIterator[Seed | Failure]:
         kind = self.job.source.kind
@@ -200,12 +190,15 @@ class _UrlCrawl:
     async def _worker(self) -> None:
         while True:
             item = await self.queue.get()
+            self.in_flight[item.url] = item
             try:
                 await self._process(item)
             except Exception as exc:  # a bug or an odd page must cost one row, not the crawl
                 self.emit(Outcome(_page_row(self.job, item.url, datetime.now(UTC), "failed", depth=item.depth,
                                             error=f"crawler_error: {type(exc).__name__}: {exc}")))  # fmt: skip
-            finally:
+            finally:  # a cancelled item (CancelledError) stays in in_flight: it has no row yet
+                if not asyncio.current_task().cancelling():
+                    self.in_flight.pop(item.url, None)
                 self.done_count += 1
                 self._tick()
                 self.queue.task_done()
@@ -231,8 +224,12 @@ class _UrlCrawl:
             return
         try:  # before robots.txt: a refused host gets no request at all
             await self.fetcher.check_address(url)
-        except PrivateAddressError as exc:
-            self._skip(url, item.depth, f"private_address: {exc}")
+        except AddressRefused as exc:
+            if isinstance(exc, PrivateAddressError):
+                self._skip(url, item.depth, f"{exc.code}: {exc}")
+            else:
+                self.emit(Outcome(_page_row(self.job, url, datetime.now(UTC), "failed", depth=item.depth,
+                                            error=f"{exc.code}: {exc}")))  # fmt: skip
             return
         if not await self._robots_allow(url):
             self._skip(url, item.depth, f"robots_disallowed: robots.txt forbids {self.policy.user_agent}")
@@ -328,69 +325,12 @@ class _UrlCrawl:
 
 
 async def crawl_urls(job: CrawlJob, policy: FetchPolicy, emit: Emit, progress: Progress | None = None,
-                     warc: WarcOut | None = None,
-                     transport: httpx.AsyncBaseTransport | None = None) -> CrawlReport:  # fmt: skip
-    """Crawl a site, sitemap or feed source; every outcome goes to `emit` as soon as it exists."""
+                     warc: WarcOut | None = None, transport: httpx.AsyncBaseTransport | None = None,
+                     stop: StopSignal | None = None, resolver=None) -> CrawlReport:  # fmt: skip
+    """Crawl a site, sitemap or feed source; every outcome goes to `emit` as soon as it exists.
+
+    When `stop` is set, fetches in flight are cancelled (they get no row, so a resumed run fetches
+    them) and CrawlStopped is raised within about STOP_POLL_SECONDS."""
     if job.source.kind not in URL_KINDS:
         raise ValueError(f"crawl_urls handles {', '.join(URL_KINDS)} sources, not {job.source.kind!r}")
-    return await _UrlCrawl(job, policy, emit, progress, warc, transport).run()
-
-
-def ingest_records(job: CrawlJob, records: Iterable[Record], emit: Emit, warc: WarcOut | None = None,
-                   progress: Progress | None = None) -> CrawlReport:  # fmt: skip
-    """Turn existing responses (WARC records, local files) into pages rows, unchanged ones without body."""
-    report = CrawlReport()
-    for n, rec in enumerate(records, start=1):
-        url = normalize_url(rec.url) or rec.url  # file:// URIs stay as they are
-        if url in job.done:
-            report.counts["resumed"] += 1
-            continue
-        fetch_status, sha = _judge_body(job, url, rec.body)
-        row = _page_row(job, url, rec.fetched_at, fetch_status, final_url=rec.final_url or url, status=rec.status,
-                        content_type=rec.headers.get("content-type"), etag=rec.headers.get("etag"),
-                        last_modified=rec.headers.get("last-modified"), content_length=len(rec.body),
-                        body=rec.body if fetch_status == "fetched" else None, body_sha256=sha, truncated=False,
-                        depth=0)  # fmt: skip
-        if fetch_status == "fetched" and warc is not None:
-            warc.write_response(url, rec.status, rec.headers, rec.body, rec.fetched_at, False)
-        report.record(row)
-        emit(Outcome(row))
-        if progress:
-            progress(n, n)
-    return report
-
-
-def warc_records(stream: BinaryIO) -> Iterator[Record]:
-    for r in iter_warc_responses(stream):
-        if r["status"] == 200 and r["url"]:
-            yield Record(url=r["url"], body=r["body"], fetched_at=r["fetched_at"], status=200, headers=r["headers"])
-
-
-@contextlib.contextmanager
-def open_warc(source: Any, policy: FetchPolicy) -> Iterator[BinaryIO]:
-    """The source's WARC as a binary stream: its local path, or its URL downloaded to a temp file
-    (through the same address checks as any fetch)."""
-    if source.path:
-        with open(source.path, "rb") as fh:
-            yield fh
-        return
-    with tempfile.TemporaryFile() as tmp:
-        asyncio.run(_download(source.url, policy, tmp))
-        tmp.seek(0)
-        yield tmp
-
-
-async def _download(url: str, policy: FetchPolicy, out: BinaryIO) -> None:
-    async with Fetcher(policy) as fetcher:
-        await fetcher.check_address(url)
-        async with fetcher.client.stream("GET", url) as r:
-            if r.status_code != 200:
-                raise OSError(f"WARC download {url} answered HTTP {r.status_code}")
-            async for chunk in r.aiter_raw():
-                out.write(chunk)
-
-
-def record_source_records(source: Any, stream: BinaryIO | None = None) -> Iterator[Record]:
-    if source.kind == "files":
-        return file_records(source.path)
-    return warc_records(stream)
+    return await _UrlCrawl(job, policy, emit, progress, warc, transport, stop, resolver).run()

@@ -1,6 +1,7 @@
 """A polite HTTP fetcher (httpx, async): per-host delay and concurrency, retries with
-exponential backoff that honour Retry-After, timeouts, a body size cap, and refusal of private
-network addresses.
+exponential backoff that honour Retry-After, a total deadline per attempt, a body size cap, and
+refusal of private network addresses (checked once per host, and the connection goes to the
+address that was checked: see addresses.py).
 
 Redirects are not followed here: the crawler gets the 3xx and decides (redirect limit, loops,
 robots and address checks of the target), so each hop passes the same rules as any other URL.
@@ -9,8 +10,6 @@ robots and address checks of the target), so each hop passes the same rules as a
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -18,7 +17,17 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from corpusforge.connectors.addresses import (
+    AddressBook,
+    AddressRefused,
+    PinnedTransport,
+    PrivateAddressError,
+    Resolver,
+    UnresolvableHostError,
+)
 from corpusforge.processing.urls import host_of, is_html_content_type
+
+__all__ = ["AddressRefused", "Fetcher", "FetchPolicy", "PrivateAddressError", "Response", "UnresolvableHostError"]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 120.0  # a server asking for more than this is treated as down for this crawl
@@ -59,19 +68,6 @@ class Response:
         return self.headers.get("location")
 
 
-class PrivateAddressError(Exception):
-    """The host resolves to a private, loopback, link-local or otherwise non-public address."""
-
-
-def _non_public_kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    for kind in ("loopback", "link_local", "private", "multicast", "reserved", "unspecified"):
-        if getattr(ip, f"is_{kind}"):
-            return kind
-    return None
-
-
 class HostGate:
     """At most `concurrency` requests to one host at a time, and starts at least `delay` apart."""
 
@@ -110,12 +106,14 @@ def retry_after_seconds(value: str | None) -> float | None:
 class Fetcher:
     """One per crawl; `async with Fetcher(policy) as f: await f.fetch(url)`."""
 
-    def __init__(self, policy: FetchPolicy, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(
+        self, policy: FetchPolicy, transport: httpx.AsyncBaseTransport | None = None, resolver: Resolver | None = None
+    ):
         self.policy = policy
         self._transport = transport
         self._gates: dict[str, HostGate] = {}
         self._host_delay: dict[str, float] = {}
-        self._address_verdicts: dict[tuple[str, int], str | None] = {}
+        self.addresses = AddressBook(policy.allow_private_network, resolver)
         self.client: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> Fetcher:
@@ -127,7 +125,7 @@ class Fetcher:
             timeout=httpx.Timeout(self.policy.timeout),
             follow_redirects=False,
             limits=limits,
-            transport=self._transport,
+            transport=self._transport or PinnedTransport(self.addresses, limits),
             trust_env=False,
         )
         return self
@@ -150,38 +148,18 @@ class Fetcher:
         return self._gates[host]
 
     async def check_address(self, url: str) -> None:
-        """Raise PrivateAddressError unless every address the host resolves to is public."""
-        if self.policy.allow_private_network:
-            return
+        """Raise AddressRefused unless the host resolves, and (unless private networks are allowed)
+        every address it resolves to is public. The answer is the one connections will use."""
         parts = urlsplit(url)
-        key = (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
-        if key not in self._address_verdicts:
-            self._address_verdicts[key] = await self._resolve_verdict(*key)
-        verdict = self._address_verdicts[key]
-        if verdict:
-            raise PrivateAddressError(verdict)
-
-    async def _resolve_verdict(self, host: str, port: int) -> str | None:
-        try:
-            addresses = [ipaddress.ip_address(host.strip("[]"))]
-        except ValueError:
-            try:
-                infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except socket.gaierror:
-                return None  # the fetch itself reports the DNS failure as connection_error
-            addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
-        for ip in addresses:
-            kind = _non_public_kind(ip)
-            if kind:
-                return f"{host} resolves to {ip} ({kind.replace('_', '-')})"
-        return None
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        await self.addresses.addresses(parts.hostname or "", port)
 
     async def fetch(self, url: str, headers: dict[str, str] | None = None, html_only: bool = True) -> Response:
         """GET with retries; never raises for HTTP or network trouble (see Response.error)."""
         try:
             await self.check_address(url)
-        except PrivateAddressError as exc:
-            return Response(url, error=f"private_address: {exc}", attempts=0)
+        except AddressRefused as exc:
+            return Response(url, error=f"{exc.code}: {exc}", attempts=0)
         gate = self.gate(url)
         attempt = 0
         while True:
@@ -211,12 +189,17 @@ class Fetcher:
         return self.policy.backoff * (2 ** (attempt - 1))
 
     async def _get_once(self, url: str, headers: dict[str, str], html_only: bool) -> Response:
+        """One attempt. `policy.timeout` bounds the whole attempt (connect, headers and body):
+        httpx's own timeout bounds each read, so a server that drips a byte a second would
+        otherwise hold the request forever."""
         start = time.perf_counter()
         try:
-            async with self.client.stream("GET", url, headers=headers) as r:
-                resp = Response(url, status=r.status_code, headers={k.lower(): v for k, v in r.headers.items()})
-                if r.status_code == 200 and not (html_only and not is_html_content_type(r.headers.get("content-type"))):
-                    resp.body, resp.truncated = await self._read_capped(r)
+            async with asyncio.timeout(self.policy.timeout):
+                resp = await self._stream_once(url, headers, html_only)
+        except TimeoutError:
+            resp = Response(url, error=f"timeout: no complete response within {self.policy.timeout:g}s")
+        except AddressRefused as exc:  # raised by the pinned connection (e.g. a redirect's new host)
+            resp = Response(url, error=f"{exc.code}: {exc}")
         except httpx.TimeoutException as exc:
             resp = Response(url, error=f"timeout: {type(exc).__name__} after {self.policy.timeout:g}s")
         except httpx.TransportError as exc:
@@ -224,6 +207,13 @@ class Fetcher:
         except httpx.HTTPError as exc:  # e.g. an invalid header: a broken response, not a broken network
             resp = Response(url, error=f"bad_response: {type(exc).__name__}: {exc}")
         resp.elapsed_ms = (time.perf_counter() - start) * 1000
+        return resp
+
+    async def _stream_once(self, url: str, headers: dict[str, str], html_only: bool) -> Response:
+        async with self.client.stream("GET", url, headers=headers) as r:
+            resp = Response(url, status=r.status_code, headers={k.lower(): v for k, v in r.headers.items()})
+            if r.status_code == 200 and not (html_only and not is_html_content_type(r.headers.get("content-type"))):
+                resp.body, resp.truncated = await self._read_capped(r)
         return resp
 
     async def _read_capped(self, r: httpx.Response) -> tuple[bytes, bool]:

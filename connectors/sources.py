@@ -3,7 +3,9 @@
 URL sources (`site`, `sitemap`, `feed`) are async generators of `Seed`s (URLs to fetch) that may
 also yield `Failure`s (a sitemap or feed that could not be read: recorded, never dropped).
 Record sources (`warc`, `files`) are sync generators of `Record`s: responses that already exist
-and only need to become pages rows.
+and only need to become pages rows, and of `RecordFailure`s for what could not be read (a missing
+folder, a file whose real path leaves the folder, a FIFO): a row with a reason, never an exception
+that would sink the other sources.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import stat
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,6 +59,15 @@ class Record:
     final_url: str | None = None
 
 
+@dataclass(frozen=True)
+class RecordFailure:
+    """Something a record source met and could not turn into a record: becomes a pages row."""
+
+    url: str
+    error: str  # "reason_code: message"
+    fetch_status: str = "failed"  # or "skipped" (refused on purpose: outside the folder, not a file)
+
+
 # -- XML: sitemaps and feeds (entities never resolved, nothing fetched by the parser) ---------------
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
 
@@ -87,9 +99,7 @@ def parse_feed(body: bytes) -> list[str]:
     if root is None:
         return []
     links = [s.strip() for s in root.xpath("//*[local-name()='item']/*[local-name()='link']/text()")]
-    links += root.xpath(
-        "//*[local-name()='entry']/*[local-name()='link'][not(@rel) or @rel='alternate']/@href"
-    )
+    links += root.xpath("//*[local-name()='entry']/*[local-name()='link'][not(@rel) or @rel='alternate']/@href")
     return [str(link).strip() for link in links if str(link).strip()]
 
 
@@ -140,17 +150,74 @@ async def feed_seeds(source: Any, fetcher: Fetcher) -> AsyncIterator[Seed | Fail
         yield Seed(link, 0)
 
 
-def file_records(folder: str | os.PathLike) -> Iterator[Record]:
-    """Every HTML file under `folder`, as a record whose URL is its file:// URI."""
+_SPECIAL_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                  (stat.S_ISBLK, "a block device"))  # fmt: skip
+
+
+def _special_kind(mode: int) -> str | None:
+    return next((name for test, name in _SPECIAL_KINDS if test(mode)), None)
+
+
+def file_records(folder: str | os.PathLike) -> Iterator[Record | RecordFailure]:
+    """Every HTML file under `folder`, as a record whose URL is its file:// URI.
+
+    Nothing outside the folder is read: a symlink (or a link in a path) whose real path leaves it
+    becomes an `outside_root` row, and FIFOs, sockets and devices a `not_a_file` row (reading a
+    FIFO would block forever). Each real file is read once, whatever links point to it."""
     root = Path(folder).expanduser().resolve()
     if not root.is_dir():
-        raise FileNotFoundError(f"files source folder {root} does not exist")
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in HTML_SUFFIXES):
-        stat = path.stat()
-        modified = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
-        yield Record(
-            url=path.as_uri(),
-            body=path.read_bytes(),
-            fetched_at=datetime.now(UTC),
-            headers={"content-type": "text/html", "last-modified": format_datetime(modified, usegmt=True)},
-        )
+        yield RecordFailure(root.as_uri(), f"source_unreadable: files source folder {root} does not exist")
+        return
+    seen: set[Path] = set()
+    for path in _walk(root):
+        item = _file_record(root, path, seen)
+        if item is not None:
+            yield item
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Every entry under root, sorted, without following links to folders (no loops, no escapes)."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames.sort()
+        here = Path(dirpath)
+        linked_dirs = [d for d in dirnames if (here / d).is_symlink()]
+        for name in sorted(filenames + linked_dirs):
+            yield here / name
+
+
+def _file_record(root: Path, path: Path, seen: set[Path]) -> Record | RecordFailure | None:
+    uri = path.absolute().as_uri()
+    real = Path(os.path.realpath(path))
+    if not real.is_relative_to(root):
+        return RecordFailure(uri, f"outside_root: {path.relative_to(root)} leads to {real}, outside {root}", "skipped")
+    if path.suffix.lower() not in HTML_SUFFIXES or real in seen:
+        return None
+    seen.add(real)
+    try:
+        body, modified = _read_regular_file(real)
+    except _NotAFile as exc:
+        return RecordFailure(uri, f"not_a_file: {path.relative_to(root)} is {exc}", "skipped")
+    except OSError as exc:
+        return RecordFailure(uri, f"unreadable: {path.relative_to(root)}: {exc.strerror or exc}")
+    return Record(
+        url=real.as_uri(),
+        body=body,
+        fetched_at=datetime.now(UTC),
+        headers={"content-type": "text/html", "last-modified": format_datetime(modified, usegmt=True)},
+    )
+
+
+class _NotAFile(Exception):
+    pass
+
+
+def _read_regular_file(path: Path) -> tuple[bytes, datetime]:
+    """Open without blocking and without following a link swapped in since the check, then make
+    sure what was opened is a regular file before reading it."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        kind = _special_kind(st.st_mode)
+        if kind or not stat.S_ISREG(st.st_mode):
+            raise _NotAFile(kind or "not a regular file")
+        return fh.read(), datetime.fromtimestamp(st.st_mtime, tz=UTC)

@@ -8,11 +8,15 @@ table itself (`crawl_state`), so whatever pages hold is what the next crawl know
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import duckdb
+
 from corpusforge.warehouse.catalog import register_view
+from corpusforge.warehouse.shutdown import DEFAULT_GRACE_SECONDS, guarded_locks
 from corpusforge.warehouse.store import Warehouse, utc_now
 
 # Latest row per (source, url) for the status, and the validators (ETag, Last-Modified, body hash)
@@ -42,6 +46,8 @@ def _fetch(wh: Warehouse, sql: str, params: list) -> list[tuple]:
     con = wh.connect()
     try:
         return con.execute(sql, params).fetchall()
+    except duckdb.Error as exc:  # name the broken file, if that is what it is
+        raise wh.explain_read_error(exc, CRAWL_TABLES) from None
     finally:
         con.close()
 
@@ -91,14 +97,17 @@ def mark_run(wh: Warehouse, run_id: str, source: str, event: str, counts: dict[s
 
 
 @contextlib.contextmanager
-def crawl_locks(wh: Warehouse, run_id: str, wait: float = 0.0):
+def crawl_locks(wh: Warehouse, run_id: str, wait: float = 0.0, grace: float = DEFAULT_GRACE_SECONDS):
     """Hold the write lock of every table the crawl writes; sweep temp files a killed run left.
     With `wait`, a crawl started while another is running waits for it (so two runs never hit
-    the same hosts at once) instead of failing at once."""
-    with wh.locks(CRAWL_TABLES, run_id, wait=wait):
+    the same hosts at once) instead of failing at once, and says so in one line.
+
+    Yields a RunGuard (warehouse.shutdown): crawls run inside `guard.working()` with
+    `stop=guard.stop` stop on SIGTERM / SIGINT, and the locks are released only after they have."""
+    with guarded_locks(wh, CRAWL_TABLES, run_id, wait=wait, grace=grace) as guard:
         for table in CRAWL_TABLES:
             wh.sweep_temp_files(table)
-        yield
+        yield guard
 
 
 @dataclass
@@ -107,6 +116,8 @@ class PageBatchWriter:
 
     Links and tombstones of a batch become visible before its pages: a page row therefore never
     exists without its links, which is what lets a resumed crawl skip it and still follow them.
+    A background timer flushes too, so `flush_seconds` holds while every fetch is stalled and no
+    `add()` comes (a kill then loses at most `flush_seconds` of rows).
     """
 
     wh: Warehouse
@@ -119,19 +130,37 @@ class PageBatchWriter:
     rows_written: int = 0
     _last_flush: float = field(default_factory=time.monotonic)
     _stack: contextlib.ExitStack | None = None
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _closed: threading.Event = field(default_factory=threading.Event)
 
     def __enter__(self) -> PageBatchWriter:
         self._stack = contextlib.ExitStack()
         self._writers = {
             t: self._stack.enter_context(self.wh.writer(t, self.run_id)) for t in ("crawl_links", "tombstones", "pages")
         }
+        self._timer = threading.Thread(target=self._flush_on_time, name="page-writer-timer", daemon=True)
+        self._timer.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.flush()
-        self._stack.close()
+        self._closed.set()
+        self._timer.join()
+        with self._lock:
+            self.flush()
+            self._stack.close()
+
+    def _flush_on_time(self) -> None:
+        tick = min(1.0, self.flush_seconds / 4)
+        while not self._closed.wait(tick):
+            with self._lock:
+                if self.pages and time.monotonic() - self._last_flush >= self.flush_seconds:
+                    self.flush()
 
     def add(self, page: dict, links: Iterable[str] | None = None, tombstone: dict | None = None) -> None:
+        with self._lock:
+            self._add(page, links, tombstone)
+
+    def _add(self, page: dict, links: Iterable[str] | None, tombstone: dict | None) -> None:
         self.pages.append(page)
         if links is not None:
             self.links.append(
@@ -150,6 +179,10 @@ class PageBatchWriter:
             self.flush()
 
     def flush(self) -> None:
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
         for table, rows in (("crawl_links", self.links), ("tombstones", self.tombstones), ("pages", self.pages)):
             if rows:
                 self._writers[table].write(rows)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pyarrow.fs as pafs
@@ -18,6 +20,10 @@ import pyarrow.fs as pafs
 
 class TableLockedError(RuntimeError):
     """Another run is writing the table."""
+
+
+def print_to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -31,12 +37,12 @@ def _pid_alive(pid: int) -> bool:
 
 
 class TableLock:
-    def __init__(
-        self, fs: pafs.FileSystem, path: str, table: str, run_id: str, is_local: bool, wait: float = 0.0
-    ):
+    def __init__(self, fs: pafs.FileSystem, path: str, table: str, run_id: str, is_local: bool, wait: float = 0.0):
         self.fs, self.path, self.table, self.run_id, self.is_local = fs, path, table, run_id, is_local
         self.wait = wait  # seconds to wait for another run to finish before giving up
         self.held = False
+        # Told once, in one line, when the lock is busy and we wait for its holder.
+        self.notify: Callable[[str], None] = print_to_stderr
 
     def _holder_info(self) -> dict:
         payload = {
@@ -76,13 +82,24 @@ class TableLock:
 
     def acquire(self) -> TableLock:
         deadline = time.monotonic() + self.wait
+        told = False
         while True:
             try:
                 return self._acquire_once()
             except TableLockedError:
                 if time.monotonic() >= deadline:
                     raise
+                if not told:
+                    told = True
+                    self.notify(self._waiting_line())
                 time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+    def _waiting_line(self) -> str:
+        holder = self._read_holder()
+        return (
+            f"waiting for run {holder.get('run_id', '?')} (pid {holder.get('pid', '?')} on {holder.get('host', '?')}) "
+            f"to finish writing table '{self.table}' (up to {self.wait:g}s)"
+        )
 
     def _acquire_once(self) -> TableLock:
         if self._try_create():
@@ -108,6 +125,11 @@ class TableLock:
             except FileNotFoundError:
                 pass
             self.held = False
+
+    def abandon(self) -> None:
+        """Stop holding the lock without deleting its file: used when work under it may still be
+        writing. The file names this process, so another run takes it over once we are gone."""
+        self.held = False
 
     def __enter__(self) -> TableLock:
         return self.acquire()

@@ -11,6 +11,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from corpusforge.schemas import TABLES
+
+# Errors in the SQL itself: no file needs checking.
+_SQL_MISTAKES = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException)
+
 
 class QueryError(ValueError):
     """The SQL failed; the message is DuckDB's first line (e.g. the missing table)."""
@@ -25,6 +30,9 @@ def run_query(wh, sql: str) -> pa.Table:
         return rel.fetch_arrow_table()
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
+        if not isinstance(exc, _SQL_MISTAKES):  # maybe a broken file: DuckDB's message often names none
+            named = wh.explain_read_error(exc, TABLES)
+            first = first if named is exc else str(named)
         raise QueryError(first) from None
     finally:
         con.close()

@@ -32,7 +32,15 @@ TMP_DIR = "_tmp"
 
 
 class WarehouseError(RuntimeError):
-    """A problem with the warehouse itself (unreachable root, unknown table, ...)."""
+    """A problem with the warehouse itself (unreachable root, unknown table, unreadable file, ...)."""
+
+
+def unreadable_file_error(table: str, path: str, exc: BaseException) -> WarehouseError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return WarehouseError(
+        f"table '{table}': file {path} is not readable Parquet ({first}); "
+        "move it aside and re-run the stage that wrote it"
+    )
 
 
 def new_run_id(stage: str) -> str:
@@ -185,14 +193,41 @@ class Warehouse:
         return ds.dataset(paths, schema=schema_of(table), format="parquet", filesystem=self.fs)
 
     def read(self, table: str, columns: list[str] | None = None, filter=None) -> pa.Table:
-        return self.dataset(table).to_table(columns=columns, filter=filter)
+        try:
+            return self.dataset(table).to_table(columns=columns, filter=filter)
+        except (pa.ArrowException, OSError) as exc:
+            raise self.explain_read_error(exc, [table]) from None
+
+    def explain_read_error(self, exc: BaseException, tables: Iterable[str]) -> Exception:
+        """An error that names the table and the file, when a file of `tables` cannot be read
+        (the reader's own message often names neither); else `exc` itself."""
+        for table in tables:
+            bad = self.first_unreadable_file(table)
+            if bad is not None:
+                return unreadable_file_error(table, *bad)
+        return exc
+
+    def first_unreadable_file(self, table: str) -> tuple[str, BaseException] | None:
+        """(path, error) of the first file of the table that cannot be read through, else None.
+        Reads every file in bounded batches: for error paths, not for every read."""
+        for info in self.files(table):
+            try:
+                with self.fs.open_input_file(info.path) as fh:
+                    for _ in pq.ParquetFile(fh).iter_batches(batch_size=ROW_GROUP_ROWS):
+                        pass
+            except Exception as exc:  # pyarrow raises OSError, ArrowInvalid, and others for bad bytes
+                return info.path, exc
+        return None
 
     def stats(self, table: str) -> TableStats:
         infos = self.files(table)
         rows = 0
         for info in infos:
-            with self.fs.open_input_file(info.path) as fh:
-                rows += pq.ParquetFile(fh).metadata.num_rows
+            try:
+                with self.fs.open_input_file(info.path) as fh:
+                    rows += pq.ParquetFile(fh).metadata.num_rows
+            except (pa.ArrowException, OSError) as exc:
+                raise unreadable_file_error(table, info.path, exc) from None
         data_files = sum(1 for i in infos if i.base_name != SCHEMA_FILE)
         return TableStats(table, data_files, rows, sum(i.size for i in infos))
 
