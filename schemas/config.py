@@ -7,11 +7,12 @@ Each stage has one settings model below; the stage's flow takes it as a typed pa
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEFAULT_CONFIG = "corpusforge.yaml"
 
@@ -25,6 +26,18 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _compiles(pattern: str) -> str:
+    # Checked when the config loads, so a typo is one line naming the setting, not a crawl traceback.
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(exc.msg + (f" at position {exc.pos}" if exc.pos is not None else "")) from None
+    return pattern
+
+
+Regex = Annotated[str, AfterValidator(_compiles)]
+
+
 class SourceConfig(Strict):
     name: str = Field(description="Unique name of the source.")
     kind: Literal["site", "sitemap", "feed", "warc", "files"]
@@ -32,8 +45,8 @@ class SourceConfig(Strict):
     path: str | None = Field(None, description="Folder (files) or WARC file path (warc).")
     max_pages: int = Field(1000, ge=1)
     max_depth: int = Field(10, ge=0)
-    include: list[str] = Field(default_factory=list, description="Regexes a URL must match (any).")
-    exclude: list[str] = Field(default_factory=list, description="Regexes that exclude a URL.")
+    include: list[Regex] = Field(default_factory=list, description="Regexes a URL must match (any).")
+    exclude: list[Regex] = Field(default_factory=list, description="Regexes that exclude a URL.")
     allow_private_network: bool = Field(False, description="Allow loopback/private addresses (local sites).")
     delay: float | None = Field(None, ge=0, description="Per-host delay in seconds (overrides crawl.delay).")
     concurrency: int | None = Field(None, ge=1, description="Per-host concurrency (overrides crawl).")
@@ -43,6 +56,9 @@ class SourceConfig(Strict):
         None, description="Filter profile for this source (default: clean.profile)."
     )
     filters: dict[str, float] = Field(default_factory=dict, description="Per-source filter threshold overrides.")
+    deadline: float | None = Field(
+        None, gt=0, description="Most seconds this source's crawl may take; URLs left become source_timeout rows."
+    )
 
     @model_validator(mode="after")
     def _needs_location(self) -> SourceConfig:
@@ -250,7 +266,8 @@ def _one_line(exc: ValidationError, path: str) -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"]) or "(top level)"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{path}: {where}: {err['msg']}{more}"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{path}: {where}: {msg}{more}"
 
 
 def load_settings(path: str | os.PathLike | None = None) -> Settings:
@@ -278,4 +295,21 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         raise ConfigError(_one_line(exc, str(cfg_path))) from None
     if "://" not in settings.warehouse and not os.path.isabs(settings.warehouse):
         settings.warehouse = str((cfg_path.parent / settings.warehouse).resolve())
+    for i, source in enumerate(settings.sources):
+        if source.path and not os.path.isabs(os.path.expanduser(source.path)):
+            source.path = _inside_config_folder(cfg_path, f"sources.{i}.path", source.path)
     return settings
+
+
+def _inside_config_folder(cfg_path: Path, where: str, path: str) -> str:
+    """A relative source path is relative to the config file and must stay in its folder (links
+    resolved): a config that is handed around cannot reach for ../../etc. Absolute paths are the
+    user's explicit choice."""
+    folder = cfg_path.parent.resolve()
+    real = (folder / path).resolve()
+    if not real.is_relative_to(folder):
+        raise ConfigError(
+            f"{cfg_path}: {where}: {path} leads to {real}, outside the config's folder {folder} "
+            "(give an absolute path to read from elsewhere)"
+        )
+    return str(real)
