@@ -16,11 +16,17 @@ from corpusforge.processing.extract import Extracted, ExtractionError, extract_h
 from corpusforge.processing.ids import doc_id_for, sha256_hex
 from corpusforge.processing.language import identify_language, language_allowed
 from corpusforge.processing.pii import redact_pii
-from corpusforge.processing.quality import Decision, apply_filters, quality_score, quality_signals
+from corpusforge.processing.quality import (
+    Decision,
+    apply_filters,
+    corpus_drops,
+    quality_score,
+    quality_signals,
+)
 from corpusforge.processing.text import decode_html
 
 # Bump when the code changes what a document row contains: every page is then cleaned again.
-CLEAN_CODE_VERSION = "1"
+CLEAN_CODE_VERSION = "2"  # 2: signals on prose, profiles, junk detectors, CJK words
 _LIBRARIES = ("trafilatura", "htmldate", "py3langid", "ftfy", "charset-normalizer")
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml")
 
@@ -98,9 +104,17 @@ def failed_document(page: dict, version: str, reason: str, message: str) -> dict
     }
 
 
-def judge_text(text: str, language: str, language_score: float, config: CleanConfig) -> tuple[dict, list[Decision]]:
-    """Signals and the verdict of every filter (quality rules and the source's language list)."""
-    signals = quality_signals(text, language)
+def judge_text(
+    markdown: str,
+    language: str,
+    language_score: float,
+    config: CleanConfig,
+    title: str | None = None,
+    links: tuple[float, float] = (float("nan"), float("nan")),
+) -> tuple[dict, list[Decision]]:
+    """Signals and the verdict of every filter (quality rules and the source's language list);
+    `links` is the page's (link text share, external share of it)."""
+    signals = quality_signals(markdown, language, title, *links)
     signals["language_score"] = language_score
     decisions = apply_filters(signals, config.thresholds)
     allowed = language_allowed(language, config.languages)
@@ -119,7 +133,14 @@ def clean_page(page: dict, config: CleanConfig, version: str) -> dict:
         return failed_document(page, version, "extract_failed", f"{type(exc).__name__}: {exc}")
 
     guess = identify_language(extracted.text)
-    signals, decisions = judge_text(extracted.text, guess.code, guess.confidence, config)
+    signals, decisions = judge_text(
+        extracted.markdown or extracted.text,
+        guess.code,
+        guess.confidence,
+        config,
+        extracted.title,
+        (extracted.link_char_fraction, extracted.external_link_share),
+    )
     text, markdown, pii_counts = extracted.text, extracted.markdown, {}
     title, description = extracted.title, extracted.description
     if config.redact_pii:
@@ -127,6 +148,8 @@ def clean_page(page: dict, config: CleanConfig, version: str) -> dict:
         markdown, _ = redact_pii(markdown)
         title = redact_pii(title)[0] if title else title
         description = redact_pii(description)[0] if description else description
+    # Every failed rule is recorded; only the profile's corpus categories unset `kept` (the others,
+    # `web_quality` in the domain profile, gate the exports that name them).
     drop_reasons = [d.reason for d in decisions if not d.kept]
     return {
         **_base_row(page, version),
@@ -145,7 +168,7 @@ def clean_page(page: dict, config: CleanConfig, version: str) -> dict:
         "char_count": len(text),
         "signals": sorted(signals.items()),
         "decisions": [d.as_row() for d in decisions],
-        "kept": not drop_reasons,
+        "kept": not corpus_drops(decisions, config.profile),
         "drop_reasons": drop_reasons,
         "quality_score": quality_score(signals, decisions),
         "pii_counts": sorted(pii_counts.items()),

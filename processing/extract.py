@@ -51,6 +51,8 @@ class Extracted:
     sitename: str | None = None
     canonical_url: str | None = None
     description: str | None = None
+    link_char_fraction: float = float("nan")  # share of the main text inside links (see below)
+    external_link_share: float = float("nan")  # share of that link text pointing to other hosts
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,58 @@ def page_metadata(tree, url: str | None) -> PageMetadata:
     )
 
 
+# Page furniture that holds links on every page of a site (menus, sidebars, footers): left out
+# when measuring how much of a page is links, so a documentation page's sidebar does not count.
+_FURNITURE_TAGS = {"nav", "header", "footer", "aside", "script", "style", "noscript", "form", "select", "button"}
+_FURNITURE_WORDS = ("nav", "menu", "sidebar", "footer", "header", "breadcrumb", "related", "cookie", "banner")
+
+
+def _is_furniture(element) -> bool:
+    if element.tag in _FURNITURE_TAGS:
+        return True
+    marks = f"{element.get('class', '')} {element.get('id', '')} {element.get('role', '')}".lower()
+    return any(word in marks for word in _FURNITURE_WORDS)
+
+
+def _external(href: str | None, host: str | None) -> bool:
+    if not href or not href.startswith(("http://", "https://", "//")):
+        return False
+    return urlsplit(href if "://" in href else "http:" + href).hostname != host
+
+
+def link_stats(tree, url: str | None) -> tuple[float, float]:
+    """(link text share, external share of it) in the page's body, furniture excluded.
+
+    A link list, a directory or a tag cloud is mostly link text; an article or a reference page
+    has links inside sentences. Links to other hosts tell a link farm or a web directory from a
+    site's own table of contents. NaN when the body has no text (or no links, for the share)."""
+    body = tree.find("body")
+    if body is None:
+        return float("nan"), float("nan")
+    host = urlsplit(url).hostname if url else None
+    totals = [0, 0, 0]  # all characters, link characters, external link characters
+
+    def add(chars: int, link: str | None) -> None:
+        totals[0] += chars
+        if link is not None:
+            totals[1] += chars
+            totals[2] += chars if _external(link, host) else 0
+
+    def walk(element, link: str | None) -> None:
+        if not isinstance(element.tag, str) or _is_furniture(element):
+            return
+        if element.tag == "a":
+            link = element.get("href") or ""
+        add(len((element.text or "").strip()), link)
+        for child in element:
+            walk(child, link)
+            add(len((child.tail or "").strip()), link)
+
+    walk(body, None)
+    fraction = totals[1] / totals[0] if totals[0] else float("nan")
+    return fraction, (totals[2] / totals[1] if totals[1] else float("nan"))
+
+
 def extract_html(html: str, url: str | None = None, fast: bool = False) -> Extracted:
     """Main text of an HTML page, without navigation, footers, banners and other boilerplate.
 
@@ -146,7 +200,10 @@ def extract_html(html: str, url: str | None = None, fast: bool = False) -> Extra
     if not text:
         raise ExtractionError("empty_extraction", "main content is empty")
     meta = page_metadata(tree, url)
-    return Extracted(text=text, markdown=markdown, **meta.__dict__)
+    links, external = link_stats(tree, url)
+    return Extracted(
+        text=text, markdown=markdown, link_char_fraction=links, external_link_share=external, **meta.__dict__
+    )
 
 
 def extract_plain_text(text: str) -> Extracted:

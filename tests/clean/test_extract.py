@@ -11,7 +11,7 @@ from corpusforge.processing.quality import merge_thresholds
 
 @pytest.fixture(scope="module")
 def cleaned(sample_pages, articles_by_url) -> list[tuple[dict, dict]]:
-    config = CleanConfig(thresholds=merge_thresholds())
+    config = CleanConfig(thresholds=merge_thresholds("domain"))
     version = config.pipeline_version()
     return [(articles_by_url[p["url"]], clean_page(p, config, version)) for p in sample_pages]
 
@@ -57,7 +57,7 @@ def test_planted_spam_and_thin_pages_are_dropped_with_reasons(cleaned):
         by_kind.setdefault(article["kind"], []).append(doc)
     for doc in by_kind["spam"]:
         assert not doc["kept"]
-        assert "gopher_top_2gram" in doc["drop_reasons"]
+        assert "keyword_stuffing" in doc["drop_reasons"]
     for doc in by_kind["thin"]:
         assert not doc["kept"]
         assert "gopher_too_few_words" in doc["drop_reasons"]

@@ -1,4 +1,5 @@
-"""Every filter on hand-made texts just inside and just outside its threshold."""
+"""Every filter of the web profile (the published Gopher / C4 / FineWeb thresholds) on hand-made
+texts just inside and just outside its threshold. Plain text is all prose to the signals."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import pytest
 
 from corpusforge.processing.clean import CleanConfig, judge_text
 from corpusforge.processing.quality import (
-    DEFAULT_THRESHOLDS,
     UnknownThresholdError,
     apply_filters,
     merge_thresholds,
+    profile_thresholds,
     quality_score,
     quality_signals,
 )
@@ -33,7 +34,7 @@ def unique_words(count: int, length: int = 5, offset: int = 0) -> list[str]:
 
 def verdict(text: str, key: str, language: str = "en", **overrides):
     signals = quality_signals(text, language)
-    decisions = {d.filter: d for d in apply_filters(signals, merge_thresholds(overrides))}
+    decisions = {d.filter: d for d in apply_filters(signals, merge_thresholds("web", overrides))}
     return decisions[key]
 
 
@@ -50,8 +51,8 @@ def assert_dropped(text: str, key: str, reason: str, **kw) -> None:
 
 
 def test_every_threshold_has_a_rule_and_all_rules_run():
-    decisions = apply_filters(quality_signals("The cat sat on the mat.", "en"), merge_thresholds())
-    assert {d.filter for d in decisions} == set(DEFAULT_THRESHOLDS)
+    decisions = apply_filters(quality_signals("The cat sat on the mat.", "en"), merge_thresholds("web"))
+    assert {d.filter for d in decisions} == set(profile_thresholds("web"))
 
 
 def test_gopher_word_count():
@@ -168,7 +169,7 @@ def test_gopher_top_ngram(n, occurrences, total_words):
 def test_gopher_duplicated_ngram(n, repeats, total_words):
     key = f"gopher_max_dup_{n}gram_char_fraction"
     text = _with_repeated_ngram(n, repeats + 1, total_words)
-    assert math.isclose(verdict(text, key).value, DEFAULT_THRESHOLDS[key])
+    assert math.isclose(verdict(text, key).value, profile_thresholds("web")[key])
     assert_kept(text, key)
     assert_dropped(_with_repeated_ngram(n, repeats + 1, total_words - 1), key, f"gopher_dup_{n}gram")
 
@@ -227,7 +228,7 @@ def test_fineweb_newlines_per_word():
 
 
 def test_language_restriction_and_all_reasons_recorded():
-    config = CleanConfig(thresholds=merge_thresholds(), languages=("de",))
+    config = CleanConfig(thresholds=merge_thresholds("web"), profile="web", languages=("de",))
     text = "\n".join(_lines(3))
     signals, decisions = judge_text(text, "en", 0.93, config)
     reasons = [d.reason for d in decisions if not d.kept]
@@ -238,8 +239,8 @@ def test_language_restriction_and_all_reasons_recorded():
 
 
 def test_threshold_overrides_apply_in_order_and_unknown_keys_fail():
-    merged = merge_thresholds({"gopher_min_words": 10}, {"gopher_min_words": 20})
+    merged = merge_thresholds("web", {"gopher_min_words": 10}, {"gopher_min_words": 20})
     assert merged["gopher_min_words"] == 20
     assert_kept(" ".join(unique_words(20)), "gopher_min_words", gopher_min_words=20)
     with pytest.raises(UnknownThresholdError, match="gopher_min_wrds"):
-        merge_thresholds({"gopher_min_wrds": 3})
+        merge_thresholds("web", {"gopher_min_wrds": 3})

@@ -1,0 +1,215 @@
+"""Quality signals: a document's markdown in, every number the filters read out.
+
+The prose lines (see `processing.segment`) are tokenised once; the Gopher, C4 and FineWeb
+signals are measured on them, code and tables are measured on their own, and the junk
+detectors of `processing.junk` add theirs. A signal that does not apply (no prose at all, a
+language without a stop-word list) is NaN, and the rules that read it skip the document.
+
+Counting follows datatrove's implementations of the published rules where the papers leave
+details open; the difference is *what* is counted: prose, not code blocks and table rows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from corpusforge.processing import junk
+from corpusforge.processing.segment import Segments, is_spaceless, sentence_count, split_markdown, tokens
+
+TOP_NGRAMS = (2, 3, 4)
+DUP_NGRAMS = (5, 6, 7, 8, 9, 10)
+SHORT_LINE_CHARS = 30  # FineWeb: a line of at most 30 characters is "short"
+C4_MIN_WORDS_PER_LINE = 3
+C4_MAX_WORD_CHARS = 1000
+BULLETS = ("•", "●", "○", "◦", "▪", "▫", "‣", "⁃", "-", "*", "·", "–")
+ELLIPSES = ("...", "…")
+TERMINAL_PUNCTUATION = (".", "!", "?", '"', "'", "”", "’", "…", ":", "。", "！", "？", "؟", "।", "」", "）")
+C4_TERMINAL_PUNCTUATION = (".", "!", "?", '"', "'", "。", "！", "？")
+C4_POLICY_PHRASES = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
+
+# Gopher's stop words ("the, be, to, of, and, that, have, with") and the same everyday function
+# words for other languages; a language without a list skips the rule rather than failing it.
+STOP_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset("the be to of and that have with".split()),
+    "de": frozenset("der die das und zu von mit sein haben ist nicht ein eine".split()),
+    "fr": frozenset("le la les de et que avec être avoir est un une des du".split()),
+    "es": frozenset("el la los las de y que con ser haber es un una del".split()),
+    "it": frozenset("il lo la di e che con essere avere è un una del".split()),
+    "pt": frozenset("o a os as de e que com ser ter é um uma do da".split()),
+    "nl": frozenset("de het een en van dat met zijn hebben is te".split()),
+    "zh": frozenset("的 了 是 在 和 有 也 就 都 而 及 与 着 或 一个 没有 我们 你 他 这 那 中 为 以 对".split()),
+    "ja": frozenset("の に は を た が で て と し れ さ ある いる も する から な こと として い や れる など".split()),
+}
+
+_PARAGRAPH_SPLIT = re.compile(r"\n\s*\n")
+_HAS_ALNUM = re.compile(r"[^\W_]")
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+_STRIP_PUNCT = "\"'“”‘’«»()[]{}<>.,;:!?¿¡…-–—*#/\\|`~_「」『』（）【】、。！？：；"
+
+
+def _duplicates(items: list[str]) -> tuple[int, int]:
+    """(number, characters) of items that repeat an earlier item (first occurrences not counted)."""
+    seen: set[str] = set()
+    count = chars = 0
+    for item in items:
+        if item in seen:
+            count += 1
+            chars += len(item)
+        else:
+            seen.add(item)
+    return count, chars
+
+
+def _ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
+    """A 64-bit polynomial hash of every word n-gram (wrap-around arithmetic; collisions are
+    vanishingly rare at document sizes)."""
+    length = len(ids) - n + 1
+    h = np.zeros(length, dtype=np.uint64)
+    prime = np.uint64(1_000_003)
+    for k in range(n):
+        h = h * prime + ids[k : k + length]
+    return h
+
+
+def ngram_signals(words: list[str]) -> dict[str, float]:
+    """Gopher's n-gram repetition signals, as fractions of the characters in all words."""
+    out = {f"top_{n}gram_char_fraction": 0.0 for n in TOP_NGRAMS}
+    out.update({f"dup_{n}gram_char_fraction": 0.0 for n in DUP_NGRAMS})
+    if not words:
+        return out
+    vocab: dict[str, int] = {}
+    ids = np.fromiter((vocab.setdefault(w, len(vocab) + 1) for w in words), dtype=np.uint64, count=len(words))
+    lengths = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+    total = float(lengths.sum()) or 1.0
+    cum = np.concatenate(([0], np.cumsum(lengths)))
+    for n in TOP_NGRAMS:
+        if len(words) < n:
+            continue
+        # Characters in the most frequent n-gram times its count (only when it repeats at all).
+        hashes = _ngram_hashes(ids, n)
+        _, first, counts = np.unique(hashes, return_index=True, return_counts=True)
+        best = int(counts.argmax())
+        if counts[best] > 1:
+            start = int(first[best])
+            out[f"top_{n}gram_char_fraction"] = float(counts[best]) * float(cum[start + n] - cum[start]) / total
+    for n in DUP_NGRAMS:
+        if len(words) < n:
+            continue
+        # Characters of words inside n-grams that repeat an earlier n-gram, overlaps counted once.
+        hashes = _ngram_hashes(ids, n)
+        _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        repeat_starts = np.flatnonzero(first[inverse] != np.arange(len(hashes)))
+        if len(repeat_starts):
+            cover = np.zeros(len(words) + 1, dtype=np.int64)
+            np.add.at(cover, repeat_starts, 1)
+            np.add.at(cover, repeat_starts + n, -1)
+            covered = np.cumsum(cover[:-1]) > 0
+            out[f"dup_{n}gram_char_fraction"] = float(lengths[covered].sum()) / total
+    return out
+
+
+def _c4_kept_lines(lines: list[str]) -> list[str]:
+    """The lines C4's line rules keep: ending in terminal punctuation (not an ellipsis), at least
+    three words, no word over 1000 characters, no "javascript", no cookie/policy boilerplate."""
+    kept = []
+    for line in lines:
+        lowered = line.lower()
+        words = line.split()
+        if (
+            line.endswith(C4_TERMINAL_PUNCTUATION)
+            and not line.endswith(ELLIPSES)
+            and (len(words) >= C4_MIN_WORDS_PER_LINE or (words and line.endswith(("。", "！", "？"))))
+            and max(len(w) for w in words) <= C4_MAX_WORD_CHARS
+            and "javascript" not in lowered
+            and not any(p in lowered for p in C4_POLICY_PHRASES)
+        ):
+            kept.append(line)
+    return kept
+
+
+def _fraction(count: float, total: float) -> float:
+    return count / total if total else math.nan
+
+
+def _prose_signals(seg: Segments, language: str | None) -> tuple[dict[str, float], list[str]]:
+    """Gopher / C4 / FineWeb signals on the prose lines; returns them and the prose words."""
+    lines = seg.prose
+    text = "\n".join(lines)
+    toks = tokens(text, language)  # the one tokenisation every prose signal shares
+    words = [t for t in toks if _HAS_ALNUM.search(t)]
+    stripped = [w.strip(_STRIP_PUNCT).lower() for w in words]
+    n_words, n_lines = len(words), len(lines)
+    non_newline_chars = max(1, len(text) - text.count("\n"))
+    dup_lines, dup_line_chars = _duplicates(lines)
+    dup_paras, dup_para_chars = _duplicates(seg.prose_paragraphs)
+    stop_words = STOP_WORDS.get(language or "")
+    c4_lines = _c4_kept_lines(lines)
+    signals = {
+        "prose_word_count": float(n_words),
+        "prose_line_count": float(n_lines),
+        # Gopher's word-length bounds describe space-separated languages; a Chinese or Japanese
+        # word is one to three characters by nature, so the rule does not apply there.
+        "mean_word_length": (
+            math.nan if is_spaceless(text, language) else _fraction(sum(len(w) for w in stripped), n_words)
+        ),
+        "symbol_word_ratio": _fraction(text.count("#") + sum(text.count(e) for e in ELLIPSES), n_words),
+        "bullet_line_fraction": _fraction(sum(1 for line in lines if line.startswith(BULLETS)), n_lines),
+        "ellipsis_line_fraction": _fraction(sum(1 for line in lines if line.endswith(ELLIPSES)), n_lines),
+        "alpha_word_fraction": _fraction(sum(1 for t in toks if _HAS_LETTER.search(t)), len(toks)),
+        "stop_word_count": float(sum(1 for w in stripped if w in stop_words)) if stop_words else math.nan,
+        "dup_line_fraction": _fraction(dup_lines, n_lines),
+        "dup_paragraph_fraction": _fraction(dup_paras, len(seg.prose_paragraphs)),
+        "dup_line_char_fraction": dup_line_chars / non_newline_chars if n_lines else math.nan,
+        "dup_paragraph_char_fraction": dup_para_chars / non_newline_chars if n_lines else math.nan,
+        "c4_sentence_count": float(sum(sentence_count(line) for line in c4_lines)),
+        "c4_removed_line_fraction": _fraction(n_lines - len(c4_lines), n_lines),
+        "line_punct_fraction": _fraction(sum(1 for line in lines if line.endswith(TERMINAL_PUNCTUATION)), n_lines),
+        "short_line_fraction": _fraction(sum(1 for line in lines if len(line) <= SHORT_LINE_CHARS), n_lines),
+        "newlines_per_word": _fraction(max(0, n_lines - 1), n_words),
+    }
+    signals.update(ngram_signals([w for w in stripped if w]))
+    return signals, [w for w in stripped if w]
+
+
+def quality_signals(
+    markdown: str,
+    language: str | None = None,
+    title: str | None = None,
+    link_char_fraction: float = math.nan,
+    external_link_share: float = math.nan,
+) -> dict[str, float]:
+    """Every signal the filters read, by name (NaN where a signal does not apply).
+
+    `markdown` is the extraction's markdown (plain text works too: it is all prose then); the
+    link measures come from the page's HTML (see `processing.extract.link_stats`)."""
+    seg = split_markdown(markdown)
+    prose, prose_words = _prose_signals(seg, language)
+    other_text = "\n".join([*seg.headings, *seg.code, *seg.table_rows])
+    all_text = "\n".join([*seg.headings, *seg.prose, *seg.code, *seg.table_rows])
+    n_lines = seg.line_count
+    other_words = sum(1 for t in tokens(other_text, language) if _HAS_ALNUM.search(t))
+    signals = {
+        # Size counts every word, code and tables included: a short API page with a long
+        # signature list is not thin.
+        "word_count": prose["prose_word_count"] + other_words,
+        "char_count": float(len(all_text)),
+        "line_count": float(n_lines),
+        "code_line_fraction": _fraction(len(seg.code), n_lines),
+        "table_row_fraction": _fraction(len(seg.table_rows), n_lines),
+        "lorem_ipsum_count": float(all_text.lower().count("lorem ipsum")),
+        # C4 counts every "{" on the page: it is a code detector (the web profile's rule).
+        "curly_bracket_count": float(all_text.count("{")),
+        "link_char_fraction": float(link_char_fraction),
+        "external_link_share": float(external_link_share),
+        # A page of links to other sites: a link farm or a web directory (NaN otherwise, so
+        # a site's own table of contents is judged by `link_char_fraction` alone).
+        "external_link_list_fraction": (
+            float(link_char_fraction) if external_link_share >= 0.5 else math.nan
+        ),
+        **prose,
+    }
+    signals.update(junk.junk_signals(seg, prose_words, language, title or ""))
+    return signals
