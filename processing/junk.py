@@ -138,7 +138,9 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {
         " para al se su sus lo le les como más si este esta estos ya muy también".split()
     ),
     "zh": frozenset("的 了 是 在 和 有 也 就 都 而 及 与 着 或 把 被 让 从 到 对 为 以 这 那 个 中 上 下 不".split()),
-    "ja": frozenset("の に は を た が で て と し れ さ も な だ です ます から まで より や か ない する いる ある".split()),
+    "ja": frozenset(
+        "の に は を た が で て と し れ さ も な だ です ます から まで より や か ない する いる ある".split()
+    ),
 }
 # Articles are followed by a noun phrase; in shuffled words they are followed by anything,
 # often another function word ("the of", "a and"). Japanese: を and が precede a verb or noun.

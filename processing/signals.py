@@ -41,7 +41,9 @@ STOP_WORDS: dict[str, frozenset[str]] = {
     "pt": frozenset("o a os as de e que com ser ter é um uma do da".split()),
     "nl": frozenset("de het een en van dat met zijn hebben is te".split()),
     "zh": frozenset("的 了 是 在 和 有 也 就 都 而 及 与 着 或 一个 没有 我们 你 他 这 那 中 为 以 对".split()),
-    "ja": frozenset("の に は を た が で て と し れ さ ある いる も する から な こと として い や れる など".split()),
+    "ja": frozenset(
+        "の に は を た が で て と し れ さ ある いる も する から な こと として い や れる など".split()
+    ),
 }
 
 _PARAGRAPH_SPLIT = re.compile(r"\n\s*\n")
@@ -206,9 +208,7 @@ def quality_signals(
         "external_link_share": float(external_link_share),
         # A page of links to other sites: a link farm or a web directory (NaN otherwise, so
         # a site's own table of contents is judged by `link_char_fraction` alone).
-        "external_link_list_fraction": (
-            float(link_char_fraction) if external_link_share >= 0.5 else math.nan
-        ),
+        "external_link_list_fraction": (float(link_char_fraction) if external_link_share >= 0.5 else math.nan),
         **prose,
     }
     signals.update(junk.junk_signals(seg, prose_words, language, title or ""))
