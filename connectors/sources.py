@@ -214,6 +214,9 @@ class _NotAFile(Exception):
 def _read_regular_file(path: Path) -> tuple[bytes, datetime]:
     """Open without blocking and without following a link swapped in since the check, then make
     sure what was opened is a regular file before reading it."""
+    kind = _special_kind(os.stat(path).st_mode)  # sockets cannot even be opened: ask first
+    if kind:
+        raise _NotAFile(kind)
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     with os.fdopen(fd, "rb") as fh:
         st = os.fstat(fd)

@@ -1,5 +1,6 @@
 """A small local site with a stalling page: `/` links to `/ok-N.html` pages and to `/drip.html`,
-which sends its headers and then one byte every `drip_interval` seconds, for ever (until stopped).
+which (while `drip` is on) sends its headers and then one byte every `drip_interval` seconds, for
+ever (until stopped), and otherwise an ordinary page.
 The site's /robots.txt answers 404 (everything allowed)."""
 
 from __future__ import annotations
@@ -38,8 +39,7 @@ class DripSite:
 
     def index(self) -> bytes:
         links = "".join(f'<a href="/ok-{n}.html">ok {n}</a> ' for n in range(self.ok_pages))
-        if self.drip:
-            links += '<a href="/drip.html">slow</a>'
+        links += '<a href="/drip.html">slow</a>'  # slow while `drip` is on, an ordinary page after
         return f"<html><body><h1>Index</h1>{links}</body></html>".encode()
 
     def answer(self, h: BaseHTTPRequestHandler) -> None:
