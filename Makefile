@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Label Studio pins its own Django and SDK, so it lives in a venv of its own, cached per machine.
 LS_VENV ?= $(HOME)/.cache/corpusforge/label-studio-venv
-SYSTEM_PACKAGES := python3.11-doc manpages-de manpages-fr manpages-es chromium chromium-driver
+SYSTEM_PACKAGES := python3.11-doc manpages-de manpages-fr manpages-es debian-reference-zh-cn debian-reference-ja chromium chromium-driver
 PYTEST_ARGS ?=
 
 .PHONY: demo test setup system-deps label-studio lint clean

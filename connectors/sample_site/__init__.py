@@ -28,8 +28,11 @@ Absolute URLs (canonical links, sitemaps, feeds, robots.txt) use the placeholder
 
 Modules, by job: ``text`` (names, boilerplate, text helpers), ``prose``, ``harvest_rst``, ``harvest_man`` and
 ``sources`` (reading prose), ``pool`` (articles from it), ``plant`` (duplicates, PII, thin and spam pages),
-``pages`` (which pages a site has), ``render`` (HTML templates), ``site`` (writing it all) and ``serve`` (the
-HTTP server, ``python -m corpusforge.connectors.sample_site.serve``).
+``pages`` (which pages a site has), ``render`` (HTML templates), ``site`` and ``site_files`` (writing it all)
+and ``serve`` (the HTTP server, ``python -m corpusforge.connectors.sample_site.serve [--quality]``). The quality
+site (``generate_site(..., quality=True)``) adds documentation pages (``harvest_html``, ``docs``: Python's HTML
+documentation, the Debian Reference in Chinese and Japanese) and junk pages (``junk``, ``junk_text``,
+``junk_cjk``), each with the verdict a user wants in the manifest (``quality``).
 """
 
 from __future__ import annotations

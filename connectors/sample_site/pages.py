@@ -51,6 +51,7 @@ class _Page:
     extra_links: list[tuple[str, str]] = field(default_factory=list)
     nav_rotation: int = 0
     source: str = ""
+    layout: str = "article"  # "plain" for junk pages: the site's template without byline or sidebar
 
     @property
     def file_path(self) -> str:
@@ -58,6 +59,9 @@ class _Page:
 
     @property
     def description(self) -> str:
+        if self.blocks and self.blocks[0][0] == "html":
+            first = self.known_sentence or self.title  # harvested HTML has no "p" blocks to take it from
+            return first if len(first) <= 160 else first[:157].rsplit(" ", 1)[0] + "…"
         first = next((b[1] for b in self.blocks if b[0] == "p"), self.title)
         sentence = (_sentences(first) or [first])[0]
         return sentence if len(sentence) <= 160 else sentence[:157].rsplit(" ", 1)[0] + "…"

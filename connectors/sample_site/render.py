@@ -37,7 +37,9 @@ _NAV_ITEMS = (
 def _render_blocks(blocks: tuple[Block, ...]) -> str:
     out: list[str] = []
     for kind, value in blocks:
-        if kind in ("h2", "h3", "p"):
+        if kind == "html":
+            out.append(value[0])
+        elif kind in ("h2", "h3", "p"):
             out.append(f"<{kind}>{_esc(value)}</{kind}>")
         elif kind == "ul":
             out.append("<ul>\n" + "\n".join(f"<li>{_esc(item)}</li>" for item in value) + "\n</ul>")
@@ -142,6 +144,24 @@ def _render_article(page: _Page, titles: dict[str, str]) -> str:
         + "</aside>\n</main>\n"
         + _footer()
     )
+
+
+def _render_plain(page: _Page) -> str:
+    """A junk page: the site's template (head, banner, header, navigation, footer) around its body."""
+    crumb = SECTION_TITLES.get(page.section, "Home")
+    return (
+        _head(page.language, page.title, f"{page.title} – {SITE_NAME}", page.url_path)
+        + _top(page.nav_rotation)
+        + f'<div class="breadcrumbs"><a href="/">Home</a> › <a href="/section/{page.section}/">{crumb}</a></div>\n'
+        + f'<main>\n<div class="content">\n<h1>{_esc(page.title)}</h1>\n'
+        + _render_blocks(page.blocks)
+        + "\n</div>\n</main>\n"
+        + _footer()
+    )
+
+
+def _render_page(page: _Page, titles: dict[str, str]) -> str:
+    return _render_plain(page) if page.layout == "plain" else _render_article(page, titles)
 
 
 def _render_simple(url_path: str, title: str, body: str, lang: str = "en") -> str:

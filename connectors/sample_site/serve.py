@@ -355,12 +355,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--generate", type=int, metavar="N", help="generate an N-page site into DIR first")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--quality",
+        action="store_true",
+        help="with --generate: add documentation pages (to keep) and junk pages (to drop), see generate_site",
+    )
     parser.add_argument("--log", type=Path, help="append one JSON line per request to this file")
     args = parser.parse_args(argv)
     if args.generate:
         from corpusforge.connectors.sample_site.site import generate_site
 
-        generate_site(args.directory, pages=args.generate, seed=args.seed)
+        generate_site(args.directory, pages=args.generate, seed=args.seed, quality=args.quality)
     server = SampleServer(args.directory, host=args.host, port=args.port, log_path=args.log)
     server.start()
     print(server.url, flush=True)

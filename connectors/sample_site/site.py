@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import random
@@ -11,27 +10,23 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from corpusforge.connectors.sample_site.harvest_html import debian_reference_files
 from corpusforge.connectors.sample_site.pages import _assign_links, _build_pages, _plan
+from corpusforge.connectors.sample_site.quality import category_of, expected_of, quality_pages
 from corpusforge.connectors.sample_site.render import (
-    _CSS,
-    _iso,
-    _listing_item,
-    _listing_url,
-    _minimal_pdf,
-    _render_article,
-    _render_simple,
-    _rfc822,
+    _render_page,
     _sitemap_xml,
 )
+from corpusforge.connectors.sample_site.site_files import crawler_files, home_files, listing_files
 from corpusforge.connectors.sample_site.sources import _man_sources, _python_doc_root
 from corpusforge.connectors.sample_site.text import (
     _SITE_FILES_MTIME,
     ARTICLE_BODY_END,
     BOILERPLATE_SENTENCES,
     DISALLOWED_PREFIX,
+    DOCS_SECTION,
     FOREIGN_LANGUAGES,
     FOREIGN_SECTION,
-    LISTING_PAGE_SIZE,
     MAN_ROOT,
     MANIFEST_NAME,
     MIN_PAGES,
@@ -39,35 +34,47 @@ from corpusforge.connectors.sample_site.text import (
     ORIGIN,
     REDIRECT_STATUS_NAME,
     REDIRECTS_NAME,
-    SECTION_TITLES,
     SECTIONS,
-    SITE_NAME,
-    TAGLINE_SENTENCE,
     _blocks_words,
     _esc,
+    blocks_text,
 )
 
 
-def generate_site(out_dir: Path, pages: int = 50, seed: int = 0) -> dict:
+def generate_site(out_dir: Path, pages: int = 50, seed: int = 0, quality: bool = False) -> dict:
     """Write a deterministic sample site of ``pages`` content pages (plus listing pages) into ``out_dir``.
 
     ``out_dir`` must be empty or absent. Returns the manifest, which is also written to
     ``out_dir / "_manifest.json"``. Raises RuntimeError naming the Debian package to install when a
     text source is missing.
 
+    ``quality=True`` adds, on top of ``pages``, the pages the quality filters are judged on:
+    documentation to keep (kinds ``reference``, ``api_reference``, ``changelog``, ``faq``; Chinese and
+    Japanese ``reference`` pages from the Debian Reference) and junk to drop, at least one page per kind
+    (``soft_404``, ``error_page``, ``consent_wall``, ``javascript_wall``, ``login_wall``, ``link_list``,
+    ``directory``, ``tag_cloud``, ``lorem_ipsum``, ``filler``, ``keyword_stuffing``, ``gibberish``,
+    ``price_list``, ``coming_soon``, ``repeated_line``; a few of them in Chinese or Japanese). Without it
+    the site is the same, file for file, as before those kinds existed.
+
     The manifest: ``articles`` has one entry per content page, sorted by ``url_path``: ``path`` (file,
-    relative to out_dir), ``url_path``, ``title``, ``language`` (en, de, fr, es), ``kind`` (article,
-    near_duplicate, exact_duplicate, thin, spam, pii, foreign, private), ``original`` (url_path of the
-    article a duplicate copies, else None), ``edit_rate`` and ``jaccard`` (word 5-gram Jaccard of the
-    article bodies, see ``shingle_jaccard``; 0.0 and 1.0 for exact copies, None otherwise),
-    ``known_sentence`` (a body sentence that extraction must keep), ``pii`` (list of {type, value}),
-    ``author``, ``published``, ``section``, ``words`` and ``remixed``. Site-wide keys:
-    ``boilerplate_sentences`` (on every page, never in a body), ``disallowed_prefix``, ``redirects``
-    (path -> Location), ``redirect_status`` (path -> 301/302), ``redirect_loop``, ``missing_paths``
-    (linked, answered 404), ``non_html`` (linked PDF and JSON), ``feed``, ``atom``, ``feed_items``,
-    ``sitemap``, ``sitemap_index``, ``sitemap_extra``, ``robots``, ``site_pages`` (index, listings,
-    about, privacy, private index), ``counts`` (pages per kind), ``deleted_paths`` and ``origin`` (the
-    placeholder that SampleServer replaces with its own URL).
+    relative to out_dir), ``url_path``, ``title``, ``language`` (en, de, fr, es; zh, ja with quality),
+    ``kind`` (article, near_duplicate, exact_duplicate, thin, spam, pii, foreign, private, and the kinds
+    above), ``expected`` ("keep" or "drop": what a user who points corpusforge at this documentation
+    site wants; documentation and articles keep, junk, spam and thin pages drop; duplicates keep, since
+    dedup and not the quality filters removes them and one copy stays), ``category`` ("documentation",
+    "junk", "article", or for the other kinds the kind itself: near_duplicate, exact_duplicate, thin,
+    spam, pii, foreign, private), ``original`` (url_path of the article a duplicate copies, else None),
+    ``edit_rate`` and ``jaccard`` (word 5-gram Jaccard of the article bodies, see ``shingle_jaccard``;
+    0.0 and 1.0 for exact copies, None otherwise), ``known_sentence`` (a body sentence that extraction
+    must keep), ``pii`` (list of {type, value}), ``author``, ``published``, ``section``, ``words``
+    (whitespace-separated), ``chars`` (characters of the body text: the size of a zh/ja page) and
+    ``remixed``. Site-wide keys: ``boilerplate_sentences`` (on every page, never in a body),
+    ``disallowed_prefix``, ``redirects`` (path -> Location), ``redirect_status`` (path -> 301/302),
+    ``redirect_loop``, ``missing_paths`` (linked, answered 404), ``non_html`` (linked PDF and JSON),
+    ``feed``, ``atom``, ``feed_items``, ``sitemap``, ``sitemap_index``, ``sitemap_extra``, ``robots``,
+    ``site_pages`` (index, listings, about, privacy, private index), ``counts`` (pages per kind),
+    ``quality``, ``deleted_paths`` and ``origin`` (the placeholder that SampleServer replaces with its
+    own URL).
     """
     if pages < MIN_PAGES:
         raise ValueError(f"pages must be at least {MIN_PAGES}, got {pages}")
@@ -77,8 +84,13 @@ def generate_site(out_dir: Path, pages: int = 50, seed: int = 0) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     for lang in FOREIGN_LANGUAGES:
         _man_sources(lang)  # fail early, with the install hint, before any work
+    if quality:
+        for lang in ("zh", "ja"):
+            debian_reference_files(lang)
 
     site_pages = _build_pages(pages, seed)
+    if quality:
+        site_pages += quality_pages(seed, site_pages)
     rng = random.Random(f"links:{seed}")
     public = sorted((p for p in site_pages if p.kind != "private"), key=lambda p: p.url_path)
     newest = sorted(public, key=lambda p: (p.date, p.url_path), reverse=True)
@@ -109,157 +121,15 @@ def generate_site(out_dir: Path, pages: int = 50, seed: int = 0) -> dict:
 
     # Article pages go to disk as they are rendered (memory stays flat); site files are written last.
     for page in site_pages:
-        write(page.file_path, _render_article(page, titles).encode("utf-8"), page.date.timestamp())
+        write(page.file_path, _render_page(page, titles).encode("utf-8"), page.date.timestamp())
     files: dict[str, bytes] = {}
 
-    # Section listings, paginated; the index links every listing page: any article is two hops away.
-    listing_paths: list[str] = []
-    index_sections: list[str] = []
-    for section in (*SECTIONS, FOREIGN_SECTION):
-        members = sorted((p for p in public if p.section == section), key=lambda p: (p.date, p.url_path), reverse=True)
-        chunks = [members[i : i + LISTING_PAGE_SIZE] for i in range(0, len(members), LISTING_PAGE_SIZE)]
-        chunks = chunks or [[]]
-        links = []
-        for number, chunk in enumerate(chunks, start=1):
-            url = _listing_url(section, number)
-            listing_paths.append(url)
-            links.append(f'<a href="{url}">{number}</a>')
-            pager = " ".join(
-                f'<a href="{_listing_url(section, n)}">{n}</a>' if n != number else f"<span>{n}</span>"
-                for n in range(1, len(chunks) + 1)
-            )
-            prev_next = ""
-            if number > 1:
-                prev_next += f'<a rel="prev" href="{_listing_url(section, number - 1)}">Previous</a> '
-            if number < len(chunks):
-                prev_next += f'<a rel="next" href="{_listing_url(section, number + 1)}">Next</a>'
-            body = (
-                '<ul class="listing">\n'
-                + "\n".join(_listing_item(p) for p in chunk)
-                + f'\n</ul>\n<nav class="pager">{prev_next}<p>Pages: {pager}</p></nav>'
-            )
-            title = f"{SECTION_TITLES[section]} – page {number}"
-            path = url.lstrip("/") + ("index.html" if url.endswith("/") else "")
-            files[path] = _render_simple(url, title, body).encode("utf-8")
-        index_sections.append(
-            f'<section><h2><a href="{_listing_url(section, 1)}">{SECTION_TITLES[section]}</a></h2>'
-            f'<p class="pages">Pages: {" ".join(links)}</p></section>'
-        )
-
-    private = sorted((p for p in site_pages if p.kind == "private"), key=lambda p: p.url_path)
-    files["private/index.html"] = _render_simple(
-        "/private/",
-        "Staff area",
-        "<p>Internal notes for the editorial team.</p>\n<ul>\n"
-        + "\n".join(_listing_item(p) for p in private)
-        + "\n</ul>",
-    ).encode("utf-8")
-
-    first_old = sorted(k for k in redirects if k.startswith("/old/"))[0]
-    very_old = next(k for k in redirects if k.startswith("/very-old/"))
-    index_body = (
-        f"<p>{TAGLINE_SENTENCE}</p>\n<h2>Latest articles</h2>\n<ul>\n"
-        + "\n".join(_listing_item(p) for p in newest[:10])
-        + "\n</ul>\n<h2>Sections</h2>\n"
-        + "\n".join(index_sections)
-        + '\n<h2>Elsewhere</h2>\n<ul class="elsewhere">'
-        + f'<li><a href="{first_old}">Our most read article (old address)</a></li>'
-        + f'<li><a href="{very_old}">From the first version of this site</a></li>'
-        + '<li><a href="/loop/a">A page that moved</a></li>'
-        + f'<li><a href="{MISSING_PATHS[0]}">An article that was removed</a></li>'
-        + '<li><a href="/files/report.pdf">Annual report (PDF)</a></li>'
-        + '<li><a href="/data.json">Open data (JSON)</a></li>'
-        + '<li><a href="/sitemap.xml">Sitemap</a></li></ul>'
-    )
-    files["index.html"] = _render_simple("/", SITE_NAME, index_body).encode("utf-8")
-    files["about.html"] = _render_simple(
-        "/about.html",
-        "About us",
-        "<p>The Corpusforge Sample Library is a demonstration site generated for testing web crawlers. "
-        "It collects articles built from the Python documentation and from translated manual pages.</p>\n"
-        '<p>Some addresses on this site have moved: <a href="/loop/a">the old team page</a> and '
-        f'<a href="{first_old}">an archived article</a>.</p>',
-    ).encode("utf-8")
-    files["privacy.html"] = _render_simple(
-        "/privacy.html",
-        "Privacy policy",
-        "<p>This site stores a cookie to remember whether you accepted cookies. "
-        "No personal data is sold to third parties.</p>",
-    ).encode("utf-8")
-
-    files["robots.txt"] = (
-        f"# robots.txt for {SITE_NAME}\n"
-        "User-agent: *\n"
-        f"Disallow: {DISALLOWED_PREFIX}\n"
-        "Allow: /\n\n"
-        "User-agent: BadBot\n"
-        "Disallow: /\n\n"
-        f"Sitemap: {ORIGIN}/sitemap_index.xml\n"
-    ).encode()
-    build_date = newest[0].date
-    files["sitemap_index.xml"] = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-        f"  <sitemap><loc>{ORIGIN}/sitemap.xml</loc>"
-        f"<lastmod>{build_date.date().isoformat()}</lastmod></sitemap>\n"
-        f"  <sitemap><loc>{ORIGIN}/sitemap-extra.xml.gz</loc>"
-        f"<lastmod>{build_date.date().isoformat()}</lastmod></sitemap>\n"
-        "</sitemapindex>\n"
-    ).encode()
-    extra_urls = ["/", "/about.html", "/privacy.html", *listing_paths]
-    extra_xml = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-        + "\n".join(f"  <url><loc>{ORIGIN}{u}</loc></url>" for u in extra_urls)
-        + "\n</urlset>\n"
-    )
-    files["sitemap-extra.xml.gz"] = gzip.compress(extra_xml.encode("utf-8"), mtime=0)
-
-    feed_pages = newest[:20]
-    rss_items = "\n".join(
-        "<item>"
-        f"<title>{_esc(p.title)}</title><link>{ORIGIN}{p.url_path}</link>"
-        f'<guid isPermaLink="true">{ORIGIN}{p.url_path}</guid>'
-        f"<pubDate>{_rfc822(p.date)}</pubDate><description>{_esc(p.description)}</description>"
-        "</item>"
-        for p in feed_pages
-    )
-    files["feed.xml"] = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">\n<channel>\n'
-        f"<title>{SITE_NAME}</title>\n<link>{ORIGIN}/</link>\n<description>{TAGLINE_SENTENCE}</description>\n"
-        "<language>en</language>\n"
-        f'<atom:link href="{ORIGIN}/feed.xml" rel="self" type="application/rss+xml"/>\n'
-        f"<lastBuildDate>{_rfc822(build_date)}</lastBuildDate>\n{rss_items}\n</channel>\n</rss>\n"
-    ).encode()
-    atom_entries = "\n".join(
-        "<entry>"
-        f'<title>{_esc(p.title)}</title><link href="{ORIGIN}{p.url_path}"/>'
-        f"<id>{ORIGIN}{p.url_path}</id><published>{_iso(p.date)}</published><updated>{_iso(p.date)}</updated>"
-        f"<author><name>{_esc(p.author)}</name></author><summary>{_esc(p.description)}</summary>"
-        "</entry>"
-        for p in feed_pages
-    )
-    files["atom.xml"] = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n'
-        f"<title>{SITE_NAME}</title>\n<id>{ORIGIN}/</id>\n<updated>{_iso(build_date)}</updated>\n"
-        f'<link href="{ORIGIN}/atom.xml" rel="self"/>\n<link href="{ORIGIN}/"/>\n{atom_entries}\n</feed>\n'
-    ).encode()
-    files["files/report.pdf"] = _minimal_pdf()
-    files["data.json"] = (
-        json.dumps(
-            {
-                "site": SITE_NAME,
-                "sections": [*SECTIONS, FOREIGN_SECTION],
-                "articles": len(public),
-                "languages": ["en", *FOREIGN_LANGUAGES],
-            },
-            indent=2,
-            sort_keys=True,
-        )
-        + "\n"
-    ).encode("utf-8")
-    files["static/site.css"] = _CSS.encode("utf-8")
+    sections = (*SECTIONS, FOREIGN_SECTION, *((DOCS_SECTION,) if quality else ()))
+    languages = ("en", *FOREIGN_LANGUAGES, *(("zh", "ja") if quality else ()))
+    files, listing_paths, index_sections = listing_files(public, sections)
+    files.update(home_files(site_pages, newest, index_sections, redirects))
+    crawl_files, feed_pages = crawler_files(public, newest, listing_paths, sections, languages)
+    files.update(crawl_files)
 
     entries = []
     for page in sorted(site_pages, key=lambda p: p.url_path):
@@ -280,12 +150,16 @@ def generate_site(out_dir: Path, pages: int = 50, seed: int = 0) -> dict:
                 "words": _blocks_words(page.blocks),
                 "pii": page.pii,
                 "remixed": page.source.startswith("remix:"),
+                "expected": expected_of(page.kind),
+                "category": category_of(page.kind),
+                "chars": len(blocks_text(page.blocks)),
             }
         )
     files["sitemap.xml"] = _sitemap_xml(entries).encode("utf-8")
     files[REDIRECTS_NAME] = (json.dumps(redirects, indent=2, sort_keys=True) + "\n").encode("utf-8")
     files[REDIRECT_STATUS_NAME] = (json.dumps(redirect_status, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
+    kinds = {*_plan(pages), *(p.kind for p in site_pages)}
     manifest = {
         "seed": seed,
         "pages": pages,
@@ -306,7 +180,8 @@ def generate_site(out_dir: Path, pages: int = 50, seed: int = 0) -> dict:
         "sitemap_extra": "/sitemap-extra.xml.gz",
         "robots": "/robots.txt",
         "site_pages": sorted(["/", "/about.html", "/privacy.html", "/private/", *listing_paths]),
-        "counts": {kind: sum(1 for p in site_pages if p.kind == kind) for kind in sorted(_plan(pages))},
+        "counts": {kind: sum(1 for p in site_pages if p.kind == kind) for kind in sorted(kinds)},
+        "quality": quality,
         "deleted_paths": [],
         "sources": {
             "python": ".".join(map(str, sys.version_info[:3])),

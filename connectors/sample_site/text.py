@@ -28,7 +28,9 @@ SECTION_TITLES = {
     "news": "News",
     "reference": "Reference",
     "international": "International",
+    "docs": "Documentation",
 }
+DOCS_SECTION = "docs"
 ARTICLE_BODY_END = "<!-- end article-body -->"
 
 # Fixed boilerplate: appears on every HTML page, never inside an article body.
@@ -79,6 +81,7 @@ _SITE_FILES_MTIME = datetime(2024, 6, 1, tzinfo=UTC).timestamp()
 # --------------------------------------------------------------------------------------------------
 
 Block = tuple  # ("h2"|"h3"|"p", str) | ("ul", tuple[str, ...]) | ("table", (header, rows)) | ("links", ...)
+# | ("html", (markup, plain text)): a body harvested as HTML (documentation) or written as HTML (junk)
 
 
 def blocks_text(blocks: list[Block] | tuple[Block, ...]) -> str:
@@ -94,6 +97,8 @@ def blocks_text(blocks: list[Block] | tuple[Block, ...]) -> str:
                 parts.extend(row)
         elif kind == "links":
             parts.extend(text for _, text in value)
+        elif kind == "html":
+            parts.append(value[1])  # (markup, its plain text): documentation and junk pages
         else:
             parts.append(value)
     return "\n".join(parts)
