@@ -114,6 +114,18 @@ FILLER = _phrases(
     r"\bone-stop (?:shop|solution)\b",
     r"\bsecond to none\b",
 )
+BOILERPLATE = _phrases(
+    r"\bterms (?:of (?:use|service)|and conditions)\b",
+    r"\bprivacy (?:policy|notice|statement)\b",
+    r"\bcookie (?:policy|notice|settings)\b",
+    r"\ball rights reserved\b",
+    r"©|\(c\) \d{4}|\bcopyright \d{4}",
+    r"\b(?:follow|share) (?:us|this) on\b",
+    r"\bsubscribe to (?:our|the) newsletter\b",
+    r"\bunsubscribe\b",
+    r"版权所有|隐私政策|使用条款",
+    r"無断転載|プライバシーポリシー|利用規約",
+)
 _PRICE = re.compile(r"(?:[$€£¥₹]\s?\d[\d,.]*|\d[\d,.]*\s?(?:[$€£¥₹]|usd|eur|gbp|元|円))", re.I)
 
 # Function words (the most frequent closed-class words): real prose is ~40-50% function words;
@@ -253,6 +265,13 @@ def tag_cloud_score(seg: Segments, language: str | None) -> float:
     return runs / len(seg.prose)
 
 
+def boilerplate_line_fraction(seg: Segments) -> float:
+    """Share of prose lines that are site boilerplate (policies, copyright, share/subscribe)."""
+    if len(seg.prose) < 3:
+        return math.nan
+    return sum(1 for line in seg.prose if BOILERPLATE.search(line)) / len(seg.prose)
+
+
 def junk_signals(seg: Segments, prose_words: list[str], language: str | None, title: str) -> dict[str, float]:
     """Every junk signal by name (see each function)."""
     return {
@@ -267,4 +286,5 @@ def junk_signals(seg: Segments, prose_words: list[str], language: str | None, ti
         "article_misuse_fraction": article_misuse_fraction(prose_words, language),
         "price_list_score": price_list_score(seg, prose_words),
         "tag_cloud_score": tag_cloud_score(seg, language),
+        "boilerplate_line_fraction": boilerplate_line_fraction(seg),
     }

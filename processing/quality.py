@@ -48,7 +48,8 @@ PROFILES: tuple[str, ...] = ("domain", "web")
 DEFAULT_PROFILE = "domain"
 
 # What a drop reason says about a document; exports gate on these (and `duplicates`, from dedup).
-CATEGORIES = ("junk", "thin", "boilerplate", "language", "web_quality")
+# `unusable` (nothing could be extracted) keeps a document out of every export whatever the gate.
+CATEGORIES = ("junk", "thin", "boilerplate", "language", "web_quality", "unusable")
 # The categories that take a document out of the corpus (`documents.kept` false), per profile;
 # the others only gate the exports that name them (the training export names `web_quality`).
 CORPUS_CATEGORIES: dict[str, frozenset[str]] = {
@@ -156,6 +157,8 @@ FILTERS: tuple[Filter, ...] = (
        "articles followed by function words: words in random order"),
     _f("junk_max_price_list_score", "price_list_score", "max", "price_list", J, 0.3, 0.3,
        "prices on most lines and little prose: a price list"),
+    _f("max_boilerplate_line_fraction", "boilerplate_line_fraction", "max", "boilerplate", "boilerplate", 0.4, 0.4,
+       "most lines are site boilerplate: policies, copyright, share and subscribe"),
     _f("junk_max_repeated_line_fraction", "dup_line_fraction", "max", "repeated_lines", J, 0.5, 0.5,
        "over half of the lines repeat an earlier line"),
 )  # fmt: skip
@@ -164,6 +167,8 @@ FILTERS_BY_NAME: dict[str, Filter] = {f.name: f for f in FILTERS}
 _REASON_CATEGORY: dict[str, str] = {f.reason: f.category for f in FILTERS}
 # Reasons recorded outside the filter table (extraction, language list).
 _REASON_CATEGORY.update({"language_not_allowed": "language"})
+EXTRACTION_REASONS = ("empty_body", "empty_extraction", "extract_failed", "extract_timeout", "unsupported_content_type")
+_REASON_CATEGORY.update({reason: "unusable" for reason in EXTRACTION_REASONS})
 
 
 class UnknownThresholdError(ValueError):
@@ -171,8 +176,13 @@ class UnknownThresholdError(ValueError):
 
 
 def category_of(reason: str) -> str:
-    """The category of a drop reason (extraction failures are `junk`: nothing usable came out)."""
+    """The category of a drop reason (an unknown code counts as junk)."""
     return _REASON_CATEGORY.get(reason, "junk")
+
+
+def reasons_in(category: str) -> tuple[str, ...]:
+    """Every reason code of a category."""
+    return tuple(sorted(r for r, c in _REASON_CATEGORY.items() if c == category))
 
 
 def profile_thresholds(profile: str = DEFAULT_PROFILE) -> dict[str, float]:

@@ -12,10 +12,16 @@ their mind replaces their own label, and a later second opinion breaks a 1:1 tie
 
 Every document that is left out gets one stable reason code (the first rule it fails, in the
 order of `EXCLUSION_REASONS`), so `selection_report` can count why documents were left out.
+
+With a gate (an export's `exclude`, see `processing.gates`), the clean stage's verdict is read
+through it: a document is `filtered` when one of its drop reasons is one the gate keeps out for
+its source's profile (`filtered_by` lists them), whatever `kept` says; duplicates stay in when
+the gate does not name them. Without a gate, `kept` decides (`not_kept`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import pyarrow as pa
@@ -24,7 +30,8 @@ Target = Literal["training", "rag"]
 
 # Order matters: a document is reported under the first rule it fails.
 EXCLUSION_REASONS = (
-    "not_kept",  # a quality filter of the clean stage dropped it
+    "not_kept",  # a quality filter of the clean stage dropped it (no gate given)
+    "filtered",  # one of its drop reasons is one the export's gate keeps out
     "cluster_removed",  # dedup took it out of its cluster (no longer kept, or tombstoned)
     "duplicate",  # another document represents its duplicate cluster
     "label_drop",  # humans labelled it quality=drop
@@ -61,6 +68,23 @@ SELECTED_COLUMNS = (
     "label_use",
 )
 
+
+@dataclass(frozen=True)
+class GateParams:
+    """An export's gate as the query needs it: the reason codes that keep a document out, per
+    source (by its profile) and for sources no longer configured; whether duplicates are out."""
+
+    reasons_by_source: dict[str, tuple[str, ...]]
+    default_reasons: tuple[str, ...]
+    duplicates: bool = True
+
+    @classmethod
+    def of(cls, gate, source_profiles: dict[str, str], default_profile: str) -> GateParams:
+        """From a `processing.gates.Gate` and each source's profile."""
+        by_source = {source: gate.reasons(profile) for source, profile in source_profiles.items()}
+        return cls(by_source, gate.reasons(default_profile), gate.duplicates)
+
+
 _LABEL_VOTES_SQL = """
 per_annotator as (
     select * from annotations
@@ -86,6 +110,15 @@ labelled as (select distinct doc_id from per_annotator)
 
 _JUDGED_SQL = f"""
 with {_LABEL_VOTES_SQL},
+gate_lists as (
+    select unnest($gate_sources) as source, unnest($gate_lists) as reasons
+),
+gated as (
+    select d.doc_id,
+        list_filter(coalesce(d.drop_reasons, []), lambda r: list_contains(coalesce(g.reasons, $gate_default), r))
+            as filtered_by
+    from documents d left join gate_lists g on g.source = d.source
+),
 judged as (
     select
         d.doc_id, d.content_hash, d.url, d.canonical_url, d.title, d.description, d.text, d.markdown,
@@ -95,10 +128,12 @@ judged as (
         l.doc_id is not null as labelled,
         q.quality as label_quality,
         u."use" as label_use,
+        gd.filtered_by,
         case
-            when not d.kept then 'not_kept'
-            when coalesce(c.removed, false) then 'cluster_removed'
-            when c.doc_id is not null and not c.is_representative then 'duplicate'
+            when not $gated and not d.kept then 'not_kept'
+            when $gated and len(gd.filtered_by) > 0 then 'filtered'
+            when coalesce(c.removed, false) and (d.kept or not $gated) then 'cluster_removed'
+            when c.doc_id is not null and not c.is_representative and $exclude_duplicates then 'duplicate'
             when q.quality = 'drop' then 'label_drop'
             when list_contains($excluded_uses, u."use") then 'label_use_excludes'
             when len($sources) > 0 and not list_contains($sources, d.source) then 'source_filtered'
@@ -110,18 +145,25 @@ judged as (
     left join quality_vote q on q.doc_id = d.doc_id
     left join use_vote u on u.doc_id = d.doc_id
     left join labelled l on l.doc_id = d.doc_id
+    left join gated gd on gd.doc_id = d.doc_id
 )
 """
 
 
-def _params(target: Target, sources, languages, min_quality) -> dict:
+def _params(target: Target, sources, languages, min_quality, gate: GateParams | None = None) -> dict:
     if target not in EXCLUDED_USES:
         raise ValueError(f"unknown export target {target!r}; use 'training' or 'rag'")
+    by_source = gate.reasons_by_source if gate else {}
     return {
         "excluded_uses": list(EXCLUDED_USES[target]),
         "sources": list(sources or []),
         "languages": list(languages or []),
         "min_quality": float(min_quality) if min_quality is not None else None,
+        "gated": gate is not None,
+        "gate_sources": list(by_source) or [None],
+        "gate_lists": [list(r) for r in by_source.values()] or [[]],
+        "gate_default": list(gate.default_reasons) if gate else [],
+        "exclude_duplicates": gate.duplicates if gate else True,
     }
 
 
@@ -142,6 +184,7 @@ def select_export_documents(
     sources: list[str] | None = None,
     languages: list[str] | None = None,
     min_quality: float | None = None,
+    gate: GateParams | None = None,
 ) -> pa.Table:
     """The documents an export should contain, one row per document, sorted by doc_id.
 
@@ -150,7 +193,24 @@ def select_export_documents(
     """
     cols = ", ".join(f'"{c}"' for c in SELECTED_COLUMNS)
     sql = f"{_JUDGED_SQL} select {cols} from judged where exclusion is null order by doc_id"
-    return _query(wh, sql, _params(target, sources, languages, min_quality))
+    return _query(wh, sql, _params(target, sources, languages, min_quality, gate))
+
+
+def excluded_documents(
+    wh,
+    target: Target,
+    sources: list[str] | None = None,
+    languages: list[str] | None = None,
+    min_quality: float | None = None,
+    gate: GateParams | None = None,
+) -> pa.Table:
+    """Every current document an export leaves out, and why: doc_id, url, exclusion (one code of
+    EXCLUSION_REASONS) and filtered_by (the drop reasons the gate keeps out), sorted by doc_id."""
+    sql = (
+        f"{_JUDGED_SQL} select doc_id, url, exclusion, coalesce(filtered_by, []) as filtered_by"
+        " from judged where exclusion is not null order by doc_id"
+    )
+    return _query(wh, sql, _params(target, sources, languages, min_quality, gate))
 
 
 def selection_report(
@@ -159,10 +219,11 @@ def selection_report(
     sources: list[str] | None = None,
     languages: list[str] | None = None,
     min_quality: float | None = None,
+    gate: GateParams | None = None,
 ) -> dict[str, int]:
     """How many current documents each exclusion rule left out (only non-zero reasons)."""
     sql = f"{_JUDGED_SQL} select exclusion, count(*) as n from judged where exclusion is not null group by 1"
-    table = _query(wh, sql, _params(target, sources, languages, min_quality))
+    table = _query(wh, sql, _params(target, sources, languages, min_quality, gate))
     counts = dict(zip(table.column("exclusion").to_pylist(), table.column("n").to_pylist(), strict=True))
     return {reason: counts[reason] for reason in EXCLUSION_REASONS if reason in counts}
 

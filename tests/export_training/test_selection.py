@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from corpusforge.warehouse.selection import human_qa_pairs, select_export_documents, selection_report
-from tests.export_training.conftest import annotation_row, cluster_row, tombstone_row
+from corpusforge.warehouse.selection import (
+    excluded_documents,
+    human_qa_pairs,
+    select_export_documents,
+    selection_report,
+)
+from tests.export_training.conftest import annotation_row, cluster_row, doc_row, pseudo_text, tombstone_row
 
 
 def ids(table) -> set[str]:
@@ -110,3 +115,45 @@ def test_human_qa_pairs_latest_version_non_empty(corpus):
     )
     pairs = human_qa_pairs(corpus.wh).to_pylist()
     assert [(p["doc_id"], p["question"], p["answer"]) for p in pairs] == [("d20", "What is ka?", "Ka is lo.")]
+
+
+def _gate(target: str, exclude=None, profiles=None):
+    from corpusforge.processing.gates import build_gate
+    from corpusforge.warehouse.selection import GateParams
+
+    return GateParams.of(build_gate(target, exclude), profiles or {"site": "domain"}, "domain")
+
+
+def test_gates_read_drop_reasons_per_export(corpus):
+    # d20: a training-only reason (kept in the corpus); d21: junk; d22: thin, kept=False.
+    corpus.write(
+        "documents",
+        [
+            doc_row("d20", pseudo_text(20), minutes=3, drop_reasons=["c4_too_few_sentences"]),
+            doc_row("d21", pseudo_text(21), kept=False, minutes=3, drop_reasons=["link_list"]),
+            doc_row("d22", pseudo_text(22), kept=False, minutes=3, drop_reasons=["gopher_too_few_words"]),
+        ],
+    )
+    rag = ids(select_export_documents(corpus.wh, "rag", gate=_gate("rag")))
+    training = ids(select_export_documents(corpus.wh, "training", gate=_gate("training")))
+    assert "d20" in rag and "d20" not in training  # web_quality gates only the training export
+    assert not {"d21", "d22"} & (rag | training)
+    why = {r["doc_id"]: r for r in excluded_documents(corpus.wh, "training", gate=_gate("training")).to_pylist()}
+    assert why["d20"]["exclusion"] == "filtered" and why["d20"]["filtered_by"] == ["c4_too_few_sentences"]
+    assert why["d21"]["filtered_by"] == ["link_list"]
+    assert why["d01"]["exclusion"] == "duplicate"
+    # A gate that names only junk lets the thin page in; one without `duplicates` keeps members.
+    loose = ids(select_export_documents(corpus.wh, "rag", gate=_gate("rag", ["junk"])))
+    assert "d22" in loose and "d21" not in loose and {"d01", "d02"} <= loose
+    # The web profile's rules drop from the RAG export too.
+    web = ids(select_export_documents(corpus.wh, "rag", gate=_gate("rag", profiles={"site": "web"})))
+    assert "d20" not in web
+
+
+def test_unknown_gate_entry_is_one_clear_error():
+    import pytest
+
+    from corpusforge.processing.gates import UnknownGateError, build_gate
+
+    with pytest.raises(UnknownGateError, match="'jnuk'"):
+        build_gate("rag", ["jnuk"])
