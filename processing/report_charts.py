@@ -14,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display: render to memory
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 KEPT_COLOR, DROPPED_COLOR, BAR_COLOR, THRESHOLD_COLOR = "#55a868", "#c44e52", "#4c72b0", "#222222"
@@ -32,7 +33,9 @@ def _integer_counts(axis) -> None:
     axis.set_major_locator(MaxNLocator(integer=True))
 
 
-def bar_figure(labels: list[str], values: list[float], title: str, horizontal: bool = True, xlabel: str = ""):
+def bar_figure(
+    labels: list[str], values: list[float], title: str, horizontal: bool = True, xlabel: str = "", ylabel: str = ""
+):
     fig, ax = plt.subplots(figsize=(7, max(2.2, 0.35 * len(labels) + 1)) if horizontal else (7, 3.2))
     if horizontal:
         ax.barh(labels[::-1], values[::-1], color=BAR_COLOR)
@@ -44,6 +47,7 @@ def bar_figure(labels: list[str], values: list[float], title: str, horizontal: b
         ax.bar(labels, values, color=BAR_COLOR)
         _integer_counts(ax.yaxis)
         ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
     ax.set_title(title)
     return fig
 
@@ -60,9 +64,11 @@ def kept_dropped_figure(rows: list[dict]):
             ax.text(0.5, 0.5, "no values", ha="center", va="center")
             ax.set_axis_off()
             continue
-        bins = _bins(values)
+        bins, log_x = _value_bins(values)
         ax.hist([kept, dropped], bins=bins, stacked=True, color=[KEPT_COLOR, DROPPED_COLOR],
                 label=[f"kept ({len(kept)})", f"dropped ({len(dropped)})"])  # fmt: skip
+        if log_x:
+            ax.set_xscale("log")
         ax.set_xlabel(label)
         ax.set_ylabel("documents")
         _integer_counts(ax.yaxis)
@@ -75,13 +81,24 @@ def _bins(values: list[float], most: int = 30) -> int:
     return max(5, min(most, len(set(values))))
 
 
+def _value_bins(values: list[float]) -> tuple[int | list[float], bool]:
+    """Linear bins, or log-spaced ones on a log value axis when the values span more than two
+    decades (document lengths from 20 to 20,000 words): the count axis stays linear either way."""
+    low, high = min(values), max(values)
+    if low > 0 and high / low > 100:
+        return list(np.geomspace(low, high, 31)), True
+    return _bins(values), False
+
+
 def signal_figure(rows: list[dict], drops_by_filter: dict[str, int]):
     """One small histogram per filter: its signal's values, kept and dropped stacked, the
     threshold as a dashed line. The filters that dropped the most come first."""
     by_filter: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         by_filter[r["filter"]].append(r)
-    names = sorted(by_filter, key=lambda f: (-drops_by_filter.get(f, 0), f))[:MAX_SIGNAL_PANELS]
+    # A signal with one value everywhere and no drop (no lorem ipsum anywhere) says nothing.
+    informative = [f for f in by_filter if drops_by_filter.get(f) or len({r["value"] for r in by_filter[f]}) > 1]
+    names = sorted(informative, key=lambda f: (-drops_by_filter.get(f, 0), f))[:MAX_SIGNAL_PANELS]
     cols = 3
     nrows = (len(names) + cols - 1) // cols
     fig, axes = plt.subplots(nrows, cols, figsize=(10, 2.6 * nrows), squeeze=False)

@@ -105,8 +105,12 @@ def drop_reasons_section(stats: dict) -> Section:
 
 def _reason_block(reason: str, count: int, examples: list[dict]) -> str:
     items = "".join(_example_item(ex) for ex in examples)
-    return (f"<div class='reason'><h3 id='reason-{esc(reason)}'><code>{esc(reason)}</code>: {count:,} documents</h3>"
+    return (f"<div class='reason'><h3 id='reason-{esc(reason)}'><code>{esc(reason)}</code>: {_documents(count)}</h3>"
             f"<ol class='examples'>{items}</ol></div>")  # fmt: skip
+
+
+def _documents(count: int) -> str:
+    return f"{count:,} document" + ("" if count == 1 else "s")
 
 
 def _example_item(ex: dict) -> str:
@@ -151,7 +155,8 @@ def clusters_section(stats: dict) -> Section:
     if not rows:
         return Section(title, note="No clusters yet: run <code>corpusforge dedup</code>.")
     fig = bar_figure([str(r["cluster_size"]) for r in rows], [r["clusters"] for r in rows],
-                     "clusters by size (1 = unique)", horizontal=False, xlabel="documents in the cluster")  # fmt: skip
+                     "clusters by size (1 = unique)", horizontal=False, xlabel="documents in the cluster",
+                     ylabel="clusters")  # fmt: skip
     return Section(title, to_png(fig))
 
 
