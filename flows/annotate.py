@@ -13,34 +13,31 @@ and report how well the filters agree with people.
   inter-annotator agreement. Reads only the warehouse.
 
 Connection: LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY, else the Prefect Secret blocks named
-in the settings. Without them, the CLI and the pipeline skip this stage with one line.
+in the settings. Without them, the `annotate` flow and the CLI skip this stage with one line.
 """
 
 from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Annotated
 
-import typer
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from corpusforge.connectors.label_studio import Connection, LabelStudioClient, LabelStudioUnavailable, Project
-from corpusforge.flows.common import StageSummary, progress_bar, timed
+from corpusforge.flows.stage import Progress, StageSummary, timed
 from corpusforge.processing.annotation_labels import (
     FilterAgreement,
     PairAgreement,
     annotation_row,
     filter_agreement,
     inter_annotator_agreement,
-    overall_percent_agreement,
     task_for,
 )
 from corpusforge.processing.sampling import Candidate, Sampled, SampleSpec, sample_documents
-from corpusforge.schemas.config import AnnotateSettings
+from corpusforge.schemas.config import AnnotateSettings, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse import annotation_store as store
 
@@ -82,7 +79,7 @@ def label_studio_configured(settings: AnnotateSettings | None = None) -> bool:
     return label_studio_connection(settings) is not None
 
 
-def _client(settings: AnnotateSettings) -> LabelStudioClient:
+def label_studio_client(settings: AnnotateSettings) -> LabelStudioClient:
     connection = label_studio_connection(settings)
     if connection is None:
         raise LabelStudioNotConfigured(ENABLE_HINT)
@@ -244,9 +241,6 @@ def _transient(task, task_run, state) -> bool:
     return False
 
 
-# Set by the CLI to drive its progress bar (a callable is no flow parameter).
-progress_hook: Callable[[int], None] | None = None
-
 _io_task = dict(
     retries=len(RETRY_DELAYS), retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=_transient, cache_policy=NO_CACHE
 )
@@ -285,10 +279,11 @@ def find_project_task(client: LabelStudioClient, title: str) -> int | None:
 
 
 @flow(name="annotate_push")
-def annotate_push(warehouse: str, settings: AnnotateSettings | None = None, size: int | None = None) -> dict:
-    """Sample documents never sent and create Label Studio tasks for them; returns the summary."""
-    cfg = settings or AnnotateSettings()
-    client = _client(cfg)
+def annotate_push(settings: Settings, progress: Progress | None = None) -> StageSummary:
+    """Sample `annotate.sample_size` documents never sent and create Label Studio tasks for them."""
+    cfg = settings.annotate
+    warehouse = settings.warehouse
+    client = label_studio_client(cfg)
     wh = Warehouse(warehouse)
     run_id = new_run_id("annotate-push")
     summary = StageSummary("annotate push")
@@ -297,12 +292,14 @@ def annotate_push(warehouse: str, settings: AnnotateSettings | None = None, size
         project = open_project_task(client, cfg)
         with wh.lock("annotation_tasks", run_id):
             sent, recovered = recover_task(warehouse, client, project, run_id)
-            sample = sample_task(warehouse, cfg, sent, size)
+            sample = sample_task(warehouse, cfg, sent, cfg.sample_size)
+            if progress is not None:
+                progress.update("pushing tasks", total=len(sample))
             totals: Counter = Counter()
             for batch in _batches(sample, cfg.batch_size):
                 totals.update(push_batch_task(warehouse, client, project, list(batch), run_id))
-                if progress_hook:
-                    progress_hook(len(batch))
+                if progress is not None:
+                    progress.update("pushing tasks", advance=len(batch))
         summary.counts.update(
             {
                 "already sent": len(sent),
@@ -319,14 +316,15 @@ def annotate_push(warehouse: str, settings: AnnotateSettings | None = None, size
             f"project {project.title!r} (id {project.id}{', created' if project.created else ''}) at {client.url}"
         )
         summary.outputs.append(f"{wh.root_url}/annotation_tasks")
-    return summary.to_dict()
+    return summary
 
 
 @flow(name="annotate_pull")
-def annotate_pull(warehouse: str, settings: AnnotateSettings | None = None) -> dict:
+def annotate_pull(settings: Settings, progress: Progress | None = None) -> StageSummary:
     """Bring every annotation (new and edited) of the project into `annotations`."""
-    cfg = settings or AnnotateSettings()
-    client = _client(cfg)
+    cfg = settings.annotate
+    warehouse = settings.warehouse
+    client = label_studio_client(cfg)
     wh = Warehouse(warehouse)
     run_id = new_run_id("annotate-pull")
     summary = StageSummary("annotate pull")
@@ -335,7 +333,7 @@ def annotate_pull(warehouse: str, settings: AnnotateSettings | None = None) -> d
         project_id = find_project_task(client, cfg.project_title)
         if project_id is None:
             summary.notes.append(f"no project titled {cfg.project_title!r} yet: run `corpusforge annotate push` first")
-            return summary.to_dict()
+            return summary
         with wh.lock("annotations", run_id):
             result = pull_task(warehouse, client, project_id, run_id)
         summary.counts.update(
@@ -350,108 +348,16 @@ def annotate_pull(warehouse: str, settings: AnnotateSettings | None = None) -> d
         if result.without_doc_id:
             summary.notes.append(f"{result.without_doc_id} tasks without a doc_id were ignored (added by hand?)")
         summary.outputs.append(f"{wh.root_url}/annotations")
-    return summary.to_dict()
+    return summary
 
 
-# ---- CLI -------------------------------------------------------------------------------------------
-def _print_summary(result: dict) -> None:
-    from corpusforge.flows.cli import console
-
-    summary = StageSummary(**{k: v for k, v in result.items() if k != "drops"})
-    summary.drops.update(result["drops"])
-    summary.print(console)
-
-
-def _fmt(value: float | None, pattern: str = "{:.2f}") -> str:
-    return "n/a" if value is None else pattern.format(value)
-
-
-def print_report(report: AnnotationReport) -> None:
-    from rich.table import Table
-
-    from corpusforge.flows.cli import console
-
-    if not report.labelled_documents:
-        console.print("no labelled documents yet: push, annotate in Label Studio, then `corpusforge annotate pull`")
-        return
-    table = Table(
-        title=f"filters vs human keep/drop ({report.labelled_documents} labelled documents)",
-        caption="positive = drop. TP: filter and human drop; FP: filter drops, human keeps; "
-        "FN: filter keeps, human drops; TN: both keep",
-    )
-    for name in ("filter", "TP", "FP", "FN", "TN", "precision", "recall"):
-        table.add_column(name, justify="left" if name == "filter" else "right", overflow="fold")
-    for f in report.filters:
-        counts = (f.true_drop, f.false_drop, f.missed_drop, f.true_keep)
-        table.add_row(f.filter, *(str(n) for n in counts), _fmt(f.precision), _fmt(f.recall))
-    console.print(table)
-    for field_name, pairs in report.agreement.items():
-        if not pairs:
-            continue
-        agree = Table(
-            title=f"inter-annotator agreement: {field_name} "
-            f"(overall {_fmt(overall_percent_agreement(pairs), '{:.1f}%')})"
-        )
-        for name in ("annotator A", "annotator B", "tasks", "agreed", "agreement", "Cohen's kappa"):
-            agree.add_column(name, justify="left" if name.startswith("annotator") else "right", overflow="fold")
-        for p in pairs:
-            agree.add_row(p.annotator_a, p.annotator_b, str(p.items), str(p.agreed), f"{p.percent:.1f}%", _fmt(p.kappa))
-        console.print(agree)
-    if not any(report.agreement.values()):
-        console.print("inter-annotator agreement: no task has labels from two annotators yet")
-
-
-def register(app: typer.Typer) -> None:
-    annotate_app = typer.Typer(
-        help="Human review in Label Studio: push samples, pull labels, report agreement.", no_args_is_help=True
-    )
-
-    @annotate_app.command("push")
-    def push_command(
-        size: Annotated[
-            int | None, typer.Option("--size", "-n", min=1, help="Documents to sample (default: annotate.sample_size).")
-        ] = None,
-    ) -> None:
-        """Sample documents never sent before and create Label Studio tasks for them, with the filters'
-        verdicts as pre-annotations. Safe to rerun after a failure: no task is created twice."""
-        from corpusforge.flows.cli import State, console, err_console
-
-        settings = State.settings()
-        if not label_studio_configured(settings.annotate):
-            console.print(ENABLE_HINT, soft_wrap=True, highlight=False)
-            return
-        _client(settings.annotate).check()  # a dead server or a wrong key: one line, before any Prefect logs
-        global progress_hook
-        with progress_bar(err_console, transient=True) as bar:
-            job = bar.add_task("pushing tasks", total=size or settings.annotate.sample_size)
-            progress_hook = lambda n: bar.update(job, advance=n)  # noqa: E731
-            try:
-                result = annotate_push(settings.warehouse, settings.annotate, size)
-            finally:
-                progress_hook = None
-        _print_summary(result)
-
-    @annotate_app.command("pull")
-    def pull_command() -> None:
-        """Bring the annotations (all annotators, edited ones too) into the `annotations` table.
-        Rerunning adds nothing for unchanged annotations."""
-        from corpusforge.flows.cli import State, console
-
-        settings = State.settings()
-        if not label_studio_configured(settings.annotate):
-            console.print(ENABLE_HINT, soft_wrap=True, highlight=False)
-            return
-        _client(settings.annotate).check()
-        _print_summary(annotate_pull(settings.warehouse, settings.annotate))
-
-    @annotate_app.command("report")
-    def report_command() -> None:
-        """Precision and recall of every filter against the human keep/drop labels (with counts), and
-        the agreement between annotators (percent agreement, Cohen's kappa) where tasks have several."""
-        from corpusforge.flows.cli import warehouse
-
-        wh = warehouse()
-        wh.init()
-        print_report(annotation_report(wh))
-
-    app.add_typer(annotate_app, name="annotate")
+@flow(name="annotate")
+def annotate(settings: Settings, progress: Progress | None = None) -> StageSummary:
+    """Push new samples, then pull the labels back; skipped (with one note) when no Label Studio
+    is configured, in the environment or in the Prefect Secret blocks the settings name."""
+    summary = StageSummary("annotate")
+    if not label_studio_configured(settings.annotate):
+        summary.notes.append(ENABLE_HINT)
+        return summary
+    summary.merge(annotate_push(settings, progress), prefix="annotate push: ")
+    return summary.merge(annotate_pull(settings, progress), prefix="annotate pull: ")

@@ -1,7 +1,7 @@
 """The clean stage: new fetched pages -> documents (text, markdown, metadata, language, quality
 signals, the verdict of every filter, PII redacted).
 
-`corpusforge clean` runs the Prefect flow `clean` with a progress bar. Incremental: only pages
+Incremental: only pages
 whose body has not been cleaned by the same pipeline version are processed. The CPU work runs
 on a process pool (clean.workers, default one per core) with a hard time limit per page.
 """
@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import Annotated
 
-import typer
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from corpusforge.flows.common import StageSummary, on_dask_task_runner, progress_bar, timed
+from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
 from corpusforge.processing.clean import CleanConfig, clean_page, failed_document
 from corpusforge.processing.pool import default_workers, map_with_time_limit
 from corpusforge.processing.quality import UnknownThresholdError, merge_thresholds
@@ -25,10 +23,7 @@ from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse.clean_state import PendingPages, iter_page_batches, pending_pages
 
 ROWS_PER_FILE = 5_000  # a killed run keeps every finished file; the next run redoes the rest
-
-# Set by the CLI to drive its progress bar (a callable is no flow parameter): called with the
-# number of pages just finished, and once with the total when it is known.
-progress_hook: Callable[[int, int | None], None] | None = None
+PROGRESS_LABEL = "cleaning pages"
 
 
 def clean_config(clean: CleanSettings, source: SourceConfig | None) -> CleanConfig:
@@ -117,6 +112,7 @@ def clean_pages(
     configs: dict[str, CleanConfig],
     default: CleanConfig,
     run_id: str,
+    progress: Progress | None = None,
     outcomes_of: Callable = _outcomes_on_pool,
 ) -> dict:
     """Clean every pending page and stream the rows into `documents`."""
@@ -135,8 +131,8 @@ def clean_pages(
             if len(buffer) >= cfg.batch_size:
                 writer.write(buffer)
                 buffer = []
-            if progress_hook:
-                progress_hook(1, None)
+            if progress is not None:
+                progress.update(PROGRESS_LABEL, advance=1)
         writer.write(buffer)
     return {"counts": dict(counts), "drops": dict(drops), "files": writer.paths}
 
@@ -149,29 +145,34 @@ def clean_pages_task(
     configs: dict[str, CleanConfig],
     default: CleanConfig,
     run_id: str,
+    progress: Progress | None = None,
 ) -> dict:
     """Clean every pending page on the local process pool."""
-    return clean_pages(wh, cfg, pending, configs, default, run_id)
+    return clean_pages(wh, cfg, pending, configs, default, run_id, progress)
 
 
-def run_clean(settings: Settings, run_id: str | None = None) -> StageSummary:
+@flow(name="clean")
+def clean(settings: Settings, progress: Progress | None = None) -> StageSummary:
+    """Extract, identify, judge and redact every page not yet cleaned by this pipeline version."""
     wh = Warehouse(settings.warehouse)
     wh.init()
     configs, default = source_configs(settings)
-    run_id = run_id or new_run_id("clean")
+    run_id = new_run_id("clean")
     summary = StageSummary(stage="clean")
     with timed(summary), wh.lock("documents", run_id):
         wh.sweep_temp_files("documents")
         pending = plan_task(wh, configs, default)
         summary.counts["pages to clean"] = len(pending)
-        if progress_hook:
-            progress_hook(0, len(pending))
+        if progress is not None:
+            progress.update(PROGRESS_LABEL, total=len(pending))
         if not len(pending):
             result = {}
         elif on_dask_task_runner():  # the flow body submits batches, so they go to the Dask workers
-            result = clean_pages(wh, settings.clean, pending, configs, default, run_id, _outcomes_on_task_runner)
+            result = clean_pages(
+                wh, settings.clean, pending, configs, default, run_id, progress, _outcomes_on_task_runner
+            )
         else:
-            result = clean_pages_task(wh, settings.clean, pending, configs, default, run_id)
+            result = clean_pages_task(wh, settings.clean, pending, configs, default, run_id, progress)
     counts = result.get("counts", {})
     for key in ("extracted", "failed", "kept", "dropped"):
         summary.counts[key] = counts.get(key, 0)
@@ -185,49 +186,3 @@ def run_clean(settings: Settings, run_id: str | None = None) -> StageSummary:
     if not len(pending):
         summary.notes.append("nothing new to clean")
     return summary
-
-
-@flow(name="clean")
-def clean_flow(settings: Settings) -> dict:
-    """Extract, identify, judge and redact every page not yet cleaned by this pipeline version."""
-    return run_clean(settings).to_dict()
-
-
-def clean_for_pipeline(settings: Settings) -> dict:
-    return clean_flow(settings)
-
-
-def register(app: typer.Typer) -> None:
-    @app.command("clean")
-    def clean_command(
-        workers: Annotated[int | None, typer.Option(help="Processes (default: clean.workers, 0 = per core).")] = None,
-        timeout: Annotated[float | None, typer.Option(help="Time limit per page in seconds.")] = None,
-    ) -> None:
-        """Turn new fetched pages into documents: main text and markdown, metadata, language,
-        quality signals with a reason for every filter, PII redacted.
-
-        Incremental: a second run with no new pages and unchanged settings cleans nothing.
-        Afterwards try corpusforge query "select reason, count(*) from (select unnest(drop_reasons)
-        as reason from documents) group by 1".
-        """
-        from corpusforge.flows.cli import State, console, err_console
-
-        settings = State.settings()
-        overrides = {k: v for k, v in {"workers": workers, "extract_timeout": timeout}.items() if v is not None}
-        if overrides:
-            settings = settings.model_copy(update={"clean": settings.clean.model_copy(update=overrides)})
-        global progress_hook
-        with progress_bar(err_console) as bar:
-            job = bar.add_task("cleaning pages", total=None)
-
-            def progress(advance: int, total: int | None) -> None:
-                bar.update(job, advance=advance, **({"total": total} if total is not None else {}))
-
-            progress_hook = progress
-            try:
-                result = clean_flow(settings)
-            finally:
-                progress_hook = None
-        summary = StageSummary(**{k: v for k, v in result.items() if k != "drops"})
-        summary.drops.update(result["drops"])
-        summary.print(console)

@@ -2,21 +2,16 @@
 
 `crawl` is a Prefect flow with one task per source (sources run in parallel, a task is retried
 only for I/O trouble, and a retried or re-run source resumes its interrupted run).
-`corpusforge crawl [--source NAME] [--warc-out FILE]` runs it with a progress bar.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
+import time
 from collections import Counter
-from collections.abc import Callable
-from pathlib import Path
-from typing import Annotated
 
 import httpx
-import typer
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -30,7 +25,7 @@ from corpusforge.connectors.crawler import (
 )
 from corpusforge.connectors.fetcher import FetchPolicy
 from corpusforge.connectors.warc import WarcOut
-from corpusforge.flows.common import StageSummary, progress_bar, timed
+from corpusforge.flows.stage import Progress, StageSummary
 from corpusforge.schemas.config import CrawlSettings, Settings, SourceConfig
 from corpusforge.warehouse import Warehouse, new_run_id
 from corpusforge.warehouse.crawl_state import (
@@ -42,11 +37,6 @@ from corpusforge.warehouse.crawl_state import (
     mark_run,
     urls_done_in_run,
 )
-
-# (source name, done, discovered): set by the CLI to drive its progress bar (flow parameters must
-# be serialisable, so the callback cannot be one).
-ProgressHook = Callable[[str, int, int], None]
-PROGRESS_HOOK: ProgressHook | None = None
 
 
 def fetch_policy(crawl: CrawlSettings, source: SourceConfig) -> FetchPolicy:
@@ -65,7 +55,13 @@ def fetch_policy(crawl: CrawlSettings, source: SourceConfig) -> FetchPolicy:
     )
 
 
-def crawl_source(wh: Warehouse, settings: Settings, source: SourceConfig, warc: WarcOut | None = None) -> dict:
+def crawl_source(
+    wh: Warehouse,
+    settings: Settings,
+    source: SourceConfig,
+    warc: WarcOut | None = None,
+    progress: Progress | None = None,
+) -> dict:
     """Crawl one source into the warehouse (the caller holds the crawl locks); returns its counts.
 
     A run of this source that started and never completed is resumed under its own run id: the
@@ -83,11 +79,10 @@ def crawl_source(wh: Warehouse, settings: Settings, source: SourceConfig, warc: 
         done=urls_done_in_run(wh, source.name, resumed_run) if resumed_run else {},
     )
     policy = fetch_policy(settings.crawl, source)
-    hook = PROGRESS_HOOK
 
-    def progress(done: int, discovered: int) -> None:
-        if hook is not None:
-            hook(source.name, done, discovered)
+    def report(done: int, discovered: int) -> None:
+        if progress is not None:
+            progress.update(f"crawl {source.name}", completed=done, total=discovered)
 
     crawl = settings.crawl
     with PageBatchWriter(wh, run_id, crawl.flush_rows, crawl.flush_seconds) as sink:
@@ -97,9 +92,9 @@ def crawl_source(wh: Warehouse, settings: Settings, source: SourceConfig, warc: 
 
         if source.kind in RECORD_KINDS:
             with open_warc(source, policy) if source.kind == "warc" else contextlib.nullcontext() as stream:
-                report = ingest_records(job, record_source_records(source, stream), emit, warc, progress)
+                report = ingest_records(job, record_source_records(source, stream), emit, warc, report)
         else:
-            report = asyncio.run(crawl_urls(job, policy, emit, progress, warc))
+            report = asyncio.run(crawl_urls(job, policy, emit, report, warc))
     counts = {k: int(v) for k, v in report.counts.items()}
     mark_run(wh, run_id, source.name, "completed", counts)
     return {
@@ -110,22 +105,6 @@ def crawl_source(wh: Warehouse, settings: Settings, source: SourceConfig, warc: 
         "reasons": dict(report.reasons),
         "skipped_by_robots": report.skipped_by_robots,
     }
-
-
-def select_sources(settings: Settings, source: str | None) -> list[SourceConfig]:
-    if source is not None:
-        return [settings.source(source)]
-    if not settings.sources:
-        raise ValueError("no sources configured: add some under 'sources:' in corpusforge.yaml")
-    return list(settings.sources)
-
-
-def run_crawl(settings: Settings, source: str | None = None, warc_out: str | None = None) -> list[dict]:
-    """The crawl without Prefect (sources one after another): for scripts and tests."""
-    wh = Warehouse(settings.warehouse)
-    wh.init()
-    with crawl_locks(wh, new_run_id("crawl"), settings.crawl.lock_wait), _warc_out(warc_out) as warc:
-        return [crawl_source(wh, settings, s, warc) for s in select_sources(settings, source)]
 
 
 @contextlib.contextmanager
@@ -145,8 +124,10 @@ def _io_failure(task, task_run, state) -> bool:
 
 # A retried source resumes its run: the pages it already wrote are not fetched again.
 @task(name="crawl-source", retries=2, retry_delay_seconds=5, retry_condition_fn=_io_failure, cache_policy=NO_CACHE)
-def crawl_source_task(wh: Warehouse, settings: Settings, source: SourceConfig, warc: WarcOut | None) -> dict:
-    result = crawl_source(wh, settings, source, warc)
+def crawl_source_task(
+    wh: Warehouse, settings: Settings, source: SourceConfig, warc: WarcOut | None, progress: Progress | None
+) -> dict:
+    result = crawl_source(wh, settings, source, warc, progress)
     counts = result["counts"]
     get_run_logger().info(
         "%s: fetched=%d not-modified=%d unchanged=%d failed=%d gone=%d skipped-by-robots=%d resumed=%d",
@@ -162,8 +143,8 @@ def crawl_source_task(wh: Warehouse, settings: Settings, source: SourceConfig, w
     return result
 
 
-def summarize(results: list[dict], seconds: float, warc_out: str | None, warehouse: str) -> StageSummary:
-    summary = StageSummary("crawl", seconds=seconds)
+def summarize(results: list[dict], warc_out: str | None, warehouse: str) -> StageSummary:
+    summary = StageSummary("crawl", details=results)
     totals: Counter = Counter()
     for r in results:
         totals.update(r["counts"])
@@ -179,54 +160,20 @@ def summarize(results: list[dict], seconds: float, warc_out: str | None, warehou
 
 
 @flow(name="crawl")
-def crawl_flow(settings: Settings, source: str | None = None, warc_out: str | None = None) -> dict:
-    """Fetch every configured source (or one) into the pages table, politely and incrementally."""
-    summary = StageSummary("crawl")
-    with timed(summary):
-        wh = Warehouse(settings.warehouse)
-        wh.init()
-        sources = select_sources(settings, source)
-        with crawl_locks(wh, new_run_id("crawl"), settings.crawl.lock_wait), _warc_out(warc_out) as warc:
-            futures = [crawl_source_task.submit(wh, settings, s, warc) for s in sources]
-            results = [f.result() for f in futures]
-    final = summarize(results, summary.seconds, warc_out, settings.warehouse)
-    return final.to_dict()
+def crawl(settings: Settings, progress: Progress | None = None) -> StageSummary:
+    """Fetch every configured source into the pages table, politely and incrementally.
 
-
-def register(app: typer.Typer) -> None:
-    @app.command("crawl")
-    def crawl_command(
-        source: Annotated[str | None, typer.Option("--source", "-s", help="Crawl only this source.")] = None,
-        warc_out: Annotated[
-            Path | None, typer.Option("--warc-out", help="Also write every fetched page to this WARC file (.gz ok).")
-        ] = None,
-    ) -> None:
-        """Fetch the configured sources into the pages table: robots.txt obeyed, per-host delay,
-        conditional re-crawl (ETag / Last-Modified), resumable after a kill."""
-        global PROGRESS_HOOK
-        from corpusforge.flows.cli import State, console
-
-        settings = State.settings()
-        select_sources(settings, source)  # a wrong --source fails before anything starts
-        per_source: dict[str, tuple[int, int]] = {}
-        lock = threading.Lock()
-        with progress_bar() as bar:
-            bar_task = bar.add_task("crawl", total=None)
-
-            def hook(name: str, done: int, discovered: int) -> None:
-                with lock:
-                    per_source[name] = (done, discovered)
-                    total_done = sum(d for d, _ in per_source.values())
-                    total = sum(t for _, t in per_source.values())
-                bar.update(bar_task, completed=total_done, total=total)
-
-            PROGRESS_HOOK = hook
-            try:
-                result = crawl_flow(settings, source, str(warc_out) if warc_out else None)
-            finally:
-                PROGRESS_HOOK = None
-        summary = StageSummary(
-            result["stage"], result["counts"], Counter(result["drops"]), result["seconds"],
-            result["outputs"], result["notes"],
-        )  # fmt: skip
-        summary.print(console)
+    `summary.details` holds one record per source: its run id, counts, drop reasons, whether it
+    resumed an interrupted run and how many URLs robots.txt kept out."""
+    start = time.perf_counter()
+    wh = Warehouse(settings.warehouse)
+    wh.init()
+    if not settings.sources:
+        raise ValueError("no sources configured: add some under 'sources:' in corpusforge.yaml")
+    warc_out = settings.crawl.warc_out
+    with crawl_locks(wh, new_run_id("crawl"), settings.crawl.lock_wait), _warc_out(warc_out) as warc:
+        futures = [crawl_source_task.submit(wh, settings, s, warc, progress) for s in settings.sources]
+        results = [f.result() for f in futures]
+    summary = summarize(results, warc_out, settings.warehouse)
+    summary.seconds = time.perf_counter() - start
+    return summary

@@ -1,7 +1,6 @@
 """The dedup stage: cluster the kept documents into exact and near duplicates.
 
-Steps (each a plain function, wrapped as a Prefect task by the flow; `run_dedup` runs them
-without Prefect for the benchmark):
+Steps (each a plain function, wrapped as a Prefect task by the flow `dedup`):
 
 1. `plan`: compare the current kept documents with the persisted MinHash index and the latest
    clusters rows: what to sign, what to take out of the index, which clusters to recompute.
@@ -16,13 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated
 
-import typer
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from corpusforge.flows.common import StageSummary, on_dask_task_runner, progress_bar, timed
+from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
 from corpusforge.processing.dedup import (
     Member,
     MinHashParams,
@@ -44,6 +41,7 @@ from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse import dedup_index as index_sql
 
 WRITTEN_TABLES = ("dedup_signatures", "dedup_bands", "clusters")
+PROGRESS_LABEL = "signing documents"
 
 
 def params_of(cfg: DedupSettings) -> MinHashParams:
@@ -90,7 +88,7 @@ def sign(
     cfg: DedupSettings,
     the_plan: DedupPlan,
     run_id: str,
-    on_progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     compute: Callable | None = None,
 ) -> int:
     """Sign the planned documents and add them (and the removals) to the index.
@@ -125,8 +123,8 @@ def sign(
                 sig_out.write(_signature_rows(doc_ids, exact, matrix, ranking, params.key, run_id, now))
                 band_out.write(_band_rows(doc_ids, exact, band_hashes(matrix, bands, rows), run_id))
                 signed += len(doc_ids)
-                if on_progress:
-                    on_progress(len(doc_ids))
+                if progress is not None:
+                    progress.update(PROGRESS_LABEL, advance=len(doc_ids))
             if the_plan.to_unindex:
                 sig_out.write(_unindex_rows(the_plan.to_unindex, the_plan.index, params.key, run_id, now))
     finally:
@@ -234,22 +232,6 @@ def cluster(wh: Warehouse, cfg: DedupSettings, the_plan: DedupPlan, run_id: str)
     }
 
 
-def run_dedup(
-    wh: Warehouse, cfg: DedupSettings, run_id: str | None = None, on_progress: Callable[[int], None] | None = None
-) -> StageSummary:
-    """The whole stage without Prefect (the flow runs the same steps as tasks)."""
-    run_id = run_id or new_run_id("dedup")
-    summary = StageSummary("dedup")
-    with timed(summary):
-        wh.init()
-        with wh.locks(WRITTEN_TABLES, run_id):
-            the_plan = plan(wh, cfg)
-            signed = sign(wh, cfg, the_plan, run_id, on_progress)
-            cluster_counts = cluster(wh, cfg, the_plan, run_id)
-        _fill_summary(wh, summary, the_plan, signed, cluster_counts)
-    return summary
-
-
 def _fill_summary(wh, summary, the_plan, signed, cluster_counts) -> None:
     con = wh.connect()
     try:
@@ -278,9 +260,6 @@ def _fill_summary(wh, summary, the_plan, signed, cluster_counts) -> None:
 
 # ---- Prefect -------------------------------------------------------------------------------
 
-# Set by the CLI to drive its progress bar (a callable is no flow parameter).
-progress_hook: Callable[[int], None] | None = None
-
 
 # The plan holds the whole document list: hashing it for Prefect's cache would cost more than
 # the step itself, and a rerun must re-plan anyway.
@@ -290,8 +269,8 @@ def plan_task(warehouse: str, cfg: DedupSettings) -> DedupPlan:
 
 
 @task(name="dedup-sign", cache_policy=NO_CACHE)
-def sign_task(warehouse: str, cfg: DedupSettings, the_plan: DedupPlan, run_id: str) -> int:
-    return sign(Warehouse(warehouse), cfg, the_plan, run_id, progress_hook)
+def sign_task(warehouse: str, cfg: DedupSettings, the_plan: DedupPlan, run_id: str, progress: Progress | None) -> int:
+    return sign(Warehouse(warehouse), cfg, the_plan, run_id, progress)
 
 
 @task(name="dedup-sign-batch", cache_policy=NO_CACHE)
@@ -319,57 +298,22 @@ def cluster_task(warehouse: str, cfg: DedupSettings, the_plan: DedupPlan, run_id
 
 
 @flow(name="dedup")
-def dedup_flow(warehouse: str, settings: DedupSettings | None = None) -> dict:
-    """Cluster the kept documents into exact and near duplicates; returns the summary."""
-    cfg = settings or DedupSettings()
-    wh = Warehouse(warehouse)
+def dedup(settings: Settings, progress: Progress | None = None) -> StageSummary:
+    """Cluster the kept documents into exact and near duplicates."""
+    cfg = settings.dedup
+    wh = Warehouse(settings.warehouse)
     run_id = new_run_id("dedup")
     summary = StageSummary("dedup")
     with timed(summary):
         wh.init()
         with wh.locks(WRITTEN_TABLES, run_id):
-            the_plan = plan_task(warehouse, cfg)
+            the_plan = plan_task(settings.warehouse, cfg)
+            if progress is not None:
+                progress.update(PROGRESS_LABEL, total=len(the_plan.to_sign))
             if on_dask_task_runner():
-                signed = sign(wh, cfg, the_plan, run_id, progress_hook, compute=signatures_on_task_runner)
+                signed = sign(wh, cfg, the_plan, run_id, progress, compute=signatures_on_task_runner)
             else:
-                signed = sign_task(warehouse, cfg, the_plan, run_id)
-            counts = cluster_task(warehouse, cfg, the_plan, run_id)
+                signed = sign_task(settings.warehouse, cfg, the_plan, run_id, progress)
+            counts = cluster_task(settings.warehouse, cfg, the_plan, run_id)
         _fill_summary(wh, summary, the_plan, signed, counts)
-    return summary.to_dict()
-
-
-def dedup_for_pipeline(settings: Settings) -> dict:
-    """The pipeline's entry point: the dedup flow (a subflow there) on the configured warehouse."""
-    return dedup_flow(settings.warehouse, settings.dedup)
-
-
-def register(app: typer.Typer) -> None:
-    @app.command("dedup")
-    def dedup_command(
-        workers: Annotated[int | None, typer.Option(help="Signature processes (default: dedup.workers).")] = None,
-        threshold: Annotated[float | None, typer.Option(help="Jaccard threshold (default: dedup.threshold).")] = None,
-    ) -> None:
-        """Find exact and near-duplicate documents (MinHash LSH) and write the clusters table.
-
-        Incremental: only new or changed documents are signed and compared. Afterwards try
-        corpusforge query "select * from clusters where cluster_size > 1".
-        """
-        from corpusforge.flows.cli import State, err_console
-
-        settings = State.settings()
-        cfg = settings.dedup.model_copy(
-            update={k: v for k, v in {"workers": workers, "threshold": threshold}.items() if v is not None}
-        )
-        global progress_hook
-        with progress_bar(err_console) as bar:
-            job = bar.add_task("signing documents", total=None)
-            progress_hook = lambda n: bar.update(job, advance=n)  # noqa: E731
-            try:
-                result = dedup_flow(settings.warehouse, cfg)
-            finally:
-                progress_hook = None
-        from corpusforge.flows.cli import console
-
-        summary = StageSummary(**{k: v for k, v in result.items() if k != "drops"})
-        summary.drops.update(result["drops"])
-        summary.print(console)
+    return summary

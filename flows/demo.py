@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Annotated
 
-import typer
 import yaml
 
 DEMO_PORT = 8765
@@ -26,7 +24,7 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
-def _demo_port(config_path: Path) -> int:
+def demo_port(config_path: Path) -> int:
     """The port of the previous demo run when it is free (so URLs, and doc ids, stay the same)."""
     previous = DEMO_PORT
     if config_path.exists():
@@ -59,32 +57,3 @@ def demo_config(site_url: str, pages: int) -> dict:
             "rag": [{"name": "sample"}],
         },
     }
-
-
-def register(app: typer.Typer) -> None:
-    @app.command("demo")
-    def demo_command(
-        pages: Annotated[int, typer.Option(help="Size of the generated sample site.")] = 120,
-        directory: Annotated[Path, typer.Option("--dir", help="Where the site, config and warehouse go.")] = Path(
-            "demo"
-        ),
-    ) -> None:
-        """Generate the sample site, serve it locally, and run the whole pipeline on it."""
-        from corpusforge.connectors.sample_site import SampleServer, generate_site
-        from corpusforge.flows.cli import State, console
-        from corpusforge.flows.pipeline import run_pipeline_cli
-
-        directory = directory.resolve()
-        site = directory / "site"
-        config_path = directory / "corpusforge.yaml"
-        if not (site / "_manifest.json").exists():
-            console.print(f"generating a {pages}-page sample site in {site} ...")
-            generate_site(site, pages=pages, seed=0)
-        port = _demo_port(config_path)
-        with SampleServer(site, port=port) as server:
-            console.print(f"serving the sample site at {server.url}")
-            config_path.write_text(yaml.safe_dump(demo_config(server.url, pages), sort_keys=False))
-            console.print(f"wrote {config_path}")
-            State.config_path = str(config_path)
-            State._settings = None
-            run_pipeline_cli(config_path=str(config_path), only=None)

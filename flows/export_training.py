@@ -1,6 +1,6 @@
 """The fine-tuning export: a versioned dataset that trainers load as it is.
 
-Steps (plain functions; the Prefect flow runs them as tasks, `run_training_export` without Prefect):
+Steps (plain functions; the Prefect flow runs them as tasks):
 
 1. `plan`: tokenizer, eval-set n-gram index, input snapshot, config hash -> version. A version that
    already exists is the same dataset: nothing is rebuilt (unless forced).
@@ -12,18 +12,15 @@ Steps (plain functions; the Prefect flow runs them as tasks, `run_training_expor
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from corpusforge.connectors.eval_files import eval_files_digest, read_eval_texts
 from corpusforge.connectors.tokenizer import TokenCounter, load_tokenizer
-from corpusforge.flows.common import StageSummary, progress_bar, timed
-from corpusforge.flows.export_cli import add_export_group, export_app
+from corpusforge.flows.stage import Progress, StageSummary, timed
 from corpusforge.processing import training_format as tf
 from corpusforge.schemas.config import DedupSettings, Settings, TrainingExport
 from corpusforge.warehouse import Warehouse, new_run_id
@@ -222,37 +219,7 @@ def _summary_of(summary: StageSummary, the_plan: ExportPlan, built: BuiltDataset
     return summary
 
 
-def run_training_export(
-    wh: Warehouse, export: TrainingExport, dedup: DedupSettings | None = None, force: bool = False
-) -> StageSummary:
-    """The whole export without Prefect (the flow runs the same steps as tasks)."""
-    summary = StageSummary(f"export_training {export.name}")
-    with timed(summary):
-        wh.init()
-        the_plan = plan(wh, export, (dedup or DedupSettings()).model_dump(mode="json"))
-        existing = None if force else store.read_manifest(wh, export.name, the_plan.version)
-        if existing is not None:
-            written = store.WrittenExport(
-                store.export_path(wh, export.name, the_plan.version), the_plan.version, existing, created=False
-            )
-            return _summary_of(summary, the_plan, None, written)
-        built = build(the_plan, *select(wh, export))
-        written = write(wh, the_plan, built, new_run_id("export_training"), force)
-        _summary_of(summary, the_plan, built, written)
-    return summary
-
-
 # ---- Prefect -------------------------------------------------------------------------------
-
-# Set by the CLI to follow the steps on its progress bar (a callable is no flow parameter).
-progress_hook: Callable[[str], None] | None = None
-
-
-def _step(name: str) -> None:
-    if progress_hook is not None:
-        progress_hook(name)
-
-
 @task(name="export-training-plan", cache_policy=NO_CACHE)
 def plan_task(warehouse: str, export: TrainingExport, dedup: dict) -> ExportPlan:
     return plan(Warehouse(warehouse), export, dedup)
@@ -273,92 +240,44 @@ def write_task(warehouse: str, the_plan: ExportPlan, built: BuiltDataset, run_id
     return write(Warehouse(warehouse), the_plan, built, run_id, force)
 
 
-@flow(name="export_training")
-def export_training(
-    warehouse: str, export: TrainingExport | None = None, dedup: DedupSettings | None = None, force: bool = False
-) -> dict:
-    """Write one fine-tuning export version; returns the summary (with the output folder)."""
-    export = export or TrainingExport()
+def export_one(
+    warehouse: str, export: TrainingExport, dedup: DedupSettings, force: bool = False, progress: Progress | None = None
+) -> StageSummary:
+    """One training export version (nothing rebuilt when this version exists, unless forced)."""
     wh = Warehouse(warehouse)
+    label = f"export {export.name}"
+
+    def step(name: str) -> None:
+        if progress is not None:
+            progress.update(label, advance=1, total=4, status=name)
+
     summary = StageSummary(f"export_training {export.name}")
     with timed(summary):
         wh.init()
-        _step("planning")
-        the_plan = plan_task(warehouse, export, (dedup or DedupSettings()).model_dump(mode="json"))
+        step("planning")
+        the_plan = plan_task(warehouse, export, dedup.model_dump(mode="json"))
         existing = None if force else store.read_manifest(wh, export.name, the_plan.version)
         if existing is not None:
             path = store.export_path(wh, export.name, the_plan.version)
-            _summary_of(summary, the_plan, None, store.WrittenExport(path, the_plan.version, existing, False))
-            return summary.to_dict()
-        _step("selecting documents")
+            return _summary_of(summary, the_plan, None, store.WrittenExport(path, the_plan.version, existing, False))
+        step("selecting documents")
         selected = select_task(warehouse, export)
-        _step("building examples")
+        step("building examples")
         built = build_task(the_plan, selected)
-        _step("writing shards")
+        step("writing shards")
         written = write_task(warehouse, the_plan, built, new_run_id("export_training"), force)
         _summary_of(summary, the_plan, built, written)
-    return summary.to_dict()
+    return summary
 
 
-def export_training_for_pipeline(settings: Settings) -> StageSummary:
-    """Every configured training export, each as an `export_training` flow run (a subflow in the
-    pipeline); one summary, counts prefixed with the export's name when there are several."""
+@flow(name="export_training")
+def export_training(settings: Settings, progress: Progress | None = None, force: bool = False) -> StageSummary:
+    """Write a fine-tuning export version for every configured training export; counts and notes
+    are prefixed with the export's name when there are several. `force` rebuilds a version that
+    exists already."""
     merged = StageSummary("export_training")
     several = len(settings.exports.training) > 1
     for export in settings.exports.training:
-        result = export_training(settings.warehouse, export, settings.dedup)
-        prefix = f"{export.name}: " if several else ""
-        merged.counts.update({f"{prefix}{k}": v for k, v in result["counts"].items()})
-        merged.drops.update(result["drops"])
-        merged.outputs += result["outputs"]
-        merged.notes += [f"{prefix}{n}" for n in result["notes"]]
-        merged.seconds += result["seconds"]
+        part = export_one(settings.warehouse, export, settings.dedup, force, progress)
+        merged.merge(part, prefix=f"{export.name}: " if several else "")
     return merged
-
-
-def register(app: typer.Typer) -> None:
-    add_export_group(app)
-    if any(c.name == "training" for c in export_app.registered_commands):
-        return
-
-    @export_app.command("training")
-    def export_training_command(
-        name: Annotated[
-            str | None, typer.Option("--name", "-n", help="Export to build (default: every exports.training entry).")
-        ] = None,
-        force: Annotated[bool, typer.Option(help="Rebuild even if this version already exists.")] = False,
-    ) -> None:
-        """Write a versioned fine-tuning dataset to exports/training/NAME/VERSION/.
-
-        Parquet shards in the Hugging Face layout, optional OpenAI chat JSONL, manifest.json and a dataset card.
-
-        Load it with datasets.load_dataset("parquet", data_dir="exports/training/NAME/VERSION/data").
-
-        The version is a hash of the input snapshot and the config: a second run with no changes writes nothing.
-        """
-        from corpusforge.flows.cli import State, console, err_console
-
-        settings = State.settings()
-        exports = _exports_named(settings.exports.training, name)
-        global progress_hook
-        for export in exports:
-            with progress_bar(err_console, transient=True) as bar:
-                job = bar.add_task(f"export {export.name}", total=4)
-                progress_hook = lambda step, job=job: bar.update(job, advance=1, description=step)  # noqa: E731
-                try:
-                    result = export_training(settings.warehouse, export, settings.dedup, force)
-                finally:
-                    progress_hook = None
-            summary = StageSummary(**{k: v for k, v in result.items() if k != "drops"})
-            summary.drops.update(result["drops"])
-            summary.print(console)
-
-
-def _exports_named(exports: list[TrainingExport], name: str | None) -> list[TrainingExport]:
-    if name is None:
-        return exports
-    chosen = [e for e in exports if e.name == name]
-    if not chosen:
-        known = ", ".join(e.name for e in exports) or "none"
-        raise ValueError(f"no training export named {name!r} in exports.training (have: {known})")
-    return chosen

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
-
-import typer
 
 from corpusforge.processing.report_html import render_report
 from corpusforge.warehouse import Warehouse
@@ -31,21 +28,3 @@ def write_corpus_report(wh: Warehouse, output: Path | None = None) -> Path:
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(output)
     return output
-
-
-def register(app: typer.Typer) -> None:
-    @app.command("report")
-    def report_command(
-        output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the HTML page.")] = None,
-    ) -> None:
-        """Write one self-contained HTML page of charts about the corpus.
-
-        Charts: documents per source and language, length and quality histograms, the filter funnel, drop reasons,
-        duplicate cluster sizes, annotation progress and export sizes.
-        """
-        from corpusforge.flows.cli import console, warehouse
-
-        wh = warehouse()
-        wh.init()
-        path = write_corpus_report(wh, output)
-        console.print(f"report written: {path}")

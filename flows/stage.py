@@ -1,22 +1,26 @@
-"""What every stage flow shares: its summary, progress display and settings plumbing."""
+"""The shape every stage shares: `stage(settings, progress=None) -> StageSummary`.
+
+`StageSummary` is what a stage reports (printed by the CLI, published as Prefect artifacts,
+merged by the pipeline); `Progress` is how a stage says how far it is, without knowing whether a
+terminal, a notebook or nobody is watching; `stage_task_runner` is the one place that picks the
+task runner a stage flow runs on.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
+from typing import Protocol, runtime_checkable
 
 
 @dataclass
 class StageSummary:
-    """The numbers a stage reports: printed by the CLI, published as Prefect artifacts, and
-    aggregated by the pipeline's summary table."""
+    """The numbers a stage reports."""
 
     stage: str
     counts: dict[str, int] = field(default_factory=dict)  # e.g. {"in": 50, "kept": 41}
@@ -24,34 +28,58 @@ class StageSummary:
     seconds: float = 0.0
     outputs: list[str] = field(default_factory=list)  # where the results are
     notes: list[str] = field(default_factory=list)
+    # One record per unit of work: a crawled source (run id, counts), or a part merged into this
+    # summary (one export of several, annotate's push and pull) as its own summary's dict.
+    details: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {
-            "stage": self.stage,
-            "counts": dict(self.counts),
-            "drops": dict(self.drops),
-            "seconds": round(self.seconds, 2),
-            "outputs": list(self.outputs),
-            "notes": list(self.notes),
-        }
-
-    def table(self) -> Table:
-        out = Table(title=f"{self.stage}: done in {self.seconds:.1f}s", show_header=True)
-        out.add_column("what")
-        out.add_column("count", justify="right")
-        for key, value in self.counts.items():
-            out.add_row(key, f"{value:,}")
-        for reason, value in self.drops.most_common():
-            out.add_row(f"dropped: {reason}", f"{value:,}")
+        out = dataclasses.asdict(self)
+        out["drops"] = dict(self.drops)
+        out["seconds"] = round(self.seconds, 2)
         return out
 
-    def print(self, console: Console | None = None) -> None:
-        console = console or Console()
-        console.print(self.table())
-        for path in self.outputs:
-            console.print(f"  output: {path}")
-        for note in self.notes:
-            console.print(f"  {note}")
+    @classmethod
+    def from_dict(cls, data: dict) -> StageSummary:
+        known = {f.name for f in dataclasses.fields(cls)}
+        summary = cls(**{k: v for k, v in data.items() if k in known})
+        summary.drops = Counter(summary.drops)
+        return summary
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> StageSummary:
+        return cls.from_dict(json.loads(text))
+
+    def merge(self, part: StageSummary, prefix: str = "") -> StageSummary:
+        """Add `part` (a sub-step or one of several exports) into this summary; `prefix` keeps the
+        counts and notes of several parts apart ("docs: examples")."""
+        for key, value in part.counts.items():
+            self.counts[prefix + key] = self.counts.get(prefix + key, 0) + value
+        self.drops.update(part.drops)
+        self.seconds += part.seconds
+        self.outputs += part.outputs
+        self.notes += [prefix + note for note in part.notes]
+        self.details.append(part.to_dict())
+        return self
+
+
+@runtime_checkable
+class Progress(Protocol):
+    """How a stage reports how far it is. One bar per `label`: `total` sets its size, `add_total`
+    grows it (work found on the way), `advance` or `completed` move it, `status` says which step."""
+
+    def update(
+        self,
+        label: str,
+        *,
+        advance: int = 0,
+        completed: int | None = None,
+        total: int | None = None,
+        add_total: int = 0,
+        status: str | None = None,
+    ) -> None: ...
 
 
 @contextmanager
@@ -63,19 +91,6 @@ def timed(summary: StageSummary) -> Iterator[StageSummary]:
         summary.seconds = time.perf_counter() - start
 
 
-def progress_bar(console: Console | None = None, transient: bool = False) -> Progress:
-    """A rich progress bar for long work (shown on a terminal, quiet otherwise)."""
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console or Console(stderr=True),
-        transient=transient,
-    )
-
-
 def on_dask_task_runner() -> bool:
     """True inside a flow run whose task runner is prefect-dask's: the flow then submits its
     CPU-heavy work as one task per batch, so the Dask workers do it."""
@@ -83,6 +98,18 @@ def on_dask_task_runner() -> bool:
 
     ctx = FlowRunContext.get()
     return ctx is not None and type(ctx.task_runner).__name__ == "DaskTaskRunner"
+
+
+# Stages whose CPU-heavy work is worth shipping to Dask workers (extraction, MinHash signatures).
+DASK_STAGES = ("clean", "dedup")
+
+
+def stage_task_runner(stage: str, task_runner: str, dask_address: str | None = None):
+    """The task runner a stage's flow runs on: prefect-dask's for the CPU-heavy stages when the
+    settings ask for Dask, else None (the flow's own default)."""
+    if task_runner != "dask" or stage not in DASK_STAGES:
+        return None
+    return dask_task_runner(dask_address)
 
 
 def dask_task_runner(address: str | None = None):
@@ -99,6 +126,10 @@ def dask_task_runner(address: str | None = None):
     if address:
         return DaskTaskRunner(address=address)
     return DaskTaskRunner(
-        cluster_kwargs={"n_workers": os.cpu_count() or 1, "threads_per_worker": 1, "processes": True,
-                        "dashboard_address": None}
+        cluster_kwargs={
+            "n_workers": os.cpu_count() or 1,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+        }
     )

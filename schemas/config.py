@@ -87,6 +87,7 @@ class CrawlSettings(Strict):
     )
     flush_rows: int = Field(100, ge=1, description="Pages per durable write (what a killed crawl can lose).")
     flush_seconds: float = Field(5.0, gt=0, description="Longest time fetched pages wait before being written.")
+    warc_out: str | None = Field(None, description="Also write every fetched page to this WARC file (.gz ok).")
 
 
 class CleanSettings(Strict):

@@ -17,14 +17,17 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from corpusforge.schemas import CORE_TABLES, TABLES, conform, schema_of
 from corpusforge.warehouse.lock import TableLock
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds
 
 ROW_GROUP_ROWS = 10_000  # bounded row groups: readers can stream a file in slices
 SCHEMA_FILE = "00000000-schema.parquet"
@@ -187,6 +190,8 @@ class Warehouse:
         return sorted(infos, key=lambda i: i.base_name)
 
     def dataset(self, table: str) -> ds.Dataset:
+        import pyarrow.dataset as ds  # brings pandas along: only when a dataset is asked for (CLI start-up)
+
         paths = [i.path for i in self.files(table)]
         if not paths:
             return ds.dataset(schema_of(table).empty_table())

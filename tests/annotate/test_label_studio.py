@@ -8,9 +8,9 @@ import pytest
 from label_studio_sdk import LabelStudio
 
 from corpusforge.connectors.label_studio import LabelStudioUnavailable
-from corpusforge.flows.annotate import ENABLE_HINT, annotate_pull, annotate_push, label_studio_configured
+from corpusforge.flows.annotate import ENABLE_HINT, annotate, annotate_pull, annotate_push, label_studio_configured
 from corpusforge.flows.cli import main
-from corpusforge.schemas.config import AnnotateSettings
+from corpusforge.schemas.config import AnnotateSettings, Settings
 from corpusforge.warehouse.selection import select_export_documents
 from tests.annotate.factories import PIPELINE_VERSION, decision, document, write_documents
 from tests.conftest import free_port
@@ -59,8 +59,8 @@ def choice(name: str, value: str) -> dict:
 
 def test_push_creates_project_and_tasks_with_predictions_then_adds_nothing(wh, ls_env, sdk, settings, prefect_api):
     docs = corpus(wh)
-    summary = annotate_push(wh.root, settings)
-    assert summary["counts"]["tasks created"] == len(docs) == summary["counts"]["tasks recorded"]
+    summary = annotate_push(Settings(warehouse=wh.root, annotate=settings))
+    assert summary.counts["tasks created"] == len(docs) == summary.counts["tasks recorded"]
     tasks = project_tasks(sdk, settings.project_title)
     assert sorted(t.data["doc_id"] for t in tasks) == sorted(d["doc_id"] for d in docs)
     by_doc = {d["doc_id"]: d for d in docs}
@@ -76,8 +76,8 @@ def test_push_creates_project_and_tasks_with_predictions_then_adds_nothing(wh, l
     assert reasons[docs[-1]["doc_id"]] == "borderline"
     assert list(reasons.values()).count("dropped") == 2
 
-    again = annotate_push(wh.root, settings)
-    assert again["counts"]["sampled"] == 0 and again["counts"]["tasks created"] == 0
+    again = annotate_push(Settings(warehouse=wh.root, annotate=settings))
+    assert again.counts["sampled"] == 0 and again.counts["tasks created"] == 0
     assert len(project_tasks(sdk, settings.project_title)) == len(docs)
     assert len(recorded_tasks(wh)) == len(docs)
 
@@ -85,7 +85,7 @@ def test_push_creates_project_and_tasks_with_predictions_then_adds_nothing(wh, l
 def test_pull_brings_annotations_back_including_edited_ones(wh, ls_env, sdk, settings, prefect_api):
     corpus(wh)
     only_kept = {"sample_size": 3, "borderline_share": 0.0, "dropped_share": 0.0}
-    annotate_push(wh.root, settings.model_copy(update=only_kept))
+    annotate_push(Settings(warehouse=wh.root, annotate=settings.model_copy(update=only_kept)))
     t1, t2, t3 = sorted(project_tasks(sdk, settings.project_title), key=lambda t: t.id)
     other = next((u for u in sdk.users.list() if u.email == "second@corpusforge.local"), None)
     other = other or sdk.users.create(email="second@corpusforge.local", username="second")
@@ -96,8 +96,8 @@ def test_pull_brings_annotations_back_including_edited_ones(wh, ls_env, sdk, set
     sdk.annotations.create(t2.id, result=[choice("quality", "drop"), choice("personal_data", "yes")])
     sdk.annotations.create(t3.id, result=[], was_cancelled=True)
 
-    summary = annotate_pull(wh.root, settings)
-    assert summary["counts"]["new annotations"] == 4 and summary["counts"]["edited annotations"] == 0
+    summary = annotate_pull(Settings(warehouse=wh.root, annotate=settings))
+    assert summary.counts["new annotations"] == 4 and summary.counts["edited annotations"] == 0
     rows = {r["annotation_id"]: r for r in wh.read("annotations").to_pylist()}
     assert rows[first.id]["quality"] == "keep" and rows[first.id]["use"] == "training"
     assert (rows[first.id]["question"], rows[first.id]["answer"]) == ("What is 1?", "One.")
@@ -107,12 +107,12 @@ def test_pull_brings_annotations_back_including_edited_ones(wh, ls_env, sdk, set
     )
     assert [r["was_cancelled"] for r in rows.values() if r["task_id"] == t3.id] == [True]
 
-    assert annotate_pull(wh.root, settings)["counts"]["new annotations"] == 0
+    assert annotate_pull(Settings(warehouse=wh.root, annotate=settings)).counts["new annotations"] == 0
     assert wh.stats("annotations").rows == 4
 
     sdk.annotations.update(first.id, result=[choice("quality", "drop"), choice("use", "neither")])
-    edited = annotate_pull(wh.root, settings)
-    assert edited["counts"]["edited annotations"] == 1 and edited["counts"]["new annotations"] == 0
+    edited = annotate_pull(Settings(warehouse=wh.root, annotate=settings))
+    assert edited.counts["edited annotations"] == 1 and edited.counts["new annotations"] == 0
     con = wh.connect()
     try:
         current = con.execute("select quality, use from annotations where annotation_id = ?", [first.id]).fetchall()
@@ -138,7 +138,7 @@ def test_server_stopped_mid_push_then_restarted_completes_without_duplicates(
     fault_proxy.stop_at_import(2, label_studio.stop)
     try:
         with pytest.raises(LabelStudioUnavailable, match="not reachable"):
-            annotate_push(wh.root, settings)
+            annotate_push(Settings(warehouse=wh.root, annotate=settings))
         partial = len(recorded_tasks(wh))
         assert partial == settings.batch_size  # the first batch only
     finally:
@@ -147,8 +147,8 @@ def test_server_stopped_mid_push_then_restarted_completes_without_duplicates(
     in_project = len(project_tasks(sdk, settings.project_title))
     assert in_project > partial  # tasks created but not recorded when the server went down
 
-    summary = annotate_push(wh.root, settings)
-    assert summary["counts"]["recovered unrecorded tasks"] == in_project - partial
+    summary = annotate_push(Settings(warehouse=wh.root, annotate=settings))
+    assert summary.counts["recovered unrecorded tasks"] == in_project - partial
     tasks = project_tasks(sdk, settings.project_title)
     doc_ids = [t.data["doc_id"] for t in tasks]
     assert len(doc_ids) == len(set(doc_ids)) == len(docs)
@@ -211,3 +211,23 @@ def test_connection_from_prefect_secret_blocks(monkeypatch, prefect_api):
     connection = label_studio_connection(cfg)
     assert (connection.url, connection.api_key) == ("http://ls.example:8080", "block-key-123456")
     assert "block-key-123456" not in repr(connection)
+
+
+def test_annotate_stage_uses_the_secret_blocks_the_settings_name(wh, label_studio, settings, monkeypatch, prefect_api):
+    """The pipeline's annotate stage looks Label Studio up in the Secret blocks named in
+    `annotate:` (it used to ask for the default block names and skip)."""
+    from prefect.blocks.system import Secret
+
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)
+    docs = corpus(wh)
+    Secret(value=label_studio.url).save("cf-stage-ls-url", overwrite=True)
+    Secret(value=label_studio.api_key).save("cf-stage-ls-key", overwrite=True)
+    custom = settings.model_copy(
+        update={"url_secret_block": "cf-stage-ls-url", "api_key_secret_block": "cf-stage-ls-key"}
+    )
+    assert not label_studio_configured()  # the default block names hold nothing
+    summary = annotate(Settings(warehouse=wh.root, annotate=custom))
+    assert ENABLE_HINT not in summary.notes
+    assert summary.counts["annotate push: tasks created"] == len(docs)
+    assert summary.counts["annotate pull: tasks"] == len(docs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from corpusforge.flows.clean import clean_flow
+from corpusforge.flows.clean import clean
 from corpusforge.schemas.config import CleanSettings, ConfigError, Settings, SourceConfig
 from tests.clean.pages import page_row, write_pages
 
@@ -35,21 +35,21 @@ def test_clean_fills_documents_and_is_incremental(prefect_api, wh, sample_pages)
     write_pages(wh, sample_pages)
     settings = settings_for(wh, sample={})
 
-    first = clean_flow(settings)
-    assert first["counts"]["pages to clean"] == len(sample_pages)
-    assert first["counts"]["kept"] + first["counts"]["dropped"] == len(sample_pages)
-    assert first["drops"]["gopher_too_few_words"] >= 1
+    first = clean(settings)
+    assert first.counts["pages to clean"] == len(sample_pages)
+    assert first.counts["kept"] + first.counts["dropped"] == len(sample_pages)
+    assert first.drops["gopher_too_few_words"] >= 1
     docs = documents(wh)
     assert len(docs) == len(sample_pages)
     assert all(d["pipeline_version"] and d["clean_run_id"] for d in docs)
     reason_sql = "select reason, count(*) as n from (select unnest(drop_reasons) as reason from documents) group by 1"
     reasons = {r["reason"]: r["n"] for r in documents(wh, reason_sql)}
-    assert reasons == first["drops"]
+    assert reasons == first.drops
 
     # Nothing new: nothing cleaned, nothing written.
-    second = clean_flow(settings)
-    assert second["counts"]["pages to clean"] == 0
-    assert second["outputs"] == []
+    second = clean(settings)
+    assert second.counts["pages to clean"] == 0
+    assert second.outputs == []
     assert len(documents(wh, "select * from documents_history")) == len(sample_pages)
 
     # A changed page is cleaned again, alone.
@@ -59,15 +59,15 @@ def test_clean_fills_documents_and_is_incremental(prefect_api, wh, sample_pages)
         b"<p>A brand new closing paragraph was added to this article.</p></div><!-- end article-body -->",
     )
     write_pages(wh, [page_row(changed["url"], changed_body, changed["content_type"], "sample")])
-    third = clean_flow(settings)
-    assert third["counts"]["pages to clean"] == 1
+    third = clean(settings)
+    assert third.counts["pages to clean"] == 1
     doc = documents(wh, f"select * from documents where url = '{changed['url']}'")[0]
     assert "A brand new closing paragraph was added to this article." in doc["text"]
 
     # A settings change (a new pipeline version) re-cleans every page of the source.
     stricter = settings_for(wh, sample={"filters": {"gopher_min_words": 200}})
-    fourth = clean_flow(stricter)
-    assert fourth["counts"]["pages to clean"] == len(sample_pages)
+    fourth = clean(stricter)
+    assert fourth.counts["pages to clean"] == len(sample_pages)
 
 
 def test_time_limit_languages_and_pii_per_source(prefect_api, wh, sample_pages, articles_by_url):
@@ -95,8 +95,8 @@ def test_time_limit_languages_and_pii_per_source(prefect_api, wh, sample_pages, 
         german_only={"languages": ["de"]},
         no_redaction={"redact_pii": False},
     )
-    result = clean_flow(settings)
-    assert result["counts"]["pages to clean"] == 4
+    result = clean(settings)
+    assert result.counts["pages to clean"] == 4
     docs = {d["url"]: d for d in documents(wh)}
 
     slow = docs["http://slow.test/huge.html"]
@@ -110,7 +110,7 @@ def test_time_limit_languages_and_pii_per_source(prefect_api, wh, sample_pages, 
     unredacted = docs[pii["url"]]
     assert "@example." in unredacted["text"] and "[EMAIL]" not in unredacted["text"]
     assert not unredacted["pii_counts"]
-    assert result["drops"]["extract_timeout"] == 1
+    assert result.drops["extract_timeout"] == 1
 
 
 def test_unknown_threshold_is_a_one_line_config_error(wh):

@@ -44,6 +44,15 @@ def make_settings(warehouse: str, url: str, kind: str = "site", name: str = "sam
     return Settings.model_validate({"warehouse": warehouse, "crawl": crawl, "sources": [src]})
 
 
+def run_crawl(settings: Settings, warc_out: str | None = None) -> list[dict]:
+    """Run the crawl flow; one record per source (run id, counts, reasons, resumed, robots)."""
+    from corpusforge.flows.crawl import crawl
+
+    if warc_out:
+        settings = settings.model_copy(update={"crawl": settings.crawl.model_copy(update={"warc_out": warc_out})})
+    return crawl(settings).details
+
+
 def pages_rows(wh, **where) -> list[dict]:
     rows = wh.read("pages").to_pylist()
     return [r for r in rows if all(r.get(k) == v for k, v in where.items())]

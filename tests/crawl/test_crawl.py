@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from corpusforge.connectors.sample_site import delete_page, edit_page
-from corpusforge.flows.crawl import run_crawl
 from corpusforge.processing.ids import doc_id_for
-from tests.crawl.conftest import make_settings, pages_rows, url_path
+from tests.crawl.conftest import make_settings, pages_rows, run_crawl, url_path
+
+pytestmark = pytest.mark.usefixtures("prefect_api")  # every crawl runs as a Prefect flow
 
 
 def requests_of(srv) -> list[dict]:

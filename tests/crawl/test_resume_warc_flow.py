@@ -11,12 +11,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import yaml
 
-from corpusforge.flows.crawl import run_crawl
 from corpusforge.processing.urls import Scope, normalize_url
 from corpusforge.warehouse import Warehouse
-from tests.crawl.conftest import make_settings, pages_rows, url_path
+from tests.crawl.conftest import make_settings, pages_rows, run_crawl, url_path
+
+pytestmark = pytest.mark.usefixtures("prefect_api")  # every crawl runs as a Prefect flow
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -97,17 +99,18 @@ def test_url_normalisation_and_scope():
 
 def test_crawl_flow_and_cli(prefect_api, serve, sample_site_dir, sample_manifest, tmp_path):
     from corpusforge.flows.cli import main
-    from corpusforge.flows.crawl import crawl_flow
+    from corpusforge.flows.crawl import crawl
 
     srv = serve(sample_site_dir)
     settings = make_settings(str(tmp_path / "wh"), srv.url + "/")
     settings.sources.append(
         settings.sources[0].model_copy(update={"name": "feed", "kind": "feed", "url": srv.url + "/feed.xml"})
     )
-    summary = crawl_flow(settings)
-    assert summary["stage"] == "crawl" and summary["counts"]["sources"] == 2
-    assert summary["counts"]["fetched"] >= len(sample_manifest["articles"])
-    assert summary["drops"]["robots_disallowed"] >= 1
+    summary = crawl(settings)
+    assert summary.stage == "crawl" and summary.counts["sources"] == 2
+    assert summary.counts["fetched"] >= len(sample_manifest["articles"])
+    assert summary.drops["robots_disallowed"] >= 1
+    assert [d["source"] for d in summary.details] == ["sample", "feed"]
 
     config = tmp_path / "corpusforge.yaml"
     config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))

@@ -5,10 +5,21 @@ from __future__ import annotations
 
 import random
 
-from corpusforge.flows.dedup import run_dedup
+import pytest
+
+from corpusforge.flows.dedup import dedup
+from corpusforge.flows.stage import StageSummary
 from corpusforge.processing.dedup import Member, representative_key, true_jaccard
+from corpusforge.schemas.config import DedupSettings, Settings
 from corpusforge.warehouse import Warehouse
 from tests.dedup.conftest import T0, make_doc, random_text, substitute, write_docs
+
+pytestmark = pytest.mark.usefixtures("prefect_api")  # every dedup runs as a Prefect flow
+
+
+def run_dedup(wh: Warehouse, cfg: DedupSettings) -> StageSummary:
+    return dedup(Settings(warehouse=wh.root, dedup=cfg))
+
 
 COLUMNS = "doc_id, cluster_id, cluster_size, is_representative, duplicate_of, reason"
 

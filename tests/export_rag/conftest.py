@@ -90,14 +90,14 @@ def exported(tmp_path_factory, rag_documents, prefect_api):
     """A warehouse holding the sample documents, exported once with the Prefect flow:
     (warehouse root folder, the flow's summary)."""
     from corpusforge.flows.export_rag import export_rag
-    from corpusforge.schemas.config import RagExport
+    from corpusforge.schemas.config import Settings
     from corpusforge.warehouse import Warehouse
 
     root = tmp_path_factory.mktemp("rag") / "data"
     wh = Warehouse(str(root))
     wh.init()
     wh.write("documents", rag_documents, "test-docs")
-    summary = export_rag(str(root), RagExport())
+    summary = export_rag(Settings(warehouse=str(root)))
     return root, summary
 
 

@@ -10,10 +10,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from corpusforge.flows.export_rag import run_export_rag, search
-from corpusforge.schemas.config import RagExport
+from corpusforge.flows.export_rag import export_rag
+from corpusforge.flows.search import search
+from corpusforge.flows.stage import StageSummary
+from corpusforge.schemas.config import RagExport, Settings
 from corpusforge.warehouse import rag_store, utc_now
 from tests.export_rag.conftest import document_row
+
+pytestmark = pytest.mark.usefixtures("prefect_api")  # every export runs as a Prefect flow
+
+
+def run_export_rag(wh, export: RagExport) -> StageSummary:
+    return export_rag(Settings(warehouse=wh.root, exports={"rag": [export]}))
 
 
 def _export(wh, name: str = "default") -> tuple[pa.Table, pa.Table, dict]:
@@ -24,7 +32,7 @@ def _export(wh, name: str = "default") -> tuple[pa.Table, pa.Table, dict]:
 
 def test_first_export_writes_every_chunk_with_its_vector(exported, rag_documents):
     root, summary = exported
-    counts = summary["counts"]
+    counts = summary.counts
     assert counts["documents selected"] == counts["documents exported"] == len(rag_documents)
     assert counts["chunks embedded"] == counts["chunks new"] == counts["chunks exported"] > len(rag_documents)
     assert counts["chunks deleted"] == 0
@@ -65,15 +73,13 @@ def test_vector_column_reads_back_in_duckdb_as_float_384(exported_copy):
         con.close()
 
 
-def test_rerun_embeds_nothing(exported_copy, prefect_api):
-    from corpusforge.flows.export_rag import export_rag
-
+def test_rerun_embeds_nothing(exported_copy):
     wh, first = exported_copy
     before, _, _ = _export(wh)
-    summary = export_rag(wh.root, RagExport())
-    assert summary["counts"]["chunks embedded"] == 0
-    assert summary["counts"]["documents chunked (new or changed)"] == 0
-    assert summary["counts"]["chunks exported"] == first["counts"]["chunks exported"]
+    summary = run_export_rag(wh, RagExport())
+    assert summary.counts["chunks embedded"] == 0
+    assert summary.counts["documents chunked (new or changed)"] == 0
+    assert summary.counts["chunks exported"] == first.counts["chunks exported"]
     after, deletions, manifest = _export(wh)
     assert after.column("chunk_id").to_pylist() == before.column("chunk_id").to_pylist()
     assert deletions.num_rows == 0 and manifest["counts"]["embedded"] == 0

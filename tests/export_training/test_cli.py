@@ -37,11 +37,11 @@ def test_export_training_command_runs_the_flow(corpus, tmp_path, prefect_api, ca
     (version,) = [p for p in chat_root.iterdir() if p.is_dir()]
     manifest = json.loads((version / "manifest.json").read_text())
     assert manifest["counts"]["examples"] == 1 and (version / "jsonl" / "train.jsonl").is_file()
-    # The pipeline's entry point runs every configured export; the unchanged one is up to date.
-    from corpusforge.flows.export_training import export_training_for_pipeline
+    # The flow runs every configured export; the unchanged one is up to date.
+    from corpusforge.flows.export_training import export_training
     from corpusforge.schemas.config import load_settings
 
-    summary = export_training_for_pipeline(load_settings(config))
+    summary = export_training(load_settings(config))
     assert summary.stage == "export_training" and len(summary.outputs) == 2
     assert summary.counts["pretrain: examples"] == 36 and summary.counts["chat: examples"] == 1
     assert any(note.startswith("chat: up to date") for note in summary.notes)
@@ -58,9 +58,9 @@ def test_unknown_export_name_is_a_one_line_error(corpus, tmp_path, capsys):
 
 
 def test_export_names_pick_exports():
-    from corpusforge.flows.export_training import _exports_named
+    from corpusforge.flows.cli.export import training_exports_named
     from corpusforge.schemas.config import TrainingExport
 
     exports = [TrainingExport(name="a"), TrainingExport(name="b")]
-    assert _exports_named(exports, None) == exports
-    assert _exports_named(exports, "b") == [exports[1]]
+    assert training_exports_named(exports, None) == exports
+    assert training_exports_named(exports, "b") == [exports[1]]

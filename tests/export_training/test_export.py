@@ -11,11 +11,18 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from corpusforge.flows.export_training import run_training_export
+from corpusforge.flows.export_training import export_training
+from corpusforge.flows.stage import StageSummary
 from corpusforge.processing.training_format import validate_openai_chat_record
-from corpusforge.schemas.config import TrainingExport
+from corpusforge.schemas.config import Settings, TrainingExport
 from corpusforge.warehouse.training_export import latest_version, recorded_example_count
 from tests.export_training.conftest import annotation_row, pseudo_text, tombstone_row
+
+pytestmark = pytest.mark.usefixtures("prefect_api")  # every export runs as a Prefect flow
+
+
+def run_training_export(wh, export: TrainingExport, force: bool = False) -> StageSummary:
+    return export_training(Settings(warehouse=wh.root, exports={"training": [export]}), force=force)
 
 
 def export(corpus, **settings) -> tuple[Path, dict]:

@@ -1,0 +1,3 @@
+from corpusforge.flows.cli.main import run
+
+run()

@@ -1,0 +1,154 @@
+"""Commands that read the warehouse: `tables`, `query`, `search`, `report`. None of them loads
+Prefect; only `search` loads the embedding model (it has to embed the question)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from corpusforge.flows.cli.context import cli_context
+
+
+def _human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "NULL"
+    text = str(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _snippet(text: str, width: int = 160) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= width else flat[: width - 1].rsplit(" ", 1)[0] + " …"
+
+
+def tables(ctx: typer.Context) -> None:
+    """List every table of the warehouse with its row count, file count and size on disk."""
+    from rich.table import Table
+
+    from corpusforge.schemas import TABLES
+
+    cli = cli_context(ctx)
+    wh = cli.warehouse()
+    wh.init()
+    out = Table(title=f"warehouse {wh.root_url}")
+    out.add_column("table")
+    out.add_column("rows", justify="right")
+    out.add_column("files", justify="right")
+    out.add_column("size on disk", justify="right")
+    for name in TABLES:
+        st = wh.stats(name)
+        out.add_row(name, f"{st.rows:,}", str(st.files), _human_bytes(st.bytes))
+    cli.console.print(out)
+
+
+def query(
+    ctx: typer.Context,
+    sql: Annotated[str, typer.Argument(help="A read-only SQL query over the catalog's views.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="table | csv | json | parquet (parquet needs --output).")
+    ] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to print in table format.")] = 100,
+) -> None:
+    """Run SQL against the corpus (tables: pages, documents, clusters, chunks, ...).
+
+    Example: corpusforge query "select reason, count(*) from tombstones group by 1"
+    """
+    if format not in ("table", "csv", "json", "parquet"):
+        raise click.BadParameter(f"unknown format {format!r}; use table, csv, json or parquet", param_hint="--format")
+    if format == "parquet" and output is None:
+        raise click.BadParameter("parquet output needs --output FILE", param_hint="--format")
+    from corpusforge.warehouse.query import run_query, write_result
+
+    cli = cli_context(ctx)
+    result = run_query(cli.warehouse(), sql)
+    if output is not None or format != "table":
+        text = write_result(result, format if format != "table" else "csv", output)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            cli.err_console.print(f"wrote {result.num_rows:,} rows to {output}")
+        return
+    from rich.table import Table
+
+    out = Table(show_lines=False)
+    for name in result.column_names:
+        out.add_column(name, overflow="fold")
+    for row in result.slice(0, limit).to_pylist():
+        out.add_row(*(_cell(v) for v in row.values()))
+    cli.console.print(out)
+    if result.num_rows > limit:
+        cli.err_console.print(f"({result.num_rows:,} rows, first {limit} shown; use --limit or --output)")
+
+
+def search(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    k: Annotated[int, typer.Option("-k", "--top", min=1, help="Number of chunks to show.")] = 5,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="Which RAG export to search (default: the first configured).")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="cpu | cuda (default: auto-detect).")] = None,
+) -> None:
+    """Search the RAG export: embed the question and rank its chunks by cosine similarity.
+
+    Example: corpusforge search "how do I parse command-line options" -k 5
+    """
+    from rich.table import Table
+
+    from corpusforge.flows.search import search as search_export
+
+    cli = cli_context(ctx)
+    settings = cli.settings()
+    if name is None:
+        name = settings.exports.rag[0].name if settings.exports.rag else "default"
+    hits = search_export(cli.warehouse(), question, name, k, device)
+    out = Table(title=f"top {k} for {question!r}", show_lines=True)
+    for col, justify in (("score", "right"), ("title", "left"), ("heading path", "left"), ("url", "left")):
+        out.add_column(col, justify=justify, overflow="fold")
+    out.add_column("snippet", overflow="fold", ratio=2)
+    for row in hits.to_pylist():
+        out.add_row(
+            f"{row['score']:.3f}",
+            row["title"] or "",
+            row["heading_path"] or "",
+            row["url"] or "",
+            _snippet(row["text"]),
+        )
+    cli.console.print(out)
+
+
+def report(
+    ctx: typer.Context,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the HTML page.")] = None,
+) -> None:
+    """Write one self-contained HTML page of charts about the corpus.
+
+    Charts: documents per source and language, length and quality histograms, the filter funnel, drop reasons,
+    duplicate cluster sizes, annotation progress and export sizes.
+    """
+    from corpusforge.flows.report import write_corpus_report
+
+    cli = cli_context(ctx)
+    wh = cli.warehouse()
+    wh.init()
+    path = write_corpus_report(wh, output)
+    cli.console.print(f"report written: {path}")
+
+
+def register(app: typer.Typer) -> None:
+    for command in (search, tables, query, report):
+        app.command(command.__name__)(command)

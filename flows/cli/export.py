@@ -1,0 +1,117 @@
+"""`corpusforge export training | rag`: the two exports, every configured one or one by name."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from corpusforge.flows.cli.context import cli_context
+from corpusforge.flows.cli.output import print_summary
+from corpusforge.flows.cli.progress import RichProgress
+
+if TYPE_CHECKING:
+    from corpusforge.flows.stage import StageSummary
+    from corpusforge.schemas.config import RagExport, TrainingExport
+
+export_app = typer.Typer(
+    help="Export the corpus: a versioned dataset for fine-tuning (`training`) or chunks with "
+    "embeddings for RAG indexes (`rag`).",
+    no_args_is_help=True,
+)
+
+
+def training_exports_named(exports: list[TrainingExport], name: str | None) -> list[TrainingExport]:
+    if name is None:
+        return exports
+    chosen = [e for e in exports if e.name == name]
+    if not chosen:
+        known = ", ".join(e.name for e in exports) or "none"
+        raise ValueError(f"no training export named {name!r} in exports.training (have: {known})")
+    return chosen
+
+
+def rag_exports_named(exports: list[RagExport], name: str | None) -> list[RagExport]:
+    if name is None:
+        return exports
+    chosen = [e for e in exports if e.name == name]
+    if chosen:
+        return chosen
+    from corpusforge.schemas.config import RagExport
+
+    if not exports or name != "default":
+        # A name not in the config is a new export with default settings.
+        return [RagExport(name=name)]
+    return [exports[0].model_copy(update={"name": name})]
+
+
+def print_parts(summary: StageSummary, console: Console, drops_prefix: str = "") -> None:
+    """One table per export, each under its own name."""
+    from corpusforge.flows.stage import StageSummary
+
+    for detail in summary.details:
+        part = StageSummary.from_dict(detail)
+        part.drops = Counter({drops_prefix + reason: n for reason, n in part.drops.items()})
+        print_summary(part, console)
+
+
+@export_app.command("training")
+def training(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="Export to build (default: every exports.training entry).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Rebuild even if this version already exists.")] = False,
+) -> None:
+    """Write a versioned fine-tuning dataset to exports/training/NAME/VERSION/.
+
+    Parquet shards in the Hugging Face layout, optional OpenAI chat JSONL, manifest.json and a dataset card.
+
+    Load it with datasets.load_dataset("parquet", data_dir="exports/training/NAME/VERSION/data").
+
+    The version is a hash of the input snapshot and the config: a second run with no changes writes nothing.
+    """
+    cli = cli_context(ctx)
+    settings = cli.settings()
+    exports = training_exports_named(settings.exports.training, name)
+    from corpusforge.flows.export_training import export_training
+
+    chosen = settings.model_copy(update={"exports": settings.exports.model_copy(update={"training": exports})})
+    with RichProgress(cli.err_console, transient=True) as progress:
+        summary = export_training(chosen, progress, force=force)
+    print_parts(summary, cli.console)
+
+
+@export_app.command("rag")
+def rag(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="Export to build (default: every exports.rag entry).")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="cpu | cuda (default: auto-detect).")] = None,
+) -> None:
+    """Chunk and embed the corpus into exports/rag/NAME/ for vector indexes.
+
+    chunks.parquet holds every chunk with its vector (a fixed-size float32 list);
+    deletions.parquet lists the chunk_ids that left since the previous export (apply them to
+    your index); manifest.json records the snapshot, model and chunker config. Embeddings are
+    computed once: a second run with no changes embeds nothing. Then try
+    corpusforge search "your question".
+    """
+    cli = cli_context(ctx)
+    settings = cli.settings()
+    exports = rag_exports_named(settings.exports.rag, name)
+    if device:
+        exports = [cfg.model_copy(update={"device": device}) for cfg in exports]
+    from corpusforge.flows.export_rag import export_rag
+
+    chosen = settings.model_copy(update={"exports": settings.exports.model_copy(update={"rag": exports})})
+    with RichProgress(cli.err_console) as progress:
+        summary = export_rag(chosen, progress)
+    print_parts(summary, cli.console, drops_prefix="deleted: ")  # a RAG export's drops are deleted chunks
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(export_app, name="export")
