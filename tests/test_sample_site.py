@@ -626,3 +626,22 @@ def test_server_serves_the_quality_pages(quality_site, quality_manifest, http):
         assert listing.status_code == 200 and "Documentation – page 1" in listing.text
         sitemap = http.get(srv.url + "/sitemap.xml").text
         assert all(f"{srv.url}{a['url_path']}</loc>" in sitemap for a in new)
+
+
+def test_quality_site_is_deterministic(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    generate_site(first, pages=30, seed=3, quality=True)
+    generate_site(second, pages=30, seed=3, quality=True)
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for rel in files:
+        assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
+
+
+def test_quality_site_names_the_missing_debian_package(tmp_path, monkeypatch):
+    from corpusforge.connectors.sample_site import harvest_html
+
+    monkeypatch.setattr(harvest_html, "DEBIAN_REFERENCE_ROOT", tmp_path / "no-such-dir")
+    with pytest.raises(RuntimeError, match="apt-get install debian-reference-zh-cn"):
+        generate_site(tmp_path / "site", pages=30, quality=True)
+    assert not any((tmp_path / "site").rglob("*.html"))  # it fails before writing any page
