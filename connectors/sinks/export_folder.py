@@ -1,0 +1,93 @@
+"""Read a RAG export folder (`exports/rag/<name>/`) the way every sink needs it.
+
+The folder is the contract between the export and the sinks: `chunks.parquet` (the vector as
+fixed_size_list<float32>[dim], model id and dimension in the file's metadata), `deletions.parquet`
+(chunk_ids that left since the previous export, each with its reason) and `manifest.json`.
+Sinks read only these files, so they work on an export copied to another machine.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+CHUNKS_FILE = "chunks.parquet"
+DELETIONS_FILE = "deletions.parquet"
+MANIFEST_FILE = "manifest.json"
+META_MODEL_ID = b"corpusforge.model_id"
+META_DIM = b"corpusforge.embedding_dim"
+
+# The lineage a sink keeps beside each vector: enough to cite the chunk and find it in its page.
+LINEAGE_COLUMNS = (
+    "chunk_id",
+    "doc_id",
+    "content_hash",
+    "url",
+    "title",
+    "heading_path",
+    "position",
+    "char_start",
+    "char_end",
+    "text_hash",
+    "token_count",
+    "language",
+    "fetched_at",
+    "model_id",
+    "chunker_config_hash",
+)
+
+
+class ExportFolderError(ValueError):
+    """The folder is not a complete RAG export."""
+
+
+@dataclass(frozen=True)
+class ExportFolder:
+    path: Path
+    model_id: str
+    dim: int
+
+    @classmethod
+    def open(cls, path: str | Path) -> ExportFolder:
+        """Check that `path` holds a whole export (its manifest is written last) and read its model."""
+        folder = Path(path)
+        for name in (MANIFEST_FILE, CHUNKS_FILE):
+            if not (folder / name).is_file():
+                raise ExportFolderError(f"{folder} is not a RAG export (no {name}); run `corpusforge export rag` first")
+        meta = pq.read_schema(folder / CHUNKS_FILE).metadata or {}
+        if META_DIM not in meta or META_MODEL_ID not in meta:
+            raise ExportFolderError(f"{folder / CHUNKS_FILE} has no model id or dimension in its metadata")
+        return cls(folder, meta[META_MODEL_ID].decode(), int(meta[META_DIM]))
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def manifest(self) -> dict:
+        return json.loads((self.path / MANIFEST_FILE).read_text())
+
+    def chunks(self, batch_rows: int = 2_048):
+        """The export's chunks as Arrow record batches of at most `batch_rows` rows (the vector
+        stays fixed_size_list<float32>[dim]: Arrow's schema in the file keeps the size)."""
+        return pq.ParquetFile(self.path / CHUNKS_FILE).iter_batches(batch_size=batch_rows)
+
+    def chunks_schema(self) -> pa.Schema:
+        return pq.read_schema(self.path / CHUNKS_FILE)
+
+    def deletions(self) -> pa.Table:
+        """chunk_id, doc_id and reason of every chunk that left since the previous export."""
+        path = self.path / DELETIONS_FILE
+        if not path.is_file():
+            return pa.table({"chunk_id": pa.array([], pa.string()), "reason": pa.array([], pa.string())})
+        return pq.read_table(path)
+
+
+def deleted_chunk_ids(deletions: pa.Table) -> list[str]:
+    """The chunk ids of deletion rows (as in deletions.parquet); a clear error for other tables."""
+    if "chunk_id" not in deletions.column_names:
+        raise ExportFolderError(f"deletion rows need a chunk_id column, got {deletions.column_names}")
+    return [c for c in deletions.column("chunk_id").to_pylist() if c]
