@@ -76,7 +76,12 @@ def funnel_section(stats: dict) -> Section:
         [[r["source"], r["fetched"], r["extracted"], r["kept"], r["representatives"], r["in_training"], r["chunked"]]
          for r in stats["source_funnel"]],
     )  # fmt: skip
-    return Section("Funnel: from fetched pages to the exports", body=total + "<h3>Per source</h3>" + per_source)
+    steps = stats["funnel"]
+    png = None
+    if any(r["n"] for r in steps):
+        png = to_png(bar_figure([r["step"] for r in steps], [r["n"] for r in steps], "from pages to exports",
+                                xlabel="documents"))  # fmt: skip
+    return Section("Funnel: from fetched pages to the exports", png, body=total + "<h3>Per source</h3>" + per_source)
 
 
 def sources_section(stats: dict) -> Section:

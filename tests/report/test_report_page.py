@@ -56,15 +56,25 @@ def corpus(wh):
     return wh, docs
 
 
+def _render(wh) -> str:
+    con = wh.connect()
+    try:
+        return render_report(collect_report_stats(con), generated_at="2024-01-02 00:00 UTC")
+    finally:
+        con.close()
+
+
 @pytest.fixture()
 def page(corpus):
     wh, docs = corpus
-    con = wh.connect()
-    try:
-        stats = collect_report_stats(con)
-    finally:
-        con.close()
-    return lxml.html.fromstring(render_report(stats, generated_at="2024-01-02 00:00 UTC")), docs
+    return lxml.html.fromstring(_render(wh)), docs
+
+
+@pytest.fixture()
+def page_file(corpus, tmp_path):
+    path = tmp_path / "corpus-report.html"
+    path.write_text(_render(corpus[0]), encoding="utf-8")
+    return path
 
 
 def _section(tree, title: str):
@@ -157,3 +167,28 @@ def test_signal_histograms_draw_the_threshold():
     lines = [line.get_xdata()[0] for line in fig.axes[0].get_lines()]
     assert lines == [0.35]
     assert "4 dropped, threshold 0.35" in fig.axes[0].get_title()
+
+
+def test_the_page_in_a_browser_shows_every_chart_or_a_note(page_file):
+    from tests.pipeline.browser import chromium, screenshot
+
+    with chromium() as browser:
+        browser.get(page_file.as_uri())
+        sections = browser.execute_script(
+            "return [...document.querySelectorAll('section')].map(s => ({"
+            "  title: s.querySelector('h2').textContent,"
+            "  images: [...s.querySelectorAll('img')].map(i => i.complete && i.naturalWidth > 100),"
+            "  note: [...s.querySelectorAll('p.no-data')].map(p => p.innerText).join(' '),"
+            "  tables: s.querySelectorAll('table').length}))"
+        )
+        browser.set_window_size(1200, browser.execute_script("return document.body.scrollHeight") + 100)
+        screenshot(browser, "corpus-report-hand-made.png")
+    assert [s["title"] for s in sections] == SECTIONS
+    for s in sections:
+        assert all(s["images"]), f"{s['title']}: an image did not load"
+        assert s["images"] or s["note"] or s["tables"], f"{s['title']}: empty section"
+    charts = {s["title"] for s in sections if s["images"]}
+    assert charts == set(SECTIONS) - {"Duplicate cluster sizes", "Annotation progress"}
+    notes = {s["title"]: s["note"] for s in sections if s["note"]}
+    assert set(notes) == {"Duplicate cluster sizes", "Annotation progress"}
+    assert notes["Annotation progress"].startswith("No documents have been sent to Label Studio yet")
