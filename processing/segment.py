@@ -118,17 +118,17 @@ def _segment_spaceless(text: str, language: str | None) -> list[str]:
 
 
 def tokens(text: str, language: str | None) -> list[str]:
-    """Whitespace tokens, or segmenter words for Chinese/Japanese (punctuation included: the
-    callers decide what a word is)."""
-    if is_spaceless(text, language):
-        out: list[str] = []
-        for chunk in text.split():
-            if _CJK.search(chunk):
-                out.extend(t for t in _segment_spaceless(chunk, language) if t.strip())
-            else:
-                out.append(chunk)
-        return out
-    return text.split()
+    """Whitespace tokens; a run of Chinese/Japanese characters is split by the segmenter
+    (punctuation included: the callers decide what a word is)."""
+    if not _CJK.search(text):
+        return text.split()
+    out: list[str] = []
+    for chunk in text.split():
+        if _CJK.search(chunk):
+            out.extend(t for t in _segment_spaceless(chunk, language) if t.strip())
+        else:
+            out.append(chunk)
+    return out
 
 
 def words(text: str, language: str | None) -> list[str]:
