@@ -146,6 +146,10 @@ class LabelStudioServer:
     def state_path(self) -> Path:
         return self.data_dir / STATE_FILE
 
+    def client_env(self) -> dict[str, str]:
+        """The variables `corpusforge annotate` reads to reach this server."""
+        return {"LABEL_STUDIO_URL": self.url, "LABEL_STUDIO_API_KEY": self.api_key}
+
     def installed(self) -> bool:
         return label_studio_executable(self.venv).exists()
 

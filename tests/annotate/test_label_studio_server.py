@@ -29,6 +29,8 @@ def test_started_server_answers_with_its_account_and_is_reused_then_stopped_by_a
     launcher.start()
     assert not launcher.reused
     assert _whoami(launcher).json()["email"] == TEST_ACCOUNT.username
+    assert launcher.client_env() == {"LABEL_STUDIO_URL": launcher.url, "LABEL_STUDIO_API_KEY": TEST_ACCOUNT.token}
+    assert TEST_ACCOUNT.token not in repr(launcher.account)
     assert launcher.state_path.exists()
 
     # A later process (the next `corpusforge demo`) finds the running server through the data dir.
