@@ -66,19 +66,20 @@ JAVASCRIPT_WALL = _phrases(
     r"启用\s*javascript|开启\s*javascript|浏览器不支持",
     r"javascript\s*を有効|javascript\s*が無効|ブラウザの設定",
 )
+# Phrases about access, not about accounts: a support article on resetting a password is content.
 LOGIN_WALL = _phrases(
-    r"\bsign in\b",
-    r"\blog ?in\b",
-    r"\bpassword\b",
-    r"\bcreate (?:an|your) account\b",
-    r"\bmembers only\b",
-    r"\bsubscribe to (?:continue|read|access)\b",
-    r"\bsubscribers only\b",
+    r"\b(?:sign|log) ?in (?:to|and) (?:continue|read|view|access|see|download)\b",
+    r"\b(?:members|subscribers|registered users) only\b",
+    r"\bonly (?:available )?(?:to|for) (?:members|subscribers|registered users)\b",
+    r"\bavailable to (?:members|subscribers|registered users)(?: only)?\b",
+    r"\b(?:subscribe|register|sign up) (?:now )?to (?:continue|read|access|unlock)\b",
+    r"\bcreate (?:an|your|a free) account to\b",
+    r"\balready (?:a member|a subscriber|have an account)\b",
+    r"\bnot a (?:member|subscriber) yet\b",
     r"\bforgot (?:your )?password\b",
     r"\bremember me\b",
-    r"\bregister\b",
-    r"登录|登陆|注册|密码|会员专享",
-    r"ログイン|パスワード|会員登録|新規登録|会員限定",
+    r"登录后(?:查看|继续|阅读)|会员专享|仅限会员|请先登录",
+    r"ログインして|会員限定|会員登録|ログインが必要",
 )
 COMING_SOON = _phrases(
     r"\bcoming soon\b",
@@ -113,6 +114,27 @@ FILLER = _phrases(
     r"\b(?:elevate|empower|revolutioni[sz]e|supercharge)s?\b",
     r"\bone-stop (?:shop|solution)\b",
     r"\bsecond to none\b",
+    # Motivational filler that says nothing about the subject.
+    r"\bone[- ]size[- ]fits[- ]all\b",
+    r"\bmake(?:s)? all the difference\b",
+    r"\b(?:has|have) never been easier\b",
+    r"\bso why wait\b",
+    r"\bnow is the (?:perfect|best) time\b",
+    r"\b(?:does not|doesn't) happen overnight\b",
+    r"\banything is possible\b",
+    r"\bkeep learning\b",
+    r"\bcloser to your goals?\b",
+    r"\bthe key is to\b",
+    r"\bthe good news is\b",
+    r"\bthank you for reading\b",
+    r"\bthe latest trends\b",
+    r"\bcountless (?:resources|ways|options)\b",
+    r"\bevery situation is different\b",
+    r"\btake the first step\b",
+    r"\bthe right mindset\b",
+    r"\bmany experts agree\b",
+    r"\bstay tuned for more\b",
+    r"\bthe sky is the limit\b",
 )
 BOILERPLATE = _phrases(
     r"\bterms (?:of (?:use|service)|and conditions)\b",
@@ -252,16 +274,16 @@ def price_list_score(seg: Segments, prose_words: list[str]) -> float:
 
 
 def tag_cloud_score(seg: Segments, language: str | None) -> float:
-    """Share of prose lines that are runs of 12+ bare terms: no function word, no sentence end."""
+    """Share of prose lines that are runs of 12+ bare terms: under 10% function words (prose
+    has 30-50%), no sentence end."""
     function = FUNCTION_WORDS.get(language or "", frozenset())
     if not seg.prose or not function:
         return math.nan
     runs = 0
     for line in seg.prose:
-        terms = line.split()
+        terms = [t.strip(",.;:·|#()").lower() for t in line.split()]
         if len(terms) >= 12 and not line.endswith((".", "!", "?", "。")):
-            lowered = {t.strip(",.;:·|#()").lower() for t in terms}
-            runs += not (lowered & function)
+            runs += sum(1 for t in terms if t in function) < 0.1 * len(terms)
     return runs / len(seg.prose)
 
 

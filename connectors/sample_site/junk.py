@@ -153,22 +153,34 @@ def _link_list(rng: random.Random, links: list[tuple[str, str]]) -> JunkDraft:
             ("en.wikipedia.org", "Wikipedia"),
         )
     ]
-    chosen = rng.sample(links, min(len(links), 40)) + external
+    # A link farm: links out to other sites, most of them made-up partner hosts. (A list of the
+    # site's own pages is its navigation, which the filters keep for RAG: see processing/junk.py.)
+    farm = [
+        (f"https://{_slug(title)}-{n}.example/", title)
+        for n, (_, title) in enumerate(rng.sample(links, min(len(links), 40)))
+    ]
+    chosen = farm[: max(0, 40 - len(external))] + external
     rng.shuffle(chosen)
     body = f'<p>Links we like.</p>\n<ul class="link-list">\n{_links(chosen)}\n</ul>'
     return JunkDraft("link_list", "en", "Useful links", body, "/resources/", "links")
 
 
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40]
+
+
 def _directory(links: list[tuple[str, str]]) -> JunkDraft:
+    # A web directory: other sites filed A to Z (the site's own A-Z index would be navigation).
+    listed = [(f"https://www.{_slug(title)}.example/", title) for _, title in links]
     by_letter: dict[str, list[tuple[str, str]]] = {}
-    for href, title in sorted(links, key=lambda link: link[1].lower()):
+    for href, title in sorted(listed, key=lambda link: link[1].lower()):
         letter = title[:1].upper()
         by_letter.setdefault(letter if letter.isalpha() else "#", []).append((href, title))
     letters = " ".join(f'<a href="#letter-{c}">{c}</a>' for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     parts = [f'<p class="letters">{letters}</p>']
     for letter in sorted(by_letter):
         parts.append(f'<h2 id="letter-{letter}">{letter}</h2>\n<ul>\n{_links(by_letter[letter][:8])}\n</ul>')
-    return JunkDraft("directory", "en", "Site index A–Z", "\n".join(parts), "/directory/", "a-z")
+    return JunkDraft("directory", "en", "Web directory A–Z", "\n".join(parts), "/directory/", "a-z")
 
 
 def _tag_cloud(rng: random.Random, links: list[tuple[str, str]], vocabulary: list[str]) -> JunkDraft:
