@@ -220,7 +220,7 @@ class _UrlCrawl:
         url = item.url
         if url in self.job.done:  # the interrupted run has its row; only its links are needed
             self.report.counts["resumed"] += 1
-            self.follow_links(item, self.job.known_links.get(url))
+            self._resume(item, self.job.done[url])
             return
         try:  # before robots.txt: a refused host gets no request at all
             await self.fetcher.check_address(url)
@@ -242,6 +242,15 @@ class _UrlCrawl:
             headers["If-Modified-Since"] = prior["last_modified"]
         resp = await self.fetcher.fetch(url, headers)
         self._judge_response(item, resp, prior)
+
+    def _resume(self, item: _Item, done: dict) -> None:
+        """Go on from a row the interrupted run wrote: follow its links, or its redirect (a target
+        reached only through the redirect would otherwise never be crawled: found by kill -9 tests)."""
+        target = done.get("final_url")
+        if done.get("fetch_status") == "skipped" and target and target != item.url:
+            self.enqueue(target, item.depth, (*item.chain, item.url), record_refusal=True)
+        else:
+            self.follow_links(item, self.job.known_links.get(item.url))
 
     def _row(self, item: _Item, resp: Response, fetch_status: str, **values: Any) -> dict:
         base = {
