@@ -20,8 +20,10 @@ import tempfile
 import duckdb
 
 from corpusforge.schemas import TABLES, TableSpec
+from corpusforge.warehouse.export_views import RAG_CHUNKS_SQL
 
-EXTRA_VIEWS: dict[str, str] = {}
+# rag_chunks always: the chunks' vectors live in the embeddings cache, this view joins them in as FLOAT[384].
+EXTRA_VIEWS: dict[str, str] = {"rag_chunks": RAG_CHUNKS_SQL}
 
 
 def register_view(name: str, sql: str) -> None:
