@@ -24,7 +24,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from corpusforge.connectors.sample_site import generate_site  # noqa: E402
-from corpusforge.flows.clean import clean_pages_task, plan_task, source_configs  # noqa: E402
+from corpusforge.flows.clean import clean_pages_task, plan_task  # noqa: E402
+from corpusforge.flows.configs import clean_configs  # noqa: E402
 from corpusforge.processing.ids import sha256_hex  # noqa: E402
 from corpusforge.processing.pool import default_workers  # noqa: E402
 from corpusforge.schemas.config import CleanSettings, Settings, SourceConfig  # noqa: E402
@@ -116,7 +117,7 @@ def clean_stage_rate(pages: list[tuple[str, bytes]], clean: CleanSettings, tmp: 
     settings = Settings(
         warehouse=wh.root, sources=[SourceConfig(name="bench", kind="files", path=str(tmp))], clean=clean
     )
-    configs, default = source_configs(settings)
+    configs, default = clean_configs(settings)
     with PeakMemory() as memory:
         start = time.perf_counter()
         pending = plan_task.fn(wh, configs, default)

@@ -8,7 +8,7 @@ substitutions, insertions, deletions, reordered paragraphs, added boilerplate) w
 word-5-gram Jaccard is computed exactly, and unrelated documents. Then, each in its own
 subprocess (wall time and peak memory of the whole process tree, sampled with psutil):
 
-- corpusforge: `run_dedup` on a warehouse holding the documents (all cores);
+- corpusforge: the `dedup` flow on a warehouse holding the documents (all cores);
 - datatrove: its four MinHash stages (signatures, buckets, cluster, filter) with the same n-gram
   size, number of hashes (bands x rows) and threshold, from bench/.venv-datatrove (created with
   `python3.11 -m venv bench/.venv-datatrove && bench/.venv-datatrove/bin/pip install datatrove`);
@@ -205,11 +205,12 @@ def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]
 CORPUSFORGE_RUN = """
 import json, sys
 sys.path.insert(0, {root!r})
-from corpusforge.flows.dedup import run_dedup
-from corpusforge.schemas.config import DedupSettings
+from corpusforge.flows.dedup import dedup
+from corpusforge.schemas.config import DedupSettings, Settings
 from corpusforge.warehouse import Warehouse
 wh = Warehouse({warehouse!r})
-summary = run_dedup(wh, DedupSettings(threshold={threshold}, num_perm={num_perm}, ngram={ngram}))
+cfg = DedupSettings(threshold={threshold}, num_perm={num_perm}, ngram={ngram})
+summary = dedup(Settings(warehouse=wh.root, dedup=cfg))
 con = wh.connect()
 rows = con.sql("select doc_id, cluster_id from clusters").fetchall()
 reps = [r[0] for r in con.sql("select doc_id from clusters where is_representative").fetchall()]

@@ -30,11 +30,12 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from corpusforge.connectors.sample_site import generate_site  # noqa: E402
-from corpusforge.flows.export_rag import chunker_config, run_export_rag  # noqa: E402
+from corpusforge.flows.configs import chunker_config  # noqa: E402
+from corpusforge.flows.export_rag import export_rag  # noqa: E402
 from corpusforge.processing.chunking import chunk_records  # noqa: E402
 from corpusforge.processing.embedding import load_embedder  # noqa: E402
 from corpusforge.processing.ids import doc_id_for, sha256_hex  # noqa: E402
-from corpusforge.schemas.config import RagExport  # noqa: E402
+from corpusforge.schemas.config import RagExport, Settings  # noqa: E402
 from corpusforge.warehouse import Warehouse  # noqa: E402
 
 CHUNKS_PER_PAGE_GUESS = 6  # sample-site pages give ~6-12 chunks of 254 tokens
@@ -124,10 +125,10 @@ def main() -> None:
         wh.init()
         wh.write("documents", docs, "bench-docs")
         t0 = time.perf_counter()
-        first = run_export_rag(wh, cfg)
+        first = export_rag(Settings(warehouse=wh.root, exports={"rag": [cfg]}))
         export_s = min(export_s, time.perf_counter() - t0)
     t0 = time.perf_counter()
-    again = run_export_rag(wh, cfg)
+    again = export_rag(Settings(warehouse=wh.root, exports={"rag": [cfg]}))
     rerun_s = time.perf_counter() - t0
 
     n = first.counts["chunks embedded"]

@@ -27,6 +27,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from corpusforge.connectors.label_studio import Connection, LabelStudioClient, LabelStudioUnavailable, Project
+from corpusforge.flows.configs import sample_spec
 from corpusforge.flows.stage import Progress, StageSummary, timed
 from corpusforge.processing.annotation_labels import (
     FilterAgreement,
@@ -36,7 +37,7 @@ from corpusforge.processing.annotation_labels import (
     inter_annotator_agreement,
     task_for,
 )
-from corpusforge.processing.sampling import Candidate, Sampled, SampleSpec, sample_documents
+from corpusforge.processing.sampling import Candidate, Sampled, sample_documents
 from corpusforge.schemas.config import AnnotateSettings, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse import annotation_store as store
@@ -87,17 +88,6 @@ def label_studio_client(settings: AnnotateSettings) -> LabelStudioClient:
 
 
 # ---- push ----------------------------------------------------------------------------------------
-def spec_of(cfg: AnnotateSettings, size: int | None = None) -> SampleSpec:
-    return SampleSpec(
-        size=size or cfg.sample_size,
-        seed=cfg.seed,
-        borderline_share=cfg.borderline_share,
-        dropped_share=cfg.dropped_share,
-        quality_buckets=cfg.quality_buckets,
-        borderline_margin=cfg.borderline_margin,
-    )
-
-
 def _task_row(project: Project, doc_id: str, task_id: int, content_hash, reason, stratum, run_id, now) -> dict:
     return {
         "doc_id": doc_id,
@@ -129,9 +119,9 @@ def recover_unrecorded_tasks(
     return recorded | set(in_project), len(rows)
 
 
-def draw_sample(wh: Warehouse, cfg: AnnotateSettings, already_sent: set[str], size: int | None) -> list[Sampled]:
+def draw_sample(wh: Warehouse, cfg: AnnotateSettings, already_sent: set[str]) -> list[Sampled]:
     candidates = [Candidate(**row) for row in store.sampling_candidates(wh)]
-    return sample_documents(candidates, already_sent, spec_of(cfg, size))
+    return sample_documents(candidates, already_sent, sample_spec(cfg))
 
 
 def push_batch(
@@ -257,8 +247,8 @@ def recover_task(warehouse: str, client: LabelStudioClient, project: Project, ru
 
 
 @task(name="annotate-sample", cache_policy=NO_CACHE)
-def sample_task(warehouse: str, cfg: AnnotateSettings, already_sent: set[str], size: int | None) -> list[Sampled]:
-    return draw_sample(Warehouse(warehouse), cfg, already_sent, size)
+def sample_task(warehouse: str, cfg: AnnotateSettings, already_sent: set[str]) -> list[Sampled]:
+    return draw_sample(Warehouse(warehouse), cfg, already_sent)
 
 
 @task(name="annotate-push-batch", **_io_task)
@@ -292,7 +282,7 @@ def annotate_push(settings: Settings, progress: Progress | None = None) -> Stage
         project = open_project_task(client, cfg)
         with wh.lock("annotation_tasks", run_id):
             sent, recovered = recover_task(warehouse, client, project, run_id)
-            sample = sample_task(warehouse, cfg, sent, cfg.sample_size)
+            sample = sample_task(warehouse, cfg, sent)
             if progress is not None:
                 progress.update("pushing tasks", total=len(sample))
             totals: Counter = Counter()

@@ -14,39 +14,16 @@ from collections.abc import Callable, Iterator
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from corpusforge.flows.configs import clean_configs
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
 from corpusforge.processing.clean import CleanConfig, clean_page, failed_document
 from corpusforge.processing.pool import default_workers, map_with_time_limit
-from corpusforge.processing.quality import UnknownThresholdError, merge_thresholds
-from corpusforge.schemas.config import CleanSettings, ConfigError, Settings, SourceConfig
+from corpusforge.schemas.config import CleanSettings, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse.clean_state import PendingPages, iter_page_batches, pending_pages
 
 ROWS_PER_FILE = 5_000  # a killed run keeps every finished file; the next run redoes the rest
 PROGRESS_LABEL = "cleaning pages"
-
-
-def clean_config(clean: CleanSettings, source: SourceConfig | None) -> CleanConfig:
-    """The effective config of one source: global settings, then the source's overrides."""
-    try:
-        profile = (source.profile if source else None) or clean.profile
-        thresholds = merge_thresholds(profile, clean.filters, source.filters if source else {})
-    except UnknownThresholdError as exc:
-        where = f"sources[{source.name}].filters" if source and source.filters else "clean.filters"
-        raise ConfigError(f"{where}: {exc}") from None
-    return CleanConfig(
-        profile=profile,
-        thresholds=thresholds,
-        languages=tuple(source.languages) if source else (),
-        redact_pii=clean.redact_pii and (source.redact_pii if source else True),
-        fast_extraction=clean.fast_extraction,
-    )
-
-
-def source_configs(settings: Settings) -> tuple[dict[str, CleanConfig], CleanConfig]:
-    """Per-source configs, and the one for pages of sources no longer in the config."""
-    configs = {s.name: clean_config(settings.clean, s) for s in settings.sources}
-    return configs, clean_config(settings.clean, None)
 
 
 def _work(
@@ -156,7 +133,7 @@ def clean(settings: Settings, progress: Progress | None = None) -> StageSummary:
     """Extract, identify, judge and redact every page not yet cleaned by this pipeline version."""
     wh = Warehouse(settings.warehouse)
     wh.init()
-    configs, default = source_configs(settings)
+    configs, default = clean_configs(settings)
     run_id = new_run_id("clean")
     summary = StageSummary(stage="clean")
     with timed(summary), wh.lock("documents", run_id):

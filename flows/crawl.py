@@ -23,10 +23,10 @@ from corpusforge.connectors.crawler import (
     open_warc,
     record_source_records,
 )
-from corpusforge.connectors.fetcher import FetchPolicy
 from corpusforge.connectors.warc import WarcOut
+from corpusforge.flows.configs import fetch_policy
 from corpusforge.flows.stage import Progress, StageSummary
-from corpusforge.schemas.config import CrawlSettings, Settings, SourceConfig
+from corpusforge.schemas.config import Settings, SourceConfig
 from corpusforge.warehouse import Warehouse, new_run_id
 from corpusforge.warehouse.crawl_state import (
     PageBatchWriter,
@@ -37,22 +37,6 @@ from corpusforge.warehouse.crawl_state import (
     mark_run,
     urls_done_in_run,
 )
-
-
-def fetch_policy(crawl: CrawlSettings, source: SourceConfig) -> FetchPolicy:
-    return FetchPolicy(
-        user_agent=crawl.user_agent,
-        delay=source.delay if source.delay is not None else crawl.delay,
-        concurrency_per_host=source.concurrency or crawl.concurrency_per_host,
-        concurrency=crawl.concurrency,
-        timeout=crawl.timeout,
-        retries=crawl.retries,
-        backoff=crawl.backoff,
-        max_redirects=crawl.max_redirects,
-        max_body_bytes=crawl.max_body_bytes,
-        obey_robots=crawl.obey_robots,
-        allow_private_network=source.allow_private_network,
-    )
 
 
 def crawl_source(

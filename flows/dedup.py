@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from corpusforge.flows.configs import minhash_params
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
 from corpusforge.processing.dedup import (
     Member,
-    MinHashParams,
     assignment_changed,
     band_hashes,
     cluster_assignments,
@@ -44,16 +44,6 @@ WRITTEN_TABLES = ("dedup_signatures", "dedup_bands", "clusters")
 PROGRESS_LABEL = "signing documents"
 
 
-def params_of(cfg: DedupSettings) -> MinHashParams:
-    return MinHashParams(
-        ngram=cfg.ngram,
-        num_perm=cfg.num_perm,
-        seed=cfg.seed,
-        threshold=cfg.threshold,
-        false_negative_weight=cfg.false_negative_weight,
-    )
-
-
 @dataclass
 class DedupPlan:
     active: list[dict]
@@ -65,7 +55,7 @@ class DedupPlan:
 
 
 def plan(wh: Warehouse, cfg: DedupSettings) -> DedupPlan:
-    params = params_of(cfg)
+    params = minhash_params(cfg)
     con = wh.connect()
     try:
         active = index_sql.active_documents(con).to_pylist()
@@ -95,7 +85,7 @@ def sign(
 
     `compute` turns (doc_ids, texts) batches into (doc_ids, exact, signatures) batches: by
     default a local process pool; on a Dask task runner, one Prefect task per batch."""
-    params = params_of(cfg)
+    params = minhash_params(cfg)
     bands, rows = params.bands_rows
     now = utc_now()
     signed = 0
@@ -185,7 +175,7 @@ def _unindex_rows(doc_ids, index, params_key, run_id, now) -> list[dict]:
 
 def cluster(wh: Warehouse, cfg: DedupSettings, the_plan: DedupPlan, run_id: str) -> dict[str, int]:
     """Recompute the clusters of the affected documents and write the changed rows."""
-    params = params_of(cfg)
+    params = minhash_params(cfg)
     key = params.key
     seeds, gone = seed_documents(the_plan.active, the_plan.latest, the_plan.to_sign)
     active_ids = {d["doc_id"] for d in the_plan.active}

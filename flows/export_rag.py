@@ -21,8 +21,9 @@ import pyarrow as pa
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from corpusforge.flows.configs import chunker_config
 from corpusforge.flows.stage import Progress, StageSummary, timed
-from corpusforge.processing.chunking import ChunkerConfig, chunk_records
+from corpusforge.processing.chunking import chunk_records
 from corpusforge.processing.embedding import Embedder, load_embedder
 from corpusforge.schemas.config import RagExport, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
@@ -33,16 +34,6 @@ WRITTEN_TABLES = ("chunks", "embeddings")
 INPUT_TABLES = ("documents", "clusters", "annotations", "tombstones")
 DOCS_PER_BATCH = 200  # documents chunked together: bounds memory, and one cache lookup each
 BATCHES_PER_ENCODE = 8  # embedding batches per encode() call: lets the model sort by length
-
-
-def chunker_config(cfg: RagExport, embedder: Embedder) -> ChunkerConfig:
-    """The budget is the configured one, capped at what the model reads (its limit minus the
-    special tokens), so no chunk is ever truncated by the model."""
-    return ChunkerConfig(
-        chunk_tokens=min(cfg.chunk_tokens, embedder.max_tokens),
-        overlap_tokens=cfg.overlap_tokens,
-        tokenizer_id=embedder.model_id,
-    )
 
 
 def check_sink(cfg: RagExport) -> None:

@@ -22,7 +22,13 @@ from corpusforge.connectors.eval_files import eval_files_digest, read_eval_texts
 from corpusforge.connectors.tokenizer import TokenCounter, load_tokenizer
 from corpusforge.flows.stage import Progress, StageSummary, timed
 from corpusforge.processing import training_format as tf
+from corpusforge.processing.training_card import CardInfo, dataset_card
+from corpusforge.processing.training_config import FormatConfig
+from corpusforge.processing.training_decontamination import NgramIndex
+from corpusforge.processing.training_splits import assign_splits
+from corpusforge.processing.training_tokens import split_token_counts, token_stats
 from corpusforge.schemas.config import DedupSettings, Settings, TrainingExport
+from corpusforge.schemas.training import export_schema
 from corpusforge.warehouse import Warehouse, new_run_id
 from corpusforge.warehouse import training_export as store
 from corpusforge.warehouse.selection import human_qa_pairs, select_export_documents, selection_report
@@ -31,9 +37,9 @@ from corpusforge.warehouse.selection import human_qa_pairs, select_export_docume
 @dataclass
 class ExportPlan:
     export: TrainingExport
-    cfg: tf.FormatConfig
+    cfg: FormatConfig
     tokens: TokenCounter
-    eval_index: tf.NgramIndex | None
+    eval_index: NgramIndex | None
     eval_digests: dict[str, str]
     snapshot: dict
     config_hash: str
@@ -53,12 +59,12 @@ class BuiltDataset:
 
 
 def plan(wh: Warehouse, export: TrainingExport, dedup: dict[str, Any]) -> ExportPlan:
-    cfg = tf.FormatConfig.from_settings(export)
+    cfg = FormatConfig.from_settings(export)
     tokens = load_tokenizer(export.tokenizer)
     digests = eval_files_digest(export.eval_files)
     index = None
     if export.eval_files:
-        index = tf.NgramIndex(export.decontaminate_ngram).add_all(read_eval_texts(export.eval_files))
+        index = NgramIndex(export.decontaminate_ngram).add_all(read_eval_texts(export.eval_files))
     snapshot = store.input_snapshot(wh)
     config_hash = tf.config_fingerprint(
         {
@@ -82,7 +88,7 @@ def select(wh: Warehouse, export: TrainingExport) -> tuple[list[dict], dict, dic
 
 def build(the_plan: ExportPlan, docs: list[dict], qa: dict, selection_drops: dict[str, int]) -> BuiltDataset:
     result = tf.build_examples(docs, qa, the_plan.cfg, the_plan.tokens, the_plan.eval_index)
-    split_counts = tf.assign_splits(result.examples, the_plan.cfg)
+    split_counts = assign_splits(result.examples, the_plan.cfg)
     rows = tf.example_rows(result.examples, the_plan.cfg.format)
     return BuiltDataset(
         rows=rows,
@@ -107,17 +113,17 @@ def _jsonl_lines(rows: list[dict]) -> tuple[dict[str, list[str]], int]:
     return lines, invalid
 
 
-def _card_info(the_plan: ExportPlan, built: BuiltDataset, split_stats: dict, split_tokens: dict) -> tf.CardInfo:
+def _card_info(the_plan: ExportPlan, built: BuiltDataset, split_stats: dict, split_tokens: dict) -> CardInfo:
     export = the_plan.export
     index = the_plan.eval_index
-    return tf.CardInfo(
+    return CardInfo(
         name=export.name,
         version=the_plan.version,
         fmt=export.format,
-        schema=tf.export_schema(export.format),
+        schema=export_schema(export.format),
         license=export.license,
         languages=sorted({r["language"] for r in built.rows if r["language"]}),
-        splits={s: {**v, "tokens": tf.token_stats(split_tokens.get(s, []))} for s, v in split_stats.items()},
+        splits={s: {**v, "tokens": token_stats(split_tokens.get(s, []))} for s, v in split_stats.items()},
         sources=built.sources,
         filters={
             "sources": export.sources or "all",
@@ -153,7 +159,7 @@ def write(wh: Warehouse, the_plan: ExportPlan, built: BuiltDataset, run_id: str,
     split_tables = {
         s: tf.rows_to_table([r for r in built.rows if r["split"] == s], export.format) for s in built.split_counts
     }
-    split_tokens = tf.split_token_counts(built.rows)
+    split_tokens = split_token_counts(built.rows)
     jsonl, invalid = _jsonl_lines(built.rows) if export.jsonl else (None, 0)
     manifest = {
         "format": export.format,
@@ -172,11 +178,11 @@ def write(wh: Warehouse, the_plan: ExportPlan, built: BuiltDataset, run_id: str,
         "selection_drops": built.selection_drops,
         "example_drops": dict(sorted(built.drops.items())),
         "jsonl_invalid": invalid,
-        "token_stats": {s: tf.token_stats(v) for s, v in sorted(split_tokens.items())},
+        "token_stats": {s: token_stats(v) for s, v in sorted(split_tokens.items())},
     }
 
     def card_for(split_stats: dict) -> str:
-        return tf.dataset_card(_card_info(the_plan, built, split_stats, split_tokens))
+        return dataset_card(_card_info(the_plan, built, split_stats, split_tokens))
 
     def record_rows() -> None:
         store.record_training_examples(

@@ -154,13 +154,6 @@ class MinHashParams:
         return f"n{self.ngram}-p{self.num_perm}-s{self.seed}-b{bands}r{rows}"
 
 
-@dataclass(frozen=True)
-class DocSignature:
-    doc_id: str
-    exact_hash: str
-    signature: np.ndarray  # uint32[num_perm]
-
-
 def signatures(texts: Sequence[str], params: MinHashParams) -> tuple[list[str], np.ndarray]:
     """(exact hashes, uint32 signature matrix of shape (len(texts), num_perm)) for raw texts.
 

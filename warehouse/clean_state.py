@@ -49,12 +49,6 @@ from pages_history
 where page_id in (select unnest($page_ids::varchar[]))
 """
 
-_DROP_REASONS_SQL = """
-select reason, count(*) as documents
-from (select unnest(drop_reasons) as reason from documents)
-group by reason order by documents desc, reason
-"""
-
 
 @dataclass(frozen=True)
 class PendingPages:
@@ -99,14 +93,5 @@ def iter_page_batches(wh, page_ids: list[str], rows_per_batch: int = 64) -> Iter
         reader: pa.RecordBatchReader = to_reader(rows_per_batch)
         for batch in reader:
             yield batch.to_pylist()
-    finally:
-        con.close()
-
-
-def drop_reason_counts(wh) -> list[tuple[str, int]]:
-    """Current documents per drop reason (a document with several reasons counts for each)."""
-    con = wh.connect()
-    try:
-        return [(reason, int(n)) for reason, n in con.execute(_DROP_REASONS_SQL).fetchall()]
     finally:
         con.close()

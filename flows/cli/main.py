@@ -72,6 +72,9 @@ def _quiet_prefect_defaults() -> None:
     """Set before prefect is imported: the temporary server's analytics write races its own
     SQLite database at start ("database is locked" tracebacks), and are of no use offline."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The temporary server (no PREFECT_API_URL) needs more than Prefect's 20 s to start on a busy
+    # small machine; waiting longer beats failing the run.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from installed packages only
 
 

@@ -115,6 +115,6 @@ def test_time_limit_languages_and_pii_per_source(prefect_api, wh, sample_pages, 
 
 def test_unknown_threshold_is_a_one_line_config_error(wh):
     with pytest.raises(ConfigError, match="sources\\[typo\\].filters: unknown filter threshold 'gopher_min_wrds'"):
-        from corpusforge.flows.clean import source_configs
+        from corpusforge.flows.configs import clean_configs
 
-        source_configs(settings_for(wh, typo={"filters": {"gopher_min_wrds": 3}}))
+        clean_configs(settings_for(wh, typo={"filters": {"gopher_min_wrds": 3}}))

@@ -11,6 +11,9 @@ import pytest
 from corpusforge.connectors.eval_files import EvalFileError, read_eval_texts
 from corpusforge.connectors.tokenizer import TokenizerError, load_tokenizer
 from corpusforge.processing import training_format as tf
+from corpusforge.processing.training_config import FormatConfig, TrainingFormatError
+from corpusforge.processing.training_decontamination import NgramIndex
+from corpusforge.processing.training_splits import assign_splits, split_for
 from corpusforge.schemas.config import TrainingExport
 from tests.export_training.conftest import pseudo_text
 
@@ -66,7 +69,7 @@ def test_eval_texts_from_jsonl_parquet_and_plain_text(tmp_path):
 
 
 def test_ngram_overlap_ignores_case_and_punctuation():
-    index = tf.NgramIndex(13).add_all(
+    index = NgramIndex(13).add_all(
         ["One two three four five six seven eight nine ten eleven twelve thirteen.", "short"]
     )
     assert index.texts == 2 and index.texts_too_short == 1
@@ -77,7 +80,7 @@ def test_ngram_overlap_ignores_case_and_punctuation():
 def test_qa_pairs_become_messages_and_prompt_completion(tokens):
     docs = [doc("d1", "Ka lo mi is a river."), doc("d2", "Nothing to ask here.")]
     qa = {"d1": [{"doc_id": "d1", "question": "What is ka lo mi?", "answer": "A river {not a template}."}]}
-    cfg = tf.FormatConfig.from_settings(TrainingExport(format="messages", system_prompt="Be brief."))
+    cfg = FormatConfig.from_settings(TrainingExport(format="messages", system_prompt="Be brief."))
     result = tf.build_examples(docs, qa, cfg, tokens)
     assert len(result.examples) == 1
     (example,) = result.examples
@@ -88,7 +91,7 @@ def test_qa_pairs_become_messages_and_prompt_completion(tokens):
         ("assistant", "A river {not a template}."),
     ]
     assert result.counts["documents_without_examples"] == 1  # no invented answers for d2
-    tf.assign_splits(result.examples, cfg)
+    assign_splits(result.examples, cfg)
     (row,) = tf.example_rows(result.examples, "prompt_completion")
     assert row["prompt"] == "Be brief.\n\nKa lo mi is a river.\n\nQuestion: What is ka lo mi?"
     assert row["completion"] == "A river {not a template}."
@@ -104,14 +107,14 @@ def test_templates_fill_from_document_fields_only(tokens):
             ]
         },
     )
-    cfg = tf.FormatConfig.from_settings(settings)
+    cfg = FormatConfig.from_settings(settings)
     result = tf.build_examples([doc("d1", "Body text.")], {}, cfg, tokens)
     assert [e.contents for e in result.examples] == [
         [("user", "Write an article titled Title d1."), ("assistant", "Body text.")]
     ]
     assert result.drops == {"template_missing_field": 1}  # no description: nothing is made up
-    with pytest.raises(tf.TrainingFormatError, match=r"unknown placeholder\(s\) \['summary'\]"):
-        tf.FormatConfig.from_settings(
+    with pytest.raises(TrainingFormatError, match=r"unknown placeholder\(s\) \['summary'\]"):
+        FormatConfig.from_settings(
             TrainingExport(templates={"site": [{"name": "x", "user": "{summary}", "assistant": "{text}"}]})
         )
 
@@ -119,38 +122,36 @@ def test_templates_fill_from_document_fields_only(tokens):
 def test_max_tokens_cut_keeps_question_and_answer_drop_counts(tokens):
     long_text = pseudo_text(1, 400)
     qa = {"d1": [{"doc_id": "d1", "question": "What?", "answer": "This."}]}
-    cut_cfg = tf.FormatConfig.from_settings(TrainingExport(format="messages", max_tokens=50))
+    cut_cfg = FormatConfig.from_settings(TrainingExport(format="messages", max_tokens=50))
     result = tf.build_examples([doc("d1", long_text)], qa, cut_cfg, tokens)
     (example,) = result.examples
     assert example.token_count <= 50 and result.counts["examples_cut_to_max_tokens"] == 1
     assert example.contents[-1] == ("assistant", "This.") and example.contents[0][1].endswith("Question: What?")
-    drop_cfg = tf.FormatConfig.from_settings(TrainingExport(max_tokens=50, max_tokens_action="drop"))
+    drop_cfg = FormatConfig.from_settings(TrainingExport(max_tokens=50, max_tokens_action="drop"))
     assert tf.build_examples([doc("d1", long_text)], {}, drop_cfg, tokens).drops == {"over_max_tokens": 1}
-    min_cfg = tf.FormatConfig.from_settings(TrainingExport(min_tokens=10_000))
+    min_cfg = FormatConfig.from_settings(TrainingExport(min_tokens=10_000))
     assert tf.build_examples([doc("d1", long_text)], {}, min_cfg, tokens).drops == {"under_min_tokens": 1}
-    text_cfg = tf.FormatConfig.from_settings(TrainingExport(max_tokens=30))
+    text_cfg = FormatConfig.from_settings(TrainingExport(max_tokens=30))
     (text_example,) = tf.build_examples([doc("d1", long_text)], {}, text_cfg, tokens).examples
     assert text_example.token_count <= 30 and long_text.startswith(text_example.contents[0][1])
 
 
 def test_splits_follow_the_cluster_and_labelled_clusters_form_test(tokens):
     docs = [doc(f"d{i}", f"text {i}", cluster_id=f"c{i % 7}", labelled=i == 3) for i in range(60)]
-    cfg = tf.FormatConfig.from_settings(TrainingExport(splits={"train": 0.5, "validation": 0.25, "test": 0.25}))
+    cfg = FormatConfig.from_settings(TrainingExport(splits={"train": 0.5, "validation": 0.25, "test": 0.25}))
     result = tf.build_examples(docs, {}, cfg, tokens)
-    counts = tf.assign_splits(result.examples, cfg)
+    counts = assign_splits(result.examples, cfg)
     by_cluster: dict[str, set[str]] = {}
     for e in result.examples:
         by_cluster.setdefault(e.doc["cluster_id"], set()).add(e.split)
     assert all(len(splits) == 1 for splits in by_cluster.values())
     assert sum(counts.values()) == 60
-    labelled_cfg = tf.FormatConfig.from_settings(TrainingExport(labelled_as_test=True))
-    tf.assign_splits(result.examples, labelled_cfg)
+    labelled_cfg = FormatConfig.from_settings(TrainingExport(labelled_as_test=True))
+    assign_splits(result.examples, labelled_cfg)
     assert {e.split for e in result.examples if e.doc["cluster_id"] == "c3"} == {"test"}
     assert all(e.split != "test" for e in result.examples if e.doc["cluster_id"] != "c3")
     # Stable: the same key always lands in the same split.
-    assert tf.split_for("cluster:c1", {"train": 0.9, "test": 0.1}) == tf.split_for(
-        "cluster:c1", {"train": 0.9, "test": 0.1}
-    )
+    assert split_for("cluster:c1", {"train": 0.9, "test": 0.1}) == split_for("cluster:c1", {"train": 0.9, "test": 0.1})
 
 
 def test_openai_chat_validation_rules():

@@ -105,3 +105,24 @@ def test_relative_warehouse_is_relative_to_the_config_file(tmp_path):
     cfg = tmp_path / "proj" / "corpusforge.yaml"
     cfg.write_text("warehouse: ./wh\n")
     assert load_settings(cfg).warehouse == str(tmp_path / "proj" / "wh")
+
+
+LOADED = "import sys; print(sorted(m for m in ('prefect', 'torch', 'sentence_transformers') if m in sys.modules))"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["query", "select 1"], ["tables"], ["search", "a question"], ["export", "--help"]],
+    ids=["help", "query", "tables", "search-without-export", "export-help"],
+)
+def test_quick_commands_load_neither_prefect_nor_torch(tmp_path, args):
+    """The CLI answers at once: the stage flows (Prefect) and the embedding model (torch) are
+    imported only by the commands that run them."""
+    code = f"from corpusforge.flows.cli import main; rc = main({args!r}); {LOADED}; print('rc', rc)"
+    env = {k: v for k, v in os.environ.items() if k != "CORPUSFORGE_CONFIG"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env,
+                         timeout=120)  # fmt: skip
+    loaded, rc = out.stdout.strip().splitlines()[-2:]
+    assert loaded == "[]", f"{args}: {loaded}"
+    # search has no export to ask here: a one-line error, and still no model loaded
+    assert rc == ("rc 1" if args[0] == "search" else "rc 0"), out.stderr

@@ -1,0 +1,98 @@
+"""Benchmark: how fast the CLI answers, beside the DuckDB CLI on the same machine.
+
+Times (best of --repeats runs, wall clock of a fresh process each) `corpusforge --help`,
+`corpusforge query "select 1"`, `corpusforge query "select count(*) from documents"` and
+`corpusforge tables` on a small warehouse, and `duckdb -c "select 1"` (the duckdb CLI of the
+duckdb-cli package in .venv/bin) as the baseline; prints seconds, the targets of issue 12
+(--help <= 0.4 s, query "select 1" <= 0.6 s) and the ratio of each command to DuckDB's. A second
+line times a bare Python that imports the libraries a query needs: the floor of any Python CLI.
+
+    .venv/bin/python bench/cli.py [--config demo/corpusforge.yaml] [--repeats 7]
+
+Without --config it builds a small warehouse (200 documents) in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+FLOOR = "import typer, rich.table, pydantic, yaml, pyarrow, duckdb; duckdb.sql('select 1').to_arrow_table()"
+TARGETS = {"--help": 0.4, 'query "select 1"': 0.6}
+
+
+def small_warehouse(folder: Path) -> Path:
+    """A warehouse with 200 documents and its config file; returns the config's path."""
+    from corpusforge.warehouse import Warehouse
+
+    wh = Warehouse(str(folder / "data"))
+    wh.init()
+    now = datetime.now(UTC)
+    docs = [
+        {"doc_id": f"d{i:04d}", "page_id": f"p{i:04d}", "url": f"http://example.org/{i}", "source": "bench",
+         "content_hash": f"h{i}", "text": f"document {i} " * 50, "language": "en", "kept": i % 5 != 0,
+         "fetched_at": now, "cleaned_at": now, "pipeline_version": "bench"}
+        for i in range(200)
+    ]  # fmt: skip
+    wh.write("documents", docs, "bench")
+    config = folder / "corpusforge.yaml"
+    config.write_text(f"warehouse: {folder / 'data'}\n")
+    return config
+
+
+def best_of(cmd: list[str], repeats: int, cwd: Path) -> float:
+    env = {k: v for k, v in os.environ.items() if k != "CORPUSFORGE_CONFIG"}
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+        best = min(best, elapsed)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", help="an existing corpusforge.yaml (default: a small temporary warehouse)")
+    parser.add_argument("--repeats", type=int, default=7, help="runs per command; the best one counts")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="corpusforge-bench-cli-") as tmp:
+        config = Path(args.config).resolve() if args.config else small_warehouse(Path(tmp))
+        cli = [str(BIN / "corpusforge")]
+        with_config = [*cli, "-c", str(config)]
+        subprocess.run([*with_config, "tables"], capture_output=True, check=True)  # catalog built, caches warm
+        commands = {
+            "--help": [*cli, "--help"],
+            'query "select 1"': [*with_config, "query", "select 1"],
+            'query "select count(*) from documents"': [*with_config, "query", "select count(*) from documents"],
+            "tables": [*with_config, "tables"],
+        }
+        baseline = best_of([str(BIN / "duckdb"), "-c", "select 1"], args.repeats, Path(tmp))
+        # What any Python answer costs here: the interpreter plus the libraries a query needs.
+        floor = best_of([sys.executable, "-c", FLOOR], args.repeats, Path(tmp))
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; best of {args.repeats} runs")
+        print(f"{'command':<42} {'seconds':>8} {'target':>7} {'vs duckdb':>10}")
+        label = 'duckdb -c "select 1" (baseline)'
+        print(f"{label:<42} {baseline:>8.3f} {'':>7} {1.0:>9.1f}x")
+        label = "python: import typer, pydantic, pyarrow, duckdb"
+        print(f"{label:<42} {floor:>8.3f} {'':>7} {floor / baseline:>9.1f}x")
+        for name, cmd in commands.items():
+            seconds = best_of(cmd, args.repeats, Path(tmp))
+            target = TARGETS.get(name)
+            verdict = "" if target is None else f"{target:.1f}{' ok' if seconds <= target else ' MISSED'}"
+            print(f"{'corpusforge ' + name:<42} {seconds:>8.3f} {verdict:>7} {seconds / baseline:>9.1f}x")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    main()
