@@ -192,3 +192,12 @@ def test_the_page_in_a_browser_shows_every_chart_or_a_note(page_file):
     notes = {s["title"]: s["note"] for s in sections if s["note"]}
     assert set(notes) == {"Duplicate cluster sizes", "Annotation progress"}
     assert notes["Annotation progress"].startswith("No documents have been sent to Label Studio yet")
+
+
+def test_annotation_progress_is_a_chart_once_tasks_were_sent():
+    from corpusforge.processing.report_html import annotation_section
+
+    sent_only = annotation_section({"annotation_progress": [{"sent": 5, "annotated": 0, "labels": 0}]})
+    assert sent_only.png and "No labels pulled yet" in sent_only.note
+    labelled = annotation_section({"annotation_progress": [{"sent": 5, "annotated": 3, "labels": 4}]})
+    assert labelled.png and not labelled.note
