@@ -133,8 +133,15 @@ class ChromaSink:
     def search(self, query_vector: np.ndarray, k: int = 5) -> pa.Table:
         """The k nearest chunks: score (cosine similarity) and the columns of the Parquet search."""
         collection = self.collection()
+        vector = np.asarray(query_vector, dtype=np.float32)
+        dim = (collection.metadata or {}).get(DIM_KEY)
+        if dim and vector.shape != (dim,):
+            raise ValueError(
+                f"query vector has shape {vector.shape}, "
+                f"collection {self.collection_name!r} holds {dim}-dimension vectors"
+            )
         hits = collection.query(
-            query_embeddings=[np.asarray(query_vector, dtype=np.float32)],
+            query_embeddings=[vector],
             n_results=k,
             include=["documents", "metadatas", "distances"],
         )

@@ -86,3 +86,9 @@ def test_another_models_export_is_refused(sink, exports):
     with pytest.raises(ValueError, match="holds vectors of .* the export's are another-model"):
         sink.sync(other)
     assert sink.collection().count() == _chunks(exports.first).num_rows
+
+
+def test_a_query_of_the_wrong_dimension_is_refused(sink, exports):
+    sink.sync(exports.first)
+    with pytest.raises(ValueError, match=r"query vector has shape \(768,\), collection .* holds 384-dimension"):
+        sink.search(np.zeros(768, np.float32))
