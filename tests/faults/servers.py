@@ -16,8 +16,9 @@ def ok_page(n: int) -> bytes:
 
 
 class DripSite:
-    def __init__(self, ok_pages: int = 3, drip: bool = True, drip_interval: float = 0.5):
+    def __init__(self, ok_pages: int = 3, drip: bool = True, drip_interval: float = 0.5, drip_robots: bool = False):
         self.ok_pages, self.drip, self.drip_interval = ok_pages, drip, drip_interval
+        self.drip_robots = drip_robots  # robots.txt drips too
         self.requests: list[str] = []
         self._stopping = threading.Event()
         site = self
@@ -47,7 +48,7 @@ class DripSite:
             return self._send(h, self.index())
         if h.path.startswith("/ok-"):
             return self._send(h, ok_page(int(h.path[4:].split(".")[0])))
-        if h.path == "/drip.html" and self.drip:
+        if (h.path == "/drip.html" and self.drip) or (h.path == "/robots.txt" and self.drip_robots):
             return self._drip(h)
         if h.path == "/drip.html":
             return self._send(h, ok_page(999))

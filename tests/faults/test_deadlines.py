@@ -61,3 +61,38 @@ def test_pages_fetched_before_a_stall_are_durable_while_it_stalls(drip_site, tmp
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     assert ok_rows() == 3
+
+
+def test_a_dripping_robots_txt_is_bounded_and_counts_as_unreachable(tmp_path):
+    from corpusforge.schemas.config import load_settings
+    from tests.faults.crawl_driver import crawl_all
+    from tests.faults.servers import DripSite
+
+    with DripSite(drip_robots=True) as site:
+        settings = load_settings(write_config(tmp_path, site.url, timeout=2))
+        started = time.monotonic()
+        crawl_all(settings)
+        assert time.monotonic() - started < 15
+    (row,) = Warehouse(settings.warehouse).read("pages").to_pylist()
+    # RFC 9309: a robots.txt that cannot be read means nothing of the host is crawled
+    assert row["fetch_status"] == "skipped" and row["error"].startswith("robots_disallowed: ")
+    assert site.requests == ["/robots.txt"]
+
+
+def test_a_source_deadline_ends_its_crawl_with_source_timeout_rows(drip_site, tmp_path):
+    import yaml
+
+    from corpusforge.schemas.config import load_settings
+    from tests.faults.crawl_driver import crawl_all
+
+    config = write_config(tmp_path, drip_site.url, timeout=600, concurrency_per_host=1)
+    raw = yaml.safe_load(config.read_text())
+    raw["sources"][0]["deadline"] = 3
+    config.write_text(yaml.safe_dump(raw))
+    started = time.monotonic()
+    (result,) = crawl_all(load_settings(config))
+    assert time.monotonic() - started < 10
+    rows = {r["url"].rsplit("/", 1)[1]: r for r in Warehouse(str(tmp_path / "data")).read("pages").to_pylist()}
+    assert rows["drip.html"]["error"] == "source_timeout: source 'drip' reached its deadline of 3s"
+    assert {rows[f"ok-{n}.html"]["fetch_status"] for n in range(3)} == {"fetched"}
+    assert len(rows) == 5  # every URL the crawl met has its row, the stalled one included

@@ -55,3 +55,56 @@ def test_sigterm_stops_a_stalled_crawl_and_the_next_run_resumes(drip_site, tmp_p
         settings = load_settings(write_config(clean, fresh.url))
         crawl_all(settings)
         assert page_view(wh) == page_view(Warehouse(settings.warehouse))
+
+
+def test_locks_are_released_only_after_the_work_has_stopped(tmp_path):
+    """The block is left by an exception (as on Prefect's termination) while a worker thread is
+    still writing: the locks wait for it; a worker that ignores the stop keeps them held."""
+    import threading
+
+    import pytest
+
+    from corpusforge.warehouse.shutdown import guarded_locks
+
+    wh = Warehouse(str(tmp_path / "data"))
+    wh.init()
+    lock_file = tmp_path / "data" / "pages" / "_lock"
+    seen_while_stopping = []
+
+    def worker(guard, linger: float) -> None:
+        with guard.working():
+            guard.stop.wait()
+            time.sleep(linger)  # flushing what it fetched
+            seen_while_stopping.append(lock_file.exists())
+
+    with pytest.raises(KeyboardInterrupt):
+        with guarded_locks(wh, ["pages"], "run-1", grace=5) as guard:
+            threading.Thread(target=worker, args=(guard, 1.0)).start()
+            time.sleep(0.2)
+            raise KeyboardInterrupt
+    assert seen_while_stopping == [True] and not lock_file.exists()
+
+    with pytest.raises(KeyboardInterrupt):
+        with guarded_locks(wh, ["pages"], "run-2", grace=0.5) as guard:
+            threading.Thread(target=worker, args=(guard, 2.0)).start()
+            time.sleep(0.2)
+            raise KeyboardInterrupt
+    assert lock_file.exists()  # kept: the work did not stop within the grace period
+    time.sleep(2.5)
+    assert "run-2" in lock_file.read_text()
+
+
+def test_one_unreadable_source_does_not_sink_the_others(drip_site, tmp_path):
+    import yaml
+
+    config = write_config(tmp_path, drip_site.url)
+    raw = yaml.safe_load(config.read_text())
+    drip_site.drip = False
+    raw["sources"].insert(0, {"name": "archive", "kind": "warc", "path": "missing.warc.gz"})
+    config.write_text(yaml.safe_dump(raw))
+    results = crawl_all(load_settings(config))
+    assert [r["source"] for r in results] == ["archive", "drip"]
+    rows = Warehouse(str(tmp_path / "data")).read("pages").to_pylist()
+    (failed,) = [r for r in rows if r["source"] == "archive"]
+    assert failed["error"].startswith("source_unreadable: warc source 'archive': No such file or directory")
+    assert len([r for r in rows if r["source"] == "drip" and r["fetch_status"] == "fetched"]) == 5
