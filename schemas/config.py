@@ -191,6 +191,13 @@ class TrainingExport(Strict):
     decontaminate_ngram: int = Field(13, ge=1)
     decontaminate_action: Literal["drop", "flag"] = "drop"
     license: str = "other"
+    exclude: list[str] | None = Field(
+        None,
+        description="Drop reasons that keep a document out of this export: categories (junk, thin, boilerplate, "
+        "language, web_quality, duplicates) or reason codes. Default: RAG keeps out junk, thin, boilerplate, "
+        "language and duplicates; training also web_quality (the Gopher/C4/FineWeb rules the domain profile "
+        "marks training-only).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainingExport:
@@ -218,6 +225,13 @@ class RagExport(Strict):
     sink: Literal["parquet", "lancedb"] = "parquet"
     sources: list[str] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
+    exclude: list[str] | None = Field(
+        None,
+        description="Drop reasons that keep a document out of this export: categories (junk, thin, boilerplate, "
+        "language, web_quality, duplicates) or reason codes. Default: RAG keeps out junk, thin, boilerplate, "
+        "language and duplicates; training also web_quality (the Gopher/C4/FineWeb rules the domain profile "
+        "marks training-only).",
+    )
 
 
 class ExportSettings(Strict):

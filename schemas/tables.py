@@ -257,7 +257,13 @@ DOCUMENTS = register_table(
             C("char_count", pa.int64(), "Number of characters in text."),
             C("signals", pa.map_(pa.string(), pa.float64()), "Every quality signal's value, by name."),
             C("decisions", pa.list_(DECISION), "Verdict of every filter: kept, reason code, value, threshold."),
-            C("kept", pa.bool_(), "True when every filter kept the document.", False),
+            C(
+                "kept",
+                pa.bool_(),
+                "True when no filter of the profile's corpus categories dropped it (junk, thin, boilerplate, "
+                "language; every rule in the web profile). drop_reasons also lists training-only verdicts.",
+                False,
+            ),
             C("drop_reasons", pa.list_(pa.string()), "Reason codes of every filter that dropped it."),
             C("quality_score", pa.float64(), "Summary quality score 0..1 (for ranking and sampling)."),
             C("pii_counts", pa.map_(pa.string(), pa.int32()), "Number of redactions per PII kind."),

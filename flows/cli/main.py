@@ -13,7 +13,7 @@ import click
 import typer
 from rich.console import Console
 
-from corpusforge.flows.cli import annotate, data, export, pipeline, stages
+from corpusforge.flows.cli import annotate, data, export, pipeline, quality, stages
 from corpusforge.flows.cli.context import CliContext
 
 app = typer.Typer(
@@ -59,7 +59,7 @@ def main_options(
     ctx.obj = CliContext(config_path=config, debug=debug)
 
 
-for group in (pipeline, stages, annotate, export, data):
+for group in (pipeline, stages, annotate, export, data, quality):
     group.register(app)
 
 
