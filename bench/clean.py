@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from corpusforge.connectors.sample_site import generate_site  # noqa: E402
 from corpusforge.flows.clean import clean_pages_task, plan_task  # noqa: E402
 from corpusforge.flows.configs import clean_configs  # noqa: E402
+from corpusforge.flows.runtime import default_workers  # noqa: E402
 from corpusforge.processing.ids import sha256_hex  # noqa: E402
-from corpusforge.processing.pool import default_workers  # noqa: E402
 from corpusforge.schemas.config import CleanSettings, Settings, SourceConfig  # noqa: E402
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now  # noqa: E402
 

@@ -1,9 +1,9 @@
 """The clean stage: new fetched pages -> documents (text, markdown, metadata, language, quality
 signals, the verdict of every filter, PII redacted).
 
-Incremental: only pages
-whose body has not been cleaned by the same pipeline version are processed. The CPU work runs
-on a process pool (clean.workers, default one per core) with a hard time limit per page.
+Incremental: only pages whose body has not been cleaned by the same pipeline version are
+processed. The CPU work runs on the process pool of flows/runtime.py (clean.workers, default one
+per core) with a hard time limit per page.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from corpusforge.flows.configs import clean_configs
+from corpusforge.flows.runtime import batched, default_workers, map_with_time_limit, submit_bounded
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
 from corpusforge.processing.clean import CleanConfig, clean_page, failed_document
-from corpusforge.processing.pool import default_workers, map_with_time_limit
 from corpusforge.schemas.config import CleanSettings, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse.clean_state import PendingPages, iter_page_batches, pending_pages
@@ -52,34 +52,26 @@ def plan_task(wh: Warehouse, configs: dict[str, CleanConfig], default: CleanConf
     return pending_pages(wh, versions, default.pipeline_version())
 
 
+# Preloaded by the pool's forkserver: workers start with the cleaning code and language model loaded.
+WORKER_PRELOAD = ("corpusforge.flows.clean_worker",)
+
+
 def _outcomes_on_pool(work: Iterator[tuple], cfg: CleanSettings) -> Iterator:
-    return map_with_time_limit(
-        clean_page, work, cfg.workers, cfg.extract_timeout, preload=("corpusforge.processing.clean_worker",)
-    )
+    return map_with_time_limit(clean_page, work, cfg.workers, cfg.extract_timeout, preload=WORKER_PRELOAD)
 
 
 @task(name="clean-batch", cache_policy=NO_CACHE)
 def clean_batch_task(items: list[tuple], timeout: float) -> list:
     """One batch of pages, each still under the hard time limit: the unit a Dask worker gets."""
-    return list(map_with_time_limit(clean_page, items, 1, timeout, preload=("corpusforge.processing.clean_worker",)))
+    return list(map_with_time_limit(clean_page, items, 1, timeout, preload=WORKER_PRELOAD))
 
 
-def _outcomes_on_task_runner(work: Iterator[tuple], cfg: CleanSettings, batch: int = 32, window: int = 8):
-    """Submit batches of pages to the flow's task runner (Dask), at most `window` batches in
-    flight, yielding outcomes in input order."""
-    pending: list = []
-    items: list[tuple] = []
-    for item in work:
-        items.append(item)
-        if len(items) >= batch:
-            pending.append(clean_batch_task.submit(items, cfg.extract_timeout))
-            items = []
-            while len(pending) >= window:
-                yield from pending.pop(0).result()
-    if items:
-        pending.append(clean_batch_task.submit(items, cfg.extract_timeout))
-    for future in pending:
-        yield from future.result()
+def _outcomes_on_task_runner(work: Iterator[tuple], cfg: CleanSettings, batch: int = 32):
+    """Batches of pages as tasks on the flow's task runner (Dask), outcomes in input order."""
+    for outcomes in submit_bounded(
+        lambda items: clean_batch_task.submit(items, cfg.extract_timeout), batched(work, batch)
+    ):
+        yield from outcomes
 
 
 def clean_pages(

@@ -20,9 +20,12 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from corpusforge.flows.configs import minhash_params
+from corpusforge.flows.runtime import default_workers, map_with_time_limit, submit_bounded
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
 from corpusforge.processing.dedup import (
+    SERIAL_BELOW,
     Member,
+    MinHashParams,
     assignment_changed,
     band_hashes,
     cluster_assignments,
@@ -30,10 +33,9 @@ from corpusforge.processing.dedup import (
     documents_to_unindex,
     removed_row,
     seed_documents,
+    signature_batch,
     signature_from_bytes,
     signature_to_bytes,
-    signatures,
-    signatures_parallel,
     verified_pairs,
 )
 from corpusforge.schemas.config import DedupSettings, Settings
@@ -84,7 +86,7 @@ def sign(
     """Sign the planned documents and add them (and the removals) to the index.
 
     `compute` turns (doc_ids, texts) batches into (doc_ids, exact, signatures) batches: by
-    default a local process pool; on a Dask task runner, one Prefect task per batch."""
+    default the runtime's process pool; on a Dask task runner, one Prefect task per batch."""
     params = minhash_params(cfg)
     bands, rows = params.bands_rows
     now = utc_now()
@@ -107,7 +109,7 @@ def sign(
             computed = (
                 compute(batches(), params)
                 if compute is not None
-                else signatures_parallel(batches(), params, cfg.workers, total=len(the_plan.to_sign))
+                else signatures_on_pool(batches(), params, cfg.workers, total=len(the_plan.to_sign))
             )
             for doc_ids, exact, matrix in computed:
                 sig_out.write(_signature_rows(doc_ids, exact, matrix, ranking, params.key, run_id, now))
@@ -263,23 +265,29 @@ def sign_task(warehouse: str, cfg: DedupSettings, the_plan: DedupPlan, run_id: s
     return sign(Warehouse(warehouse), cfg, the_plan, run_id, progress)
 
 
+def signatures_on_pool(batches, params: MinHashParams, workers: int, total: int):
+    """Signature batches on the runtime's process pool (two batches per worker in flight), or in
+    this process when there are too few documents to repay starting the workers."""
+    workers = default_workers(workers)
+    if workers == 1 or total < SERIAL_BELOW:
+        yield from (signature_batch(doc_ids, texts, params) for doc_ids, texts in batches)
+        return
+    work = ((doc_ids, texts, params) for doc_ids, texts in batches)
+    for outcome in map_with_time_limit(signature_batch, work, workers, timeout=None, window=2 * workers):
+        if not outcome.ok:
+            raise RuntimeError(f"signing a batch of {len(outcome.args[0])} documents failed: {outcome.error}")
+        yield outcome.value
+
+
 @task(name="dedup-sign-batch", cache_policy=NO_CACHE)
-def sign_batch_task(doc_ids: list[str], texts: list[str], params) -> tuple:
+def sign_batch_task(doc_ids: list[str], texts: list[str], params: MinHashParams) -> tuple:
     """One batch of signatures: the unit of work a Dask worker gets."""
-    exact, matrix = signatures(texts, params)
-    return doc_ids, exact, matrix
+    return signature_batch(doc_ids, texts, params)
 
 
-def signatures_on_task_runner(batches, params, window: int = 8):
-    """Submit each batch to the flow's task runner (Dask), at most `window` in flight,
-    yielding results in input order."""
-    pending = []
-    for doc_ids, texts in batches:
-        pending.append(sign_batch_task.submit(doc_ids, texts, params))
-        if len(pending) >= window:
-            yield pending.pop(0).result()
-    for future in pending:
-        yield future.result()
+def signatures_on_task_runner(batches, params: MinHashParams):
+    """Each batch as a task on the flow's task runner (Dask), results in input order."""
+    return submit_bounded(lambda batch: sign_batch_task.submit(*batch, params), batches)
 
 
 @task(name="dedup-cluster", cache_policy=NO_CACHE)

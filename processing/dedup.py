@@ -9,7 +9,7 @@ The pieces, in the order the dedup stage uses them:
 3. `shingle_hashes`: word n-grams (default 5) of the normalised text, each hashed to 32 bits with
    numpy (one hash per word, combined per n-gram), not with a Python call per shingle.
 4. `signatures`: datasketch MinHash signatures computed in bulk (`MinHash.bulk`), optionally
-   spread over a process pool (`signatures_parallel`).
+   one batch at a time (`signature_batch`); the stage spreads batches over its worker processes.
 5. `lsh_bands`: bands x rows from datasketch's optimal-parameter search for the threshold;
    `band_hashes` hashes each band of a signature to one int64 (candidates collide on it).
 6. `estimated_jaccard`: fraction of equal signature slots, to verify candidate pairs.
@@ -20,12 +20,9 @@ The pieces, in the order the dedup stage uses them:
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import sys
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -171,43 +168,15 @@ def signatures(texts: Sequence[str], params: MinHashParams) -> tuple[list[str], 
     return [exact_hash(n) for n in normalized], matrix
 
 
-def _signature_batch(args: tuple[list[str], list[str], MinHashParams]) -> tuple[list[str], list[str], np.ndarray]:
-    doc_ids, texts, params = args
+def signature_batch(
+    doc_ids: list[str], texts: list[str], params: MinHashParams
+) -> tuple[list[str], list[str], np.ndarray]:
+    """(doc_ids, exact hashes, signatures) of one batch: the unit a worker process or a Dask task gets."""
     exact, matrix = signatures(texts, params)
     return doc_ids, exact, matrix
 
 
 SERIAL_BELOW = 2_000  # documents: below this a process pool costs more to start than it saves
-
-
-def signatures_parallel(
-    batches: Iterable[tuple[list[str], list[str]]],
-    params: MinHashParams,
-    workers: int = 0,
-    total: int | None = None,
-) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
-    """Yield (doc_ids, exact hashes, signatures) per (doc_ids, texts) batch, in input order.
-
-    Batches go to a process pool with one worker per core (`workers=0`), at most two batches
-    per worker in flight so memory stays bounded. Small inputs run in this process.
-    """
-    workers = workers or os.cpu_count() or 1
-    if workers == 1 or (total is not None and total < SERIAL_BELOW):
-        for doc_ids, texts in batches:
-            yield _signature_batch((doc_ids, texts, params))
-        return
-    import multiprocessing
-
-    # forkserver/spawn: forking a process that runs Prefect's threads is unsafe.
-    method = "forkserver" if sys.platform != "win32" else "spawn"
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
-        pending = []
-        for doc_ids, texts in batches:
-            pending.append(pool.submit(_signature_batch, (doc_ids, texts, params)))
-            if len(pending) >= 2 * workers:
-                yield pending.pop(0).result()
-        for fut in pending:
-            yield fut.result()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corpusforge.processing.pool import map_with_time_limit
+from corpusforge.flows.runtime import map_with_time_limit
 from tests.clean.workers import fail, sleep_then_echo
 
 

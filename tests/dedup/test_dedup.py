@@ -202,3 +202,22 @@ def test_representative_rule():
         [m("b", 0.5, 1), m("a", 0.5, 1), m("c", 0.7, 5), m("d", 0.5, 0), m("e", None, 0)], key=representative_key
     )
     assert [x.doc_id for x in ranked] == ["c", "d", "a", "b", "e"]
+
+
+def test_signatures_on_worker_processes_equal_those_computed_here():
+    from corpusforge.flows.configs import minhash_params
+    from corpusforge.flows.dedup import signatures_on_pool
+    from corpusforge.processing.dedup import SERIAL_BELOW, signature_batch
+
+    params = minhash_params(DedupSettings())
+    batches = [
+        ([f"d{b}-{i}" for i in range(5)], [random_text(b * 10 + i, words=80) for i in range(5)]) for b in range(6)
+    ]
+    here = {}
+    for ids, texts in batches:
+        _, exact, matrix = signature_batch(ids, texts, params)
+        here.update({d: (e, m.tolist()) for d, e, m in zip(ids, exact, matrix, strict=True)})
+    on_pool = {}
+    for ids, exact, matrix in signatures_on_pool(iter(batches), params, workers=2, total=SERIAL_BELOW):
+        on_pool.update({d: (e, m.tolist()) for d, e, m in zip(ids, exact, matrix, strict=True)})
+    assert on_pool == here and len(here) == 30

@@ -1,10 +1,17 @@
-"""A process pool with a hard time limit per item: a call that runs past it is stopped by killing
-its worker process (a fresh one takes its place), so no pathological input can hang the stage.
+"""The one runtime for parallel work: every stage that spreads CPU work goes through here.
 
-pebble provides the per-task kill; this module adds a bounded window of items in flight (memory
-stays flat however many items stream through), yielding results as they complete. Workers start from a
-forkserver that has imported the work's module once, so starting (or replacing) one is cheap and
-does not inherit the threads of the calling process (Prefect's, for one).
+- `map_with_time_limit`: a process pool with an optional hard time limit per item. A call that
+  runs past it is stopped by killing its worker process (a fresh one takes its place), so no
+  pathological input can hang the stage. pebble provides the per-task kill; this module adds a
+  bounded window of items in flight (memory stays flat however many items stream through),
+  yielding results as they complete. Workers start from a forkserver that has imported the
+  work's module once (`preload`), so starting (or replacing) one is cheap and does not inherit
+  the threads of the calling process (Prefect's, for one).
+- `submit_bounded`: the same bounded window over a Prefect task runner (Dask), one task per item.
+
+An item is whatever the work function takes: a page (clean) or a batch of texts (dedup). Work
+functions receive their inputs as arguments, so a later step can hand them references (page ids)
+instead of bodies and let the workers read what they need.
 """
 
 from __future__ import annotations
@@ -65,13 +72,13 @@ def map_with_time_limit(
     fn: Callable[..., Any],
     arg_tuples: Iterable[tuple],
     workers: int,
-    timeout: float,
+    timeout: float | None,
     window: int | None = None,
     preload: tuple[str, ...] = (),
 ) -> Iterator[Outcome]:
-    """Call `fn(*args)` for each args tuple on `workers` processes, at most `timeout` seconds
-    each; yield one Outcome per input as it completes (not in input order: a slow item must not
-    hold up the others), with at most `window` inputs in flight."""
+    """Call `fn(*args)` for each args tuple on `workers` processes (0: one per core), at most
+    `timeout` seconds each (None: no limit); yield one Outcome per input as it completes (not in
+    input order: a slow item must not hold up the others), with at most `window` inputs in flight."""
     workers = default_workers(workers)
     window = window or workers * 8
     pool = ProcessPool(max_workers=workers, context=_context(preload))
@@ -94,3 +101,26 @@ def _harvest(pending: dict) -> Iterator[Outcome]:
     done, _ = wait(pending, return_when=FIRST_COMPLETED)
     for future in done:
         yield _resolve(pending.pop(future), future)
+
+
+def submit_bounded(submit: Callable[[Any], Any], items: Iterable[Any], window: int = 8) -> Iterator[Any]:
+    """`submit(item)` (a Prefect task's `.submit`) for each item with at most `window` futures in
+    flight; yield their results in input order."""
+    pending: list = []
+    for item in items:
+        pending.append(submit(item))
+        while len(pending) >= window:
+            yield pending.pop(0).result()
+    for future in pending:
+        yield future.result()
+
+
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
