@@ -22,6 +22,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from corpusforge.flows.configs import chunker_config
+from corpusforge.flows.runtime import batched
 from corpusforge.flows.stage import Progress, StageSummary, timed
 from corpusforge.processing.chunking import chunk_records
 from corpusforge.processing.embedding import Embedder, load_embedder
@@ -56,17 +57,9 @@ class EmbedCounts:
 
 def _doc_batches(selected: pa.Table, done: set[tuple[str, str, str]]) -> Iterator[list[dict]]:
     """Selected documents whose version (content and title) has no complete chunk state."""
-    batch: list[dict] = []
-    for rb in selected.to_batches(DOCS_PER_BATCH):
-        for doc in rb.to_pylist():
-            if (doc["doc_id"], doc["content_hash"] or "", doc["title"] or "") in done:
-                continue
-            batch.append(doc)
-            if len(batch) >= DOCS_PER_BATCH:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
+    docs = (doc for rb in selected.to_batches(DOCS_PER_BATCH) for doc in rb.to_pylist())
+    todo = (d for d in docs if (d["doc_id"], d["content_hash"] or "", d["title"] or "") not in done)
+    return batched(todo, DOCS_PER_BATCH)
 
 
 def chunk_and_embed(

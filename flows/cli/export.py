@@ -47,6 +47,11 @@ def rag_exports_named(exports: list[RagExport], name: str | None) -> list[RagExp
     return [exports[0].model_copy(update={"name": name})]
 
 
+def _only(settings, **exports):
+    """`settings` with these exports in place of the configured ones (the flows build every export)."""
+    return settings.model_copy(update={"exports": settings.exports.model_copy(update=exports)})
+
+
 def print_parts(summary: StageSummary, console: Console, drops_prefix: str = "") -> None:
     """One table per export, each under its own name."""
     from corpusforge.flows.stage import StageSummary
@@ -78,9 +83,8 @@ def training(
     exports = training_exports_named(settings.exports.training, name)
     from corpusforge.flows.export_training import export_training
 
-    chosen = settings.model_copy(update={"exports": settings.exports.model_copy(update={"training": exports})})
     with RichProgress(cli.err_console, transient=True) as progress:
-        summary = export_training(chosen, progress, force=force)
+        summary = export_training(_only(settings, training=exports), progress, force=force)
     print_parts(summary, cli.console)
 
 
@@ -107,9 +111,8 @@ def rag(
         exports = [cfg.model_copy(update={"device": device}) for cfg in exports]
     from corpusforge.flows.export_rag import export_rag
 
-    chosen = settings.model_copy(update={"exports": settings.exports.model_copy(update={"rag": exports})})
     with RichProgress(cli.err_console) as progress:
-        summary = export_rag(chosen, progress)
+        summary = export_rag(_only(settings, rag=exports), progress)
     print_parts(summary, cli.console, drops_prefix="deleted: ")  # a RAG export's drops are deleted chunks
 
 
