@@ -14,7 +14,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from corpusforge.connectors.sinks.export_folder import LINEAGE_COLUMNS, ExportFolder, deleted_chunk_ids
+from corpusforge.connectors.sinks.export_folder import (
+    LINEAGE_COLUMNS,
+    ExportFolder,
+    deleted_chunk_ids,
+    held_deletions,
+)
 from corpusforge.connectors.sinks.lancedb_sink import RESULT_COLUMNS, SyncResult
 
 MODEL_KEY = "corpusforge_model_id"
@@ -119,12 +124,10 @@ class ChromaSink:
             result.inserted += sum(1 for i in ids if i not in before)
             result.updated += sum(1 for i in ids if i in before)
             current.update(ids)
-        deletions = folder.deletions()
-        result.deleted = self.apply_deletions(deletions, collection)
-        if "reason" in deletions.column_names:
-            reasons = deletions.column("reason").to_pylist()
-            result.deletion_reasons = {r: reasons.count(r) for r in sorted(set(reasons))}
-        stale = sorted(self.chunk_ids(collection) - current)
+        held = before | current
+        gone, result.deletion_reasons = held_deletions(folder.deletions(), held)
+        result.deleted = self.delete_ids(gone, collection) if gone else 0
+        stale = sorted(held - current - set(gone))
         result.stale_removed = self.delete_ids(stale, collection) if stale else 0
         result.rows = collection.count()
         result.indexes = ["hnsw (cosine)"]

@@ -91,3 +91,15 @@ def deleted_chunk_ids(deletions: pa.Table) -> list[str]:
     if "chunk_id" not in deletions.column_names:
         raise ExportFolderError(f"deletion rows need a chunk_id column, got {deletions.column_names}")
     return [c for c in deletions.column("chunk_id").to_pylist() if c]
+
+
+def held_deletions(deletions: pa.Table, held: set[str]) -> tuple[list[str], dict[str, int]]:
+    """Of the deletion rows, the chunk ids a sink still holds and how many of them per reason
+    (a sink that never had a chunk does not count its deletion)."""
+    ids = deleted_chunk_ids(deletions)
+    reasons = deletions.column("reason").to_pylist() if "reason" in deletions.column_names else [None] * len(ids)
+    gone = [(cid, reason or "unknown") for cid, reason in zip(ids, reasons, strict=True) if cid in held]
+    counts: dict[str, int] = {}
+    for _, reason in gone:
+        counts[reason] = counts.get(reason, 0) + 1
+    return [cid for cid, _ in gone], counts

@@ -25,6 +25,7 @@ from corpusforge.connectors.sinks.export_folder import (
     META_MODEL_ID,
     ExportFolder,
     deleted_chunk_ids,
+    held_deletions,
 )
 
 # Below this many rows a search scans every vector: exact, and at 384 float32 per row about
@@ -173,16 +174,15 @@ class LanceDBSink:
             result.inserted += inserted
             result.updated += updated
             current.update(batch.column("chunk_id").to_pylist())
-        deletions = folder.deletions()
-        result.deleted = self.apply_deletions(deletions)
-        if "reason" in deletions.column_names:
-            reasons = deletions.column("reason").to_pylist()
-            result.deletion_reasons = {r: reasons.count(r) for r in sorted(set(reasons))}
-        if self.exists():
-            stale = sorted(self.chunk_ids() - current)
-            result.stale_removed = self.delete_ids(stale) if stale else 0
-            result.indexes = self.ensure_indexes()
-            result.rows = self.table.count_rows()
+        if not self.exists():  # an empty export into a new table: nothing to hold or index
+            return result
+        held = self.chunk_ids()
+        gone, result.deletion_reasons = held_deletions(folder.deletions(), held)
+        result.deleted = self.delete_ids(gone) if gone else 0
+        stale = sorted(held - current - set(gone))
+        result.stale_removed = self.delete_ids(stale) if stale else 0
+        result.indexes = self.ensure_indexes()
+        result.rows = self.table.count_rows()
         return result
 
     def _check_model(self, model_id: str) -> None:

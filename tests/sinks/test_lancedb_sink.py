@@ -98,7 +98,16 @@ def test_deletions_missed_by_a_skipped_export_are_caught_up(exports, tmp_path):
     result = sink.sync(later)
     stale = _ids(exports.first) - _ids(exports.second)
     assert stale and result.deleted == 0 and result.stale_removed == len(stale)
+    assert result.deletion_reasons == {}
     assert sink.chunk_ids() == _ids(exports.second)
+
+
+def test_deletions_of_chunks_never_held_count_for_nothing(exports, tmp_path):
+    sink = LanceDBSink(tmp_path / "lancedb", "default")
+    result = sink.sync(exports.second)  # a new table: the second export's deletions name chunks it never had
+    assert pq.read_table(exports.second / "deletions.parquet").num_rows > 0
+    assert (result.deleted, result.deletion_reasons, result.stale_removed) == (0, {}, 0)
+    assert result.rows == len(_ids(exports.second))
 
 
 def test_ann_index_waits_for_the_threshold(exports, question_vectors, tmp_path):
