@@ -181,27 +181,20 @@ def write(wh: Warehouse, the_plan: ExportPlan, built: BuiltDataset, run_id: str,
         "token_stats": {s: token_stats(v) for s, v in sorted(split_tokens.items())},
     }
 
-    def card_for(split_stats: dict) -> str:
-        return dataset_card(_card_info(the_plan, built, split_stats, split_tokens))
-
-    def record_rows() -> None:
-        store.record_training_examples(
-            wh, built.rows, export.name, the_plan.version, export.format, the_plan.snapshot["snapshot_id"], run_id
-        )
-
+    if not force and (existing := store.existing_export(wh, export.name, the_plan.version)) is not None:
+        return existing
     with wh.lock("training_examples", run_id):
-        return store.write_export(
-            wh,
-            export.name,
-            the_plan.version,
-            split_tables,
-            export.shards,
-            card_for,
-            manifest,
-            jsonl,
-            before_publish=record_rows,
-            force=force,
-        )
+        staged = store.stage_export(wh, export.name, the_plan.version, split_tables, export.shards, jsonl)
+        try:
+            # The rows are recorded before the version becomes visible (recorded once per version).
+            store.record_training_examples(
+                wh, built.rows, export.name, the_plan.version, export.format, the_plan.snapshot["snapshot_id"], run_id
+            )
+        except BaseException:
+            store.discard_export(staged)
+            raise
+        card = dataset_card(_card_info(the_plan, built, staged.split_stats, split_tokens))
+        return store.publish_export(staged, card, manifest)
 
 
 def _summary_of(summary: StageSummary, the_plan: ExportPlan, built: BuiltDataset | None, written) -> StageSummary:
@@ -262,10 +255,9 @@ def export_one(
         wh.init()
         step("planning")
         the_plan = plan_task(warehouse, export, dedup.model_dump(mode="json"))
-        existing = None if force else store.read_manifest(wh, export.name, the_plan.version)
+        existing = None if force else store.existing_export(wh, export.name, the_plan.version)
         if existing is not None:
-            path = store.export_path(wh, export.name, the_plan.version)
-            return _summary_of(summary, the_plan, None, store.WrittenExport(path, the_plan.version, existing, False))
+            return _summary_of(summary, the_plan, None, existing)
         step("selecting documents")
         selected = select_task(warehouse, export)
         step("building examples")

@@ -6,9 +6,10 @@
     jsonl/<split>.jsonl                    OpenAI chat format (on request)
 
 Reproducible: rows arrive sorted, files hold no timestamps, compression and row groups are fixed,
-so the same rows give byte-identical shards. Atomic: the version is built in a hidden folder and
-renamed into place; its rows are appended to `training_examples` before that rename, so a run
-killed in between is finished by the next one without recording the rows twice.
+so the same rows give byte-identical shards. Atomic: `stage_export` writes the data files into a
+hidden folder, `publish_export` adds the card and manifest and renames it into place. The flow
+appends the rows to `training_examples` between the two, so a run killed in between is finished
+by the next one without recording the rows twice.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,45 +104,68 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_export(
+@dataclass
+class StagedExport:
+    """A version whose data files are written in a hidden folder, not yet visible."""
+
+    name: str
+    version: str
+    staging: Path
+    final: Path
+    files: dict[str, dict]  # relative path -> sha256 and size
+    split_stats: dict[str, dict]  # split -> examples, bytes, shard paths (empty splits left out)
+
+
+def existing_export(wh, name: str, version: str) -> WrittenExport | None:
+    """The version as it was written before, if it was."""
+    manifest = read_manifest(wh, name, version)
+    if manifest is None:
+        return None
+    return WrittenExport(export_path(wh, name, version), version, manifest, created=False)
+
+
+def stage_export(
     wh,
     name: str,
     version: str,
     split_tables: dict[str, pa.Table],
     shards: int,
-    card_for: Callable[[dict[str, dict]], str],
-    manifest: dict,
     jsonl_lines: dict[str, Iterable[str]] | None = None,
-    before_publish: Callable[[], None] | None = None,
-    force: bool = False,
-) -> WrittenExport:
-    """Write one version (empty splits are left out); `card_for(split_stats)` returns README.md.
-
-    `before_publish` runs after every file is written and before the version becomes visible
-    (the flow appends the rows to `training_examples` there). An existing version is kept as
-    it is unless `force`.
-    """
+) -> StagedExport:
+    """Write the shards (and JSONL) of one version into a hidden folder beside its final place."""
     final = export_path(wh, name, version)
-    existing = read_manifest(wh, name, version)
-    if existing is not None and not force:
-        return WrittenExport(final, version, existing, created=False)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = final.parent / f".tmp-{version}-{secrets.token_hex(4)}"
     (staging / "data").mkdir(parents=True)
     try:
         files, split_stats = _write_files(staging, split_tables, shards, jsonl_lines)
-        _write_text(staging / "README.md", card_for(split_stats))
-        files["README.md"] = {"sha256": _sha256(staging / "README.md"), "bytes": (staging / "README.md").stat().st_size}
-        full_manifest = {**manifest, "name": name, "version": version, "splits": split_stats, "files": files}
-        _write_text(staging / MANIFEST, json.dumps(full_manifest, indent=2, sort_keys=True) + "\n")
-        if before_publish is not None:
-            before_publish()
-        _publish(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _write_text(final.parent / LATEST, version + "\n")
-    return WrittenExport(final, version, full_manifest, created=True)
+    return StagedExport(name, version, staging, final, files, split_stats)
+
+
+def publish_export(staged: StagedExport, card: str, manifest: dict) -> WrittenExport:
+    """Add the dataset card and the manifest, then rename the version into place (replacing an
+    older build of the same version) and point LATEST at it."""
+    staging = staged.staging
+    try:
+        _write_text(staging / "README.md", card)
+        files = {**staged.files, "README.md": {"sha256": _sha256(staging / "README.md"),
+                                               "bytes": (staging / "README.md").stat().st_size}}  # fmt: skip
+        full_manifest = {**manifest, "name": staged.name, "version": staged.version, "splits": staged.split_stats,
+                         "files": files}  # fmt: skip
+        _write_text(staging / MANIFEST, json.dumps(full_manifest, indent=2, sort_keys=True) + "\n")
+        _publish(staging, staged.final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _write_text(staged.final.parent / LATEST, staged.version + "\n")
+    return WrittenExport(staged.final, staged.version, full_manifest, created=True)
+
+
+def discard_export(staged: StagedExport) -> None:
+    shutil.rmtree(staged.staging, ignore_errors=True)
 
 
 def _write_files(staging: Path, split_tables, shards, jsonl_lines) -> tuple[dict, dict]:
