@@ -40,7 +40,7 @@ from corpusforge.processing.dedup import (
 )
 from corpusforge.schemas.config import DedupSettings, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
-from corpusforge.warehouse import dedup_index as index_sql
+from corpusforge.warehouse.dedup_index import DedupIndex, band_rows, signature_rows, unindex_rows
 
 WRITTEN_TABLES = ("dedup_signatures", "dedup_bands", "clusters")
 PROGRESS_LABEL = "signing documents"
@@ -58,13 +58,8 @@ class DedupPlan:
 
 def plan(wh: Warehouse, cfg: DedupSettings) -> DedupPlan:
     params = minhash_params(cfg)
-    con = wh.connect()
-    try:
-        active = index_sql.active_documents(con).to_pylist()
-        index = {r["doc_id"]: r for r in index_sql.current_index(con).to_pylist()}
-        latest = {r["doc_id"]: r for r in index_sql.latest_clusters(con).to_pylist()}
-    finally:
-        con.close()
+    with DedupIndex(wh, params.key) as stored:
+        active, index, latest = stored.active_documents(), stored.current_index(), stored.latest_clusters()
     active_ids = {d["doc_id"] for d in active}
     return DedupPlan(
         active=active,
@@ -91,9 +86,8 @@ def sign(
     bands, rows = params.bands_rows
     now = utc_now()
     signed = 0
-    con = wh.connect()
-    try:
-        texts = index_sql.iter_texts(con, the_plan.to_sign, cfg.batch_size)
+    with DedupIndex(wh, params.key) as stored:
+        texts = stored.texts(the_plan.to_sign, cfg.batch_size)
         ranking: dict[str, tuple] = {}
 
         def batches():
@@ -112,67 +106,15 @@ def sign(
                 else signatures_on_pool(batches(), params, cfg.workers, total=len(the_plan.to_sign))
             )
             for doc_ids, exact, matrix in computed:
-                sig_out.write(_signature_rows(doc_ids, exact, matrix, ranking, params.key, run_id, now))
-                band_out.write(_band_rows(doc_ids, exact, band_hashes(matrix, bands, rows), run_id))
+                signatures = [signature_to_bytes(m) for m in matrix]
+                sig_out.write(signature_rows(doc_ids, exact, signatures, ranking, params.key, run_id, now))
+                band_out.write(band_rows(doc_ids, exact, band_hashes(matrix, bands, rows), run_id))
                 signed += len(doc_ids)
                 if progress is not None:
                     progress.update(PROGRESS_LABEL, advance=len(doc_ids))
             if the_plan.to_unindex:
-                sig_out.write(_unindex_rows(the_plan.to_unindex, the_plan.index, params.key, run_id, now))
-    finally:
-        con.close()
+                sig_out.write(unindex_rows(the_plan.to_unindex, the_plan.index, params.key, run_id, now))
     return signed
-
-
-def _signature_rows(doc_ids, exact, matrix, ranking, params_key, run_id, now) -> list[dict]:
-    out = []
-    for i, doc_id in enumerate(doc_ids):
-        content_hash, quality, fetched = ranking[doc_id]
-        out.append(
-            {
-                "doc_id": doc_id,
-                "content_hash": content_hash,
-                "exact_hash": exact[i],
-                "quality_score": quality,
-                "fetched_at": fetched,
-                "params": params_key,
-                "signature": signature_to_bytes(matrix[i]),
-                "removed": False,
-                "run_id": run_id,
-                "created_at": now,
-            }
-        )
-    return out
-
-
-def _band_rows(doc_ids, exact, hashes, run_id):
-    import pyarrow as pa
-
-    n_docs, n_bands = hashes.shape
-    return pa.table(
-        {
-            "doc_id": pa.array([d for d in doc_ids for _ in range(n_bands)], pa.string()),
-            "exact_hash": pa.array([e for e in exact for _ in range(n_bands)], pa.string()),
-            "band": pa.array(list(range(n_bands)) * n_docs, pa.int16()),
-            "band_hash": pa.array(hashes.reshape(-1), pa.int64()),
-            "run_id": pa.array([run_id] * (n_docs * n_bands), pa.string()),
-        }
-    )
-
-
-def _unindex_rows(doc_ids, index, params_key, run_id, now) -> list[dict]:
-    return [
-        {
-            "doc_id": d,
-            "content_hash": index[d].get("content_hash"),
-            "exact_hash": index[d]["exact_hash"],
-            "params": params_key,
-            "removed": True,
-            "run_id": run_id,
-            "created_at": now,
-        }
-        for d in doc_ids
-    ]
 
 
 def cluster(wh: Warehouse, cfg: DedupSettings, the_plan: DedupPlan, run_id: str) -> dict[str, int]:
@@ -185,26 +127,12 @@ def cluster(wh: Warehouse, cfg: DedupSettings, the_plan: DedupPlan, run_id: str)
     affected: list[str] = []
     edges: list = []
     if seeds:
-        con = wh.connect()
-        try:
-            live_seeds = [d for d in seeds if d in active_ids]
-            seed_exact = [r["exact_hash"] for r in index_sql.index_members(con, live_seeds, key).to_pylist()]
-            partners = index_sql.partner_exact_hashes(con, live_seeds, key).column("exact_hash").to_pylist()
-            candidates = index_sql.affected_doc_ids(con, seeds, sorted(set(seed_exact) | set(partners)), key)
-            affected = [d for d in candidates.column("doc_id").to_pylist() if d in active_ids]
-            members = [Member(**r) for r in index_sql.index_members(con, affected, key).to_pylist()]
-            pairs = index_sql.candidate_pairs_within(con, affected, key)
-            pair_list = list(zip(pairs.column("a").to_pylist(), pairs.column("b").to_pylist(), strict=True))
-            wanted = sorted({m.exact_hash for m in members})
-            sig_table = index_sql.signatures_by_exact_hash(con, wanted, key)
-        finally:
-            con.close()
-        sig_of = {
-            h: signature_from_bytes(s)
-            for h, s in zip(
-                sig_table.column("exact_hash").to_pylist(), sig_table.column("signature").to_pylist(), strict=True
-            )
-        }
+        with DedupIndex(wh, key) as stored:
+            affected = stored.affected_by(seeds, active_ids)
+            members = [Member(**r) for r in stored.members(affected)]
+            pair_list = stored.candidate_pairs(affected)
+            stored_signatures = stored.signatures(sorted({m.exact_hash for m in members}))
+        sig_of = {h: signature_from_bytes(s) for h, s in stored_signatures.items()}
         edges = verified_pairs(pair_list, sig_of, cfg.threshold, cfg.verify)
         rows = cluster_assignments(members, edges, sig_of)
     changed = [r for r in rows if assignment_changed(r, the_plan.latest.get(r["doc_id"]))]
@@ -225,12 +153,8 @@ def cluster(wh: Warehouse, cfg: DedupSettings, the_plan: DedupPlan, run_id: str)
 
 
 def _fill_summary(wh, summary, the_plan, signed, cluster_counts) -> None:
-    con = wh.connect()
-    try:
-        totals = index_sql.cluster_totals(con)
-        largest = index_sql.largest_clusters(con)
-    finally:
-        con.close()
+    with DedupIndex(wh, "") as stored:
+        totals, largest = stored.cluster_totals(), stored.largest_clusters()
     summary.counts.update(
         {
             "documents in": len(the_plan.active),

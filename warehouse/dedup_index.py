@@ -2,7 +2,9 @@
 
 All grouping of band hashes happens in DuckDB over the Parquet files, so candidate generation
 works out of core; Python only sees the candidate pairs and the documents they touch.
-Every function takes an open DuckDB connection from `Warehouse.connect()` and returns Arrow.
+`DedupIndex` is what the stage uses: it owns one DuckDB connection over the catalog and answers
+in Python records; the module-level functions are its SQL, each on an open connection.
+The row builders at the end shape what the stage writes to `dedup_signatures` / `dedup_bands`.
 """
 
 from __future__ import annotations
@@ -192,3 +194,111 @@ def cluster_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         """
     ).fetchall()[0]
     return {"clusters": int(row[0]), "multi": int(row[1]), "exact": int(row[2]), "near": int(row[3])}
+
+
+class DedupIndex:
+    """The MinHash index and the clusters of a warehouse, read through one DuckDB connection that
+    this object opens and closes (use it as a context manager). `params` is the MinHash
+    parameters' key: signatures under other parameters are not comparable and are ignored."""
+
+    def __init__(self, wh, params: str) -> None:
+        self.params = params
+        self._con = wh.connect()
+
+    def __enter__(self) -> DedupIndex:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._con.close()
+
+    def active_documents(self) -> list[dict]:
+        return active_documents(self._con).to_pylist()
+
+    def current_index(self) -> dict[str, dict]:
+        return {r["doc_id"]: r for r in current_index(self._con).to_pylist()}
+
+    def latest_clusters(self) -> dict[str, dict]:
+        return {r["doc_id"]: r for r in latest_clusters(self._con).to_pylist()}
+
+    def texts(self, doc_ids: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
+        return iter_texts(self._con, doc_ids, batch_rows)
+
+    def affected_by(self, seeds: list[str], active_ids: set[str]) -> list[str]:
+        """The active documents whose cluster may change: the seeds, the documents sharing an
+        exact hash with them, and those sharing a band with any of these."""
+        live = [d for d in seeds if d in active_ids]
+        seed_exact = [r["exact_hash"] for r in index_members(self._con, live, self.params).to_pylist()]
+        partners = partner_exact_hashes(self._con, live, self.params).column("exact_hash").to_pylist()
+        candidates = affected_doc_ids(self._con, seeds, sorted(set(seed_exact) | set(partners)), self.params)
+        return [d for d in candidates.column("doc_id").to_pylist() if d in active_ids]
+
+    def members(self, doc_ids: list[str]) -> list[dict]:
+        return index_members(self._con, doc_ids, self.params).to_pylist()
+
+    def candidate_pairs(self, doc_ids: list[str]) -> list[tuple[str, str]]:
+        pairs = candidate_pairs_within(self._con, doc_ids, self.params)
+        return list(zip(pairs.column("a").to_pylist(), pairs.column("b").to_pylist(), strict=True))
+
+    def signatures(self, exact_hashes: list[str]) -> dict[str, bytes]:
+        """exact hash -> stored signature bytes."""
+        table = signatures_by_exact_hash(self._con, exact_hashes, self.params)
+        return dict(zip(table.column("exact_hash").to_pylist(), table.column("signature").to_pylist(), strict=True))
+
+    def cluster_totals(self) -> dict[str, int]:
+        return cluster_totals(self._con)
+
+    def largest_clusters(self, limit: int = 5) -> list[tuple[str, int]]:
+        return largest_clusters(self._con, limit)
+
+
+# ---- rows the stage writes -------------------------------------------------------------------
+def signature_rows(doc_ids, exact, signatures: list[bytes], ranking, params: str, run_id: str, now) -> list[dict]:
+    """`dedup_signatures` rows; `ranking[doc_id]` is (content_hash, quality_score, fetched_at)."""
+    out = []
+    for doc_id, exact_hash, signature in zip(doc_ids, exact, signatures, strict=True):
+        content_hash, quality, fetched = ranking[doc_id]
+        out.append(
+            {
+                "doc_id": doc_id,
+                "content_hash": content_hash,
+                "exact_hash": exact_hash,
+                "quality_score": quality,
+                "fetched_at": fetched,
+                "params": params,
+                "signature": signature,
+                "removed": False,
+                "run_id": run_id,
+                "created_at": now,
+            }
+        )
+    return out
+
+
+def band_rows(doc_ids, exact, hashes, run_id: str) -> pa.Table:
+    """`dedup_bands` rows: one per document and band, from the (documents, bands) hash matrix."""
+    n_docs, n_bands = hashes.shape
+    return pa.table(
+        {
+            "doc_id": pa.array([d for d in doc_ids for _ in range(n_bands)], pa.string()),
+            "exact_hash": pa.array([e for e in exact for _ in range(n_bands)], pa.string()),
+            "band": pa.array(list(range(n_bands)) * n_docs, pa.int16()),
+            "band_hash": pa.array(hashes.reshape(-1), pa.int64()),
+            "run_id": pa.array([run_id] * (n_docs * n_bands), pa.string()),
+        }
+    )
+
+
+def unindex_rows(doc_ids, index: dict[str, dict], params: str, run_id: str, now) -> list[dict]:
+    """`dedup_signatures` rows that take documents out of the index."""
+    return [
+        {
+            "doc_id": d,
+            "content_hash": index[d].get("content_hash"),
+            "exact_hash": index[d]["exact_hash"],
+            "params": params,
+            "removed": True,
+            "run_id": run_id,
+            "created_at": now,
+        }
+        for d in doc_ids
+    ]
