@@ -10,6 +10,7 @@ a stray temp file that the next write of that table sweeps away.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import secrets
@@ -71,6 +72,16 @@ def _filesystem_for(root: str) -> tuple[pafs.FileSystem, str, bool]:
         return pafs.PyFileSystem(pafs.FSSpecHandler(fsspec_fs)), path.rstrip("/"), False
 
 
+@functools.cache
+def _as_read_back(table: str) -> pa.Schema:
+    """The table's schema as Parquet gives it back (nested fields renamed: list<item> is read as
+    list<element>), so that an up-to-date schema file compares equal and is not rewritten on
+    every write."""
+    buf = pa.BufferOutputStream()
+    pq.write_table(schema_of(table).empty_table(), buf)
+    return pq.read_schema(pa.BufferReader(buf.getvalue()))
+
+
 @dataclass(frozen=True)
 class TableStats:
     name: str
@@ -118,7 +129,7 @@ class Warehouse:
 
     def _schema_file_outdated(self, path: str, table: str) -> bool:
         with contextlib.suppress(Exception):
-            return not pq.read_schema(path, filesystem=self.fs).equals(schema_of(table), check_metadata=True)
+            return not pq.read_schema(path, filesystem=self.fs).equals(_as_read_back(table), check_metadata=True)
         return True
 
     # ---- writing ------------------------------------------------------------------------
@@ -130,7 +141,9 @@ class Warehouse:
 
     def _atomic_write_table(self, table: str, data: pa.Table, name: str) -> str:
         tdir = self.table_dir(table)
-        tmp = f"{tdir}/{TMP_DIR}/{name}.tmp"
+        # A unique temp name: two threads writing the same file name (the schema file) must not
+        # rename each other's temp file away.
+        tmp = f"{tdir}/{TMP_DIR}/{name}.{secrets.token_hex(4)}.tmp"
         final = f"{tdir}/{name}"
         self.fs.create_dir(f"{tdir}/{TMP_DIR}", recursive=True)
         pq.write_table(data, tmp, filesystem=self.fs, compression="zstd", row_group_size=ROW_GROUP_ROWS)
