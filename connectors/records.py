@@ -113,7 +113,11 @@ def open_warc(source: Any, policy: FetchPolicy) -> Iterator[BinaryIO | Unreadabl
         return
     with tempfile.TemporaryFile() as tmp:
         try:
-            asyncio.run(_download(source.url, policy, tmp))
+            asyncio.run(_download(source.url, policy, tmp, source.deadline))
+        except TimeoutError:
+            error = f"source_timeout: warc source '{source.name}': download not done within {source.deadline:g}s"
+            yield UnreadableSource(where, error)
+            return
         except (OSError, httpx.HTTPError, AddressRefused) as exc:
             yield UnreadableSource(where, f"source_unreadable: warc source '{source.name}': {exc}")
             return
@@ -121,8 +125,10 @@ def open_warc(source: Any, policy: FetchPolicy) -> Iterator[BinaryIO | Unreadabl
         yield tmp
 
 
-async def _download(url: str, policy: FetchPolicy, out: BinaryIO) -> None:
-    async with Fetcher(policy) as fetcher:
+async def _download(url: str, policy: FetchPolicy, out: BinaryIO, deadline: float | None = None) -> None:
+    """Stream the WARC to `out`; the source's deadline, when set, bounds the whole download (a
+    WARC can be far larger than a page, so the per-request timeout does not apply)."""
+    async with asyncio.timeout(deadline), Fetcher(policy) as fetcher:
         await fetcher.check_address(url)
         async with fetcher.client.stream("GET", url) as r:
             if r.status_code != 200:

@@ -74,3 +74,18 @@ def test_a_refused_or_corrupt_warc_is_a_row_not_an_exception(tmp_path):
     assert rows["a.html"]["fetch_status"] == "fetched"
     (row,) = [r for r in rows.values() if r["fetch_status"] == "failed"]
     assert row["error"].startswith(f"warc_unreadable: {bad}: after 1 response(s): ArchiveLoadFailed")
+
+
+def test_a_stalled_warc_download_ends_at_the_source_deadline(drip_site):
+    import time
+
+    source = SourceConfig(name="arc", kind="warc", url=drip_site.url + "/drip.html", deadline=2,
+                          allow_private_network=True)  # fmt: skip
+    job = CrawlJob(source=source, run_id="r1")
+    out = []
+    started = time.monotonic()
+    policy = FetchPolicy("t", allow_private_network=True)
+    ingest_records(job, source_records(source, policy), lambda o: out.append(o.page))
+    assert time.monotonic() - started < 6
+    (row,) = out
+    assert row["error"] == "source_timeout: warc source 'arc': download not done within 2s"
