@@ -2,7 +2,8 @@
 IVF-HNSW-SQ index, at several table sizes.
 
 For each size it fills a LanceDB table the way the sink does (LanceDBSink.upsert of export-shaped
-rows with unit-length 384-dimension vectors), then prints the median query time of
+rows with unit-length 384-dimension vectors) and prints the upsert rate, first and for the same
+rows again; then the median query time of
   * the exhaustive (exact) scan, the baseline, and
   * the same queries through the ANN index the sink builds,
 their ratio, the index build time, and the index's recall@10 against the exact scan.
@@ -76,8 +77,15 @@ def bench_size(n: int, queries: int, k: int, folder: Path) -> None:
     rng = np.random.default_rng(n)
     sink = LanceDBSink(folder / f"db{n}", "bench", ann_index_min_rows=n)
     centres = rng.normal(size=(TOPICS, DIM))
-    for start in range(0, n, BATCH):
-        sink.upsert(export_rows(start, unit_vectors(rng, min(BATCH, n - start), centres)))
+    parts = [export_rows(start, unit_vectors(rng, min(BATCH, n - start), centres)) for start in range(0, n, BATCH)]
+    t0 = time.perf_counter()
+    for part in parts:
+        sink.upsert(part)
+    insert_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for part in parts:  # the same rows again: matched on chunk_id, nothing rewritten
+        sink.upsert(part)
+    resync_s = time.perf_counter() - t0
     probe = unit_vectors(rng, queries, centres)
     flat_s, exact = timed_queries(sink, probe, k)
     t0 = time.perf_counter()
@@ -85,6 +93,7 @@ def bench_size(n: int, queries: int, k: int, folder: Path) -> None:
     build_s = time.perf_counter() - t0
     ann_s, approx = timed_queries(sink, probe, k)
     recall = statistics.mean(len(set(a) & set(e)) / k for a, e in zip(approx, exact, strict=True))
+    print(f"{n:>8,} rows | upsert {n / insert_s:,.0f} rows/s | unchanged re-upsert {n / resync_s:,.0f} rows/s")
     print(
         f"{n:>8,} rows | exact scan {flat_s * 1e3:7.1f} ms | ANN {ann_s * 1e3:6.1f} ms | "
         f"exact/ANN {flat_s / ann_s:5.1f}x | index build {build_s:6.1f} s | recall@{k} {recall:.2f}"

@@ -29,9 +29,9 @@ from corpusforge.connectors.sinks.export_folder import (
 )
 
 # Below this many rows a search scans every vector: exact, and cheap enough. bench/lancedb_index.py
-# on this shared 2-core machine: 10k rows scan in ~31 ms and the index answers in ~27 ms (no gain);
-# 50k rows scan in ~71 ms, the index answers in ~18 ms but takes ~106 s to build. So smaller tables
-# stay exact and unindexed.
+# on this shared 2-core machine (two runs): at 10k rows the index is no faster than the scan
+# (10-31 ms both); at 50k rows the scan takes 44-71 ms, the index ~18 ms (2.5-3.9x) after a build
+# of 44-106 s. So smaller tables stay exact and unindexed.
 ANN_INDEX_MIN_ROWS = 50_000
 # Query settings once the index exists: a wider HNSW candidate list and re-ranking of 10x k
 # candidates by their full vectors. The bench measures recall@10 1.00 at 10k and 50k rows with
