@@ -10,7 +10,7 @@ from typing import Annotated
 import click
 import typer
 
-from corpusforge.flows.cli.context import cli_context
+from corpusforge.flows.cli.context import CliContext, cli_context
 
 
 def _human_bytes(n: int) -> str:
@@ -71,9 +71,11 @@ def query(
         raise click.BadParameter(f"unknown format {format!r}; use table, csv, json or parquet", param_hint="--format")
     if format == "parquet" and output is None:
         raise click.BadParameter("parquet output needs --output FILE", param_hint="--format")
+    cli = cli_context(ctx)
+    if format == "table" and output is None and _answer_from_catalog_file(cli, sql, limit):
+        return
     from corpusforge.warehouse.query import run_query, write_result
 
-    cli = cli_context(ctx)
     result = run_query(cli.warehouse(), sql)
     if output is not None or format != "table":
         text = write_result(result, format if format != "table" else "csv", output)
@@ -82,16 +84,59 @@ def query(
         else:
             cli.err_console.print(f"wrote {result.num_rows:,} rows to {output}")
         return
+    _print_rows(cli, result.column_names, [tuple(r.values()) for r in result.slice(0, limit).to_pylist()], limit)
+    if result.num_rows > limit:
+        cli.err_console.print(f"({result.num_rows:,} rows, first {limit} shown; use --limit or --output)")
+
+
+def _answer_from_catalog_file(cli: CliContext, sql: str, limit: int) -> bool:
+    """Print the answer read straight from a local warehouse's corpus.duckdb, as any DuckDB shell
+    would, without loading the warehouse code (and pyarrow with it): the CLI answers at once.
+    False, having printed nothing, when the catalog cannot answer as it is (none yet, a remote
+    warehouse, a missing view, a moved folder): `query` then takes the full way, which rebuilds
+    the catalog and words the error."""
+    import os
+
+    import duckdb
+
+    root = cli.settings().warehouse
+    if "://" in root and not root.startswith("file://"):
+        return False
+    catalog = os.path.join(os.path.abspath(root.removeprefix("file://")), "corpus.duckdb")
+    if not os.path.exists(catalog):
+        return False
+    try:
+        con = duckdb.connect(catalog, read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        rel = con.sql(sql)
+        if rel is None:  # a statement with no result (SET, PRAGMA...)
+            return False
+        columns, rows = rel.columns, rel.fetchall()
+    except (duckdb.CatalogException, duckdb.IOException, duckdb.BinderException):
+        return False
+    except duckdb.Error as exc:
+        from corpusforge.warehouse.query import QueryError
+
+        raise QueryError(str(exc).strip().splitlines()[0]) from None
+    finally:
+        con.close()
+    _print_rows(cli, columns, rows, limit)
+    return True
+
+
+def _print_rows(cli: CliContext, columns: list[str], rows: list, limit: int) -> None:
     from rich.table import Table
 
     out = Table(show_lines=False)
-    for name in result.column_names:
+    for name in columns:
         out.add_column(name, overflow="fold")
-    for row in result.slice(0, limit).to_pylist():
-        out.add_row(*(_cell(v) for v in row.values()))
+    for row in rows[:limit]:
+        out.add_row(*(_cell(v) for v in row))
     cli.console.print(out)
-    if result.num_rows > limit:
-        cli.err_console.print(f"({result.num_rows:,} rows, first {limit} shown; use --limit or --output)")
+    if len(rows) > limit:
+        cli.err_console.print(f"({len(rows):,} rows, first {limit} shown; use --limit or --output)")
 
 
 def search(

@@ -126,3 +126,24 @@ def test_quick_commands_load_neither_prefect_nor_torch(tmp_path, args):
     assert loaded == "[]", f"{args}: {loaded}"
     # search has no export to ask here: a one-line error, and still no model loaded
     assert rc == ("rc 1" if args[0] == "search" else "rc 0"), out.stderr
+
+
+def test_query_reads_an_existing_catalog_without_loading_pyarrow(tmp_path):
+    """With a catalog in place, `query` answers from corpus.duckdb as a DuckDB shell would; a view
+    it lacks sends it the full way, which words the error."""
+    assert run_cli("tables", cwd=tmp_path).returncode == 0  # builds data/corpus.duckdb
+    loaded = "import sys; print('pyarrow' in sys.modules, 'corpusforge.warehouse' in sys.modules)"
+    env = {k: v for k, v in os.environ.items() if k != "CORPUSFORGE_CONFIG"}
+
+    def query(sql: str) -> subprocess.CompletedProcess:
+        code = f"from corpusforge.flows.cli import main; rc = main(['query', {sql!r}]); {loaded}; print('rc', rc)"
+        return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env,
+                              timeout=120)  # fmt: skip
+
+    fast = query("select 42 as answer, count(*) as documents from documents")
+    assert "42" in fast.stdout and fast.stdout.strip().splitlines()[-2:] == ["False False", "rc 0"], fast.stderr
+    missing = query("select * from nosuchtable")
+    assert missing.stdout.strip().splitlines()[-1] == "rc 1"
+    assert [line for line in missing.stderr.splitlines() if line.startswith("error:")] == [
+        "error: Catalog Error: Table with name nosuchtable does not exist!"
+    ]
