@@ -24,19 +24,21 @@ from corpusforge.flows.runtime import default_workers, map_with_time_limit, subm
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
 from corpusforge.processing.dedup import (
     SERIAL_BELOW,
-    Member,
     MinHashParams,
-    assignment_changed,
     band_hashes,
+    signature_batch,
+    signature_from_bytes,
+    signature_to_bytes,
+    verified_pairs,
+)
+from corpusforge.processing.dedup_clusters import (
+    Member,
+    assignment_changed,
     cluster_assignments,
     documents_to_sign,
     documents_to_unindex,
     removed_row,
     seed_documents,
-    signature_batch,
-    signature_from_bytes,
-    signature_to_bytes,
-    verified_pairs,
 )
 from corpusforge.schemas.config import DedupSettings, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now

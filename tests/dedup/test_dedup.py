@@ -9,7 +9,8 @@ import pytest
 
 from corpusforge.flows.dedup import dedup
 from corpusforge.flows.stage import StageSummary
-from corpusforge.processing.dedup import Member, representative_key, true_jaccard
+from corpusforge.processing.dedup import true_jaccard
+from corpusforge.processing.dedup_clusters import Member, representative_key
 from corpusforge.schemas.config import DedupSettings, Settings
 from corpusforge.warehouse import Warehouse
 from tests.dedup.conftest import T0, make_doc, random_text, substitute, write_docs
