@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from corpusforge.connectors.crawler import (
     RECORD_KINDS,
     CrawlJob,
+    StopSignal,
     crawl_urls,
     ingest_records,
     open_warc,
@@ -37,6 +38,7 @@ from corpusforge.warehouse.crawl_state import (
     mark_run,
     urls_done_in_run,
 )
+from corpusforge.warehouse.shutdown import RunGuard
 
 
 def crawl_source(
@@ -45,6 +47,7 @@ def crawl_source(
     source: SourceConfig,
     warc: WarcOut | None = None,
     progress: Progress | None = None,
+    stop: StopSignal | None = None,
 ) -> dict:
     """Crawl one source into the warehouse (the caller holds the crawl locks); returns its counts.
 
@@ -76,9 +79,9 @@ def crawl_source(
 
         if source.kind in RECORD_KINDS:
             with open_warc(source, policy) if source.kind == "warc" else contextlib.nullcontext() as stream:
-                report = ingest_records(job, record_source_records(source, stream), emit, warc, report)
+                report = ingest_records(job, record_source_records(source, stream), emit, warc, report, stop=stop)
         else:
-            report = asyncio.run(crawl_urls(job, policy, emit, report, warc))
+            report = asyncio.run(crawl_urls(job, policy, emit, report, warc, stop=stop))
     counts = {k: int(v) for k, v in report.counts.items()}
     mark_run(wh, run_id, source.name, "completed", counts)
     return {
@@ -109,9 +112,15 @@ def _io_failure(task, task_run, state) -> bool:
 # A retried source resumes its run: the pages it already wrote are not fetched again.
 @task(name="crawl-source", retries=2, retry_delay_seconds=5, retry_condition_fn=_io_failure, cache_policy=NO_CACHE)
 def crawl_source_task(
-    wh: Warehouse, settings: Settings, source: SourceConfig, warc: WarcOut | None, progress: Progress | None
+    wh: Warehouse,
+    settings: Settings,
+    source: SourceConfig,
+    warc: WarcOut | None,
+    progress: Progress | None,
+    guard: RunGuard,
 ) -> dict:
-    result = crawl_source(wh, settings, source, warc, progress)
+    with guard.working():  # a stop signal waits for this source to stop (its locks stay held till then)
+        result = crawl_source(wh, settings, source, warc, progress, guard.stop)
     counts = result["counts"]
     get_run_logger().info(
         "%s: fetched=%d not-modified=%d unchanged=%d failed=%d gone=%d skipped-by-robots=%d resumed=%d",
@@ -155,8 +164,9 @@ def crawl(settings: Settings, progress: Progress | None = None) -> StageSummary:
     if not settings.sources:
         raise ValueError("no sources configured: add some under 'sources:' in corpusforge.yaml")
     warc_out = settings.crawl.warc_out
-    with crawl_locks(wh, new_run_id("crawl"), settings.crawl.lock_wait), _warc_out(warc_out) as warc:
-        futures = [crawl_source_task.submit(wh, settings, s, warc, progress) for s in settings.sources]
+    # SIGTERM / SIGINT set guard.stop: every source stops, keeps what it wrote, and resumes next run.
+    with crawl_locks(wh, new_run_id("crawl"), settings.crawl.lock_wait) as guard, _warc_out(warc_out) as warc:
+        futures = [crawl_source_task.submit(wh, settings, s, warc, progress, guard) for s in settings.sources]
         results = [f.result() for f in futures]
     summary = summarize(results, warc_out, settings.warehouse)
     summary.seconds = time.perf_counter() - start

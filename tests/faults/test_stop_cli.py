@@ -1,8 +1,6 @@
-"""Issue 15.2 through the real CLI: SIGTERM on `corpusforge crawl` stuck on a dripping server.
-
-Strict xfail until flows/crawl.py is wired to the stop token (see warehouse/shutdown.py and the
-issue 15 closing note): today the signal releases the locks and the crawl thread keeps running.
-Once wired this test passes, the strict xfail then fails, and the marker is to be removed."""
+"""Issue 15.2 through the real CLI: SIGTERM on `corpusforge crawl` stuck on a dripping server
+stops it within seconds (flows/crawl.py runs each source under the crawl locks' RunGuard with its
+stop token), releases the locks, and the next run resumes."""
 
 from __future__ import annotations
 
@@ -30,7 +28,6 @@ def cli_crawl(config: Path, log: Path) -> subprocess.Popen:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="flows/crawl.py not yet wired to the stop token (issue 15)")
 def test_sigterm_on_the_crawl_command_stops_it_and_the_next_run_resumes(prefect_api, drip_site, tmp_path):
     config = write_config(tmp_path, drip_site.url, timeout=600, concurrency_per_host=1)
     log = tmp_path / "crawl.log"
