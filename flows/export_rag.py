@@ -21,7 +21,7 @@ import pyarrow as pa
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from corpusforge.flows.configs import chunker_config
+from corpusforge.flows.configs import chunker_config, export_gate
 from corpusforge.flows.runtime import batched
 from corpusforge.flows.stage import Progress, StageSummary, timed
 from corpusforge.processing.chunking import chunk_records
@@ -29,9 +29,9 @@ from corpusforge.processing.embedding import Embedder, load_embedder
 from corpusforge.schemas.config import RagExport, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse import rag_store as store
-from corpusforge.warehouse.selection import select_export_documents
+from corpusforge.warehouse.selection import GateParams, record_verdicts, select_export_documents
 
-WRITTEN_TABLES = ("chunks", "embeddings")
+WRITTEN_TABLES = ("chunks", "embeddings", "export_verdicts")
 INPUT_TABLES = ("documents", "clusters", "annotations", "tombstones")
 DOCS_PER_BATCH = 200  # documents chunked together: bounds memory, and one cache lookup each
 BATCHES_PER_ENCODE = 8  # embedding batches per encode() call: lets the model sort by length
@@ -43,8 +43,10 @@ def check_sink(cfg: RagExport) -> None:
         raise ValueError(f"exports.rag {cfg.name}: sink {cfg.sink!r} is not implemented yet; use sink: parquet")
 
 
-def select(wh: Warehouse, cfg: RagExport) -> pa.Table:
-    return select_export_documents(wh, "rag", sources=cfg.sources or None, languages=cfg.languages or None)
+def select(wh: Warehouse, cfg: RagExport, gate: GateParams | None = None) -> pa.Table:
+    """The export's documents: `gate` (its `exclude`, see flows.configs.export_gate) decides which
+    drop reasons keep a document out."""
+    return select_export_documents(wh, "rag", sources=cfg.sources or None, languages=cfg.languages or None, gate=gate)
 
 
 @dataclass
@@ -165,8 +167,8 @@ def _fill_summary(summary: StageSummary, selected: pa.Table, counts: EmbedCounts
 
 # ---- Prefect -------------------------------------------------------------------------------
 @task(name="export-rag-select", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def select_task(warehouse: str, cfg: RagExport) -> pa.Table:
-    return select(Warehouse(warehouse), cfg)
+def select_task(warehouse: str, cfg: RagExport, gate: GateParams | None = None) -> pa.Table:
+    return select(Warehouse(warehouse), cfg, gate)
 
 
 @task(name="export-rag-chunk-embed", cache_policy=NO_CACHE)
@@ -181,7 +183,16 @@ def write_task(warehouse: str, cfg: RagExport, selected: pa.Table, counts: Embed
     return write(Warehouse(warehouse), cfg, selected, counts, run_id)
 
 
-def export_one(warehouse: str, cfg: RagExport, progress: Progress | None = None) -> StageSummary:
+@task(name="export-rag-verdicts", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def verdicts_task(warehouse: str, cfg: RagExport, gate: GateParams | None, run_id: str) -> int:
+    """Record which documents this export holds and why the others are left out."""
+    selection = {"sources": cfg.sources or None, "languages": cfg.languages or None, "gate": gate}
+    return record_verdicts(Warehouse(warehouse), "rag", cfg.name, run_id, utc_now(), **selection)
+
+
+def export_one(
+    warehouse: str, cfg: RagExport, progress: Progress | None = None, gate: GateParams | None = None
+) -> StageSummary:
     """One RAG export: select, chunk and embed what has no vector yet, write the folder."""
     check_sink(cfg)
     wh = Warehouse(warehouse)
@@ -190,7 +201,8 @@ def export_one(warehouse: str, cfg: RagExport, progress: Progress | None = None)
     with timed(summary):
         wh.init()
         with wh.locks(WRITTEN_TABLES, run_id):
-            selected = select_task(warehouse, cfg)
+            selected = select_task(warehouse, cfg, gate)
+            verdicts_task(warehouse, cfg, gate, run_id)
             counts = chunk_and_embed_task(warehouse, cfg, selected, run_id, progress)
             result = write_task(warehouse, cfg, selected, counts, run_id)
         _fill_summary(summary, selected, counts, result)
@@ -204,5 +216,6 @@ def export_rag(settings: Settings, progress: Progress | None = None) -> StageSum
     total = StageSummary("export_rag")
     several = len(settings.exports.rag) > 1
     for cfg in settings.exports.rag:
-        total.merge(export_one(settings.warehouse, cfg, progress), prefix=f"{cfg.name}: " if several else "")
+        gate = export_gate(settings, cfg.exclude, "rag")
+        total.merge(export_one(settings.warehouse, cfg, progress, gate), prefix=f"{cfg.name}: " if several else "")
     return total

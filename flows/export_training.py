@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from corpusforge.connectors.eval_files import eval_files_digest, read_eval_texts
 from corpusforge.connectors.tokenizer import TokenCounter, load_tokenizer
+from corpusforge.flows.configs import export_gate
 from corpusforge.flows.stage import Progress, StageSummary, timed
 from corpusforge.processing import training_format as tf
 from corpusforge.processing.training_card import CardInfo, dataset_card
@@ -29,9 +30,15 @@ from corpusforge.processing.training_splits import assign_splits
 from corpusforge.processing.training_tokens import split_token_counts, token_stats
 from corpusforge.schemas.config import DedupSettings, Settings, TrainingExport
 from corpusforge.schemas.training import export_schema
-from corpusforge.warehouse import Warehouse, new_run_id
+from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse import training_export as store
-from corpusforge.warehouse.selection import human_qa_pairs, select_export_documents, selection_report
+from corpusforge.warehouse.selection import (
+    GateParams,
+    human_qa_pairs,
+    record_verdicts,
+    select_export_documents,
+    selection_report,
+)
 
 
 @dataclass
@@ -79,8 +86,15 @@ def plan(wh: Warehouse, export: TrainingExport, dedup: dict[str, Any]) -> Export
     return ExportPlan(export, cfg, tokens, index, digests, snapshot, config_hash, version, dedup)
 
 
-def select(wh: Warehouse, export: TrainingExport) -> tuple[list[dict], dict, dict[str, int]]:
-    filters = {"sources": export.sources, "languages": export.languages, "min_quality": export.min_quality or None}
+def select(
+    wh: Warehouse, export: TrainingExport, gate: GateParams | None = None
+) -> tuple[list[dict], dict, dict[str, int]]:
+    filters = {
+        "sources": export.sources,
+        "languages": export.languages,
+        "min_quality": export.min_quality or None,
+        "gate": gate,
+    }
     docs = select_export_documents(wh, "training", **filters).to_pylist()
     qa = tf.group_qa_pairs(human_qa_pairs(wh).to_pylist()) if export.format != "text" else {}
     return docs, qa, selection_report(wh, "training", **filters)
@@ -225,8 +239,10 @@ def plan_task(warehouse: str, export: TrainingExport, dedup: dict) -> ExportPlan
 
 
 @task(name="export-training-select", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def select_task(warehouse: str, export: TrainingExport) -> tuple[list[dict], dict, dict[str, int]]:
-    return select(Warehouse(warehouse), export)
+def select_task(
+    warehouse: str, export: TrainingExport, gate: GateParams | None = None
+) -> tuple[list[dict], dict, dict[str, int]]:
+    return select(Warehouse(warehouse), export, gate)
 
 
 @task(name="export-training-build", cache_policy=NO_CACHE)
@@ -239,8 +255,27 @@ def write_task(warehouse: str, the_plan: ExportPlan, built: BuiltDataset, run_id
     return write(Warehouse(warehouse), the_plan, built, run_id, force)
 
 
+@task(name="export-training-verdicts", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def verdicts_task(warehouse: str, export: TrainingExport, gate: GateParams | None) -> int:
+    """Record which documents this export holds and why the others are left out."""
+    wh, run_id = Warehouse(warehouse), new_run_id("export_training")
+    selection = {
+        "sources": export.sources,
+        "languages": export.languages,
+        "min_quality": export.min_quality or None,
+        "gate": gate,
+    }
+    with wh.locks(["export_verdicts"], run_id):
+        return record_verdicts(wh, "training", export.name, run_id, utc_now(), **selection)
+
+
 def export_one(
-    warehouse: str, export: TrainingExport, dedup: DedupSettings, force: bool = False, progress: Progress | None = None
+    warehouse: str,
+    export: TrainingExport,
+    dedup: DedupSettings,
+    force: bool = False,
+    progress: Progress | None = None,
+    gate: GateParams | None = None,
 ) -> StageSummary:
     """One training export version (nothing rebuilt when this version exists, unless forced)."""
     wh = Warehouse(warehouse)
@@ -259,7 +294,8 @@ def export_one(
         if existing is not None:
             return _summary_of(summary, the_plan, None, existing)
         step("selecting documents")
-        selected = select_task(warehouse, export)
+        selected = select_task(warehouse, export, gate)
+        verdicts_task(warehouse, export, gate)
         step("building examples")
         built = build_task(the_plan, selected)
         step("writing shards")
@@ -276,6 +312,7 @@ def export_training(settings: Settings, progress: Progress | None = None, force:
     merged = StageSummary("export_training")
     several = len(settings.exports.training) > 1
     for export in settings.exports.training:
-        part = export_one(settings.warehouse, export, settings.dedup, force, progress)
+        gate = export_gate(settings, export.exclude, "training")
+        part = export_one(settings.warehouse, export, settings.dedup, force, progress, gate)
         merged.merge(part, prefix=f"{export.name}: " if several else "")
     return merged

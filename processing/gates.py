@@ -29,6 +29,9 @@ class Gate:
 
     reasons_by_profile: dict[str, tuple[str, ...]]
     duplicates: bool  # representatives only (true) or every member of a duplicate cluster
+    # Reason codes this version knows; a dropped document with any other (an older or newer
+    # pipeline's code) stays out, since nobody can say which category it belongs to.
+    known: frozenset[str] = KNOWN_REASONS
 
     def reasons(self, profile: str) -> tuple[str, ...]:
         return self.reasons_by_profile[profile]

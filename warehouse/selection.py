@@ -77,12 +77,13 @@ class GateParams:
     reasons_by_source: dict[str, tuple[str, ...]]
     default_reasons: tuple[str, ...]
     duplicates: bool = True
+    known_reasons: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, gate, source_profiles: dict[str, str], default_profile: str) -> GateParams:
         """From a `processing.gates.Gate` and each source's profile."""
         by_source = {source: gate.reasons(profile) for source, profile in source_profiles.items()}
-        return cls(by_source, gate.reasons(default_profile), gate.duplicates)
+        return cls(by_source, gate.reasons(default_profile), gate.duplicates, tuple(sorted(gate.known)))
 
 
 _LABEL_VOTES_SQL = """
@@ -115,8 +116,11 @@ gate_lists as (
 ),
 gated as (
     select d.doc_id,
-        list_filter(coalesce(d.drop_reasons, []), lambda r: list_contains(coalesce(g.reasons, $gate_default), r))
-            as filtered_by
+        list_filter(
+            coalesce(d.drop_reasons, []),
+            lambda r: list_contains(coalesce(g.reasons, $gate_default), r)
+                or (not d.kept and not list_contains($gate_known, r))
+        ) as filtered_by
     from documents d left join gate_lists g on g.source = d.source
 ),
 judged as (
@@ -163,6 +167,7 @@ def _params(target: Target, sources, languages, min_quality, gate: GateParams | 
         "gate_sources": list(by_source) or [None],
         "gate_lists": [list(r) for r in by_source.values()] or [[]],
         "gate_default": list(gate.default_reasons) if gate else [],
+        "gate_known": list(gate.known_reasons) if gate else [],
         "exclude_duplicates": gate.duplicates if gate else True,
     }
 
@@ -211,6 +216,50 @@ def excluded_documents(
         " from judged where exclusion is not null order by doc_id"
     )
     return _query(wh, sql, _params(target, sources, languages, min_quality, gate))
+
+
+_VERDICT_CHANGES_SQL = """
+, verdicts as (
+    select doc_id, url, exclusion is null as included, exclusion, coalesce(filtered_by, []) as filtered_by
+    from judged
+),
+previous as (
+    select doc_id, included, exclusion, filtered_by from export_verdicts
+    where export_kind = $export_kind and export_name = $export_name
+)
+select v.* from verdicts v left join previous p on p.doc_id = v.doc_id
+where p.doc_id is null or p.included <> v.included or p.exclusion is distinct from v.exclusion
+   or p.filtered_by is distinct from v.filtered_by
+order by v.doc_id
+"""
+
+
+def changed_verdicts(
+    wh,
+    target: Target,
+    name: str,
+    sources: list[str] | None = None,
+    languages: list[str] | None = None,
+    min_quality: float | None = None,
+    gate: GateParams | None = None,
+) -> pa.Table:
+    """The export's verdict on every current document whose verdict differs from the one
+    `export_verdicts` holds: doc_id, url, included, exclusion, filtered_by."""
+    params = {**_params(target, sources, languages, min_quality, gate), "export_kind": target, "export_name": name}
+    return _query(wh, _JUDGED_SQL + _VERDICT_CHANGES_SQL, params)
+
+
+def record_verdicts(wh, target: Target, name: str, run_id: str, now, **selection) -> int:
+    """Write the changed verdicts of one export (see `changed_verdicts`); returns how many."""
+    changed = changed_verdicts(wh, target, name, **selection)
+    if changed.num_rows:
+        n = changed.num_rows
+        changed = changed.append_column("export_kind", pa.array([target] * n, pa.string()))
+        changed = changed.append_column("export_name", pa.array([name] * n, pa.string()))
+        changed = changed.append_column("run_id", pa.array([run_id] * n, pa.string()))
+        changed = changed.append_column("decided_at", pa.array([now] * n, pa.timestamp("us", tz="UTC")))
+        wh.write("export_verdicts", changed, run_id)
+    return changed.num_rows
 
 
 def selection_report(

@@ -138,7 +138,7 @@ def test_drop_label_removes_a_document_and_use_routes_it(corpus):
     path, manifest = export(corpus)
     got = {r["doc_id"] for r in exported_rows(path)}
     assert "d25" not in got and "d26" not in got
-    assert manifest["selection_drops"] == {"not_kept": 1, "duplicate": 3, "label_drop": 1, "label_use_excludes": 1}
+    assert manifest["selection_drops"] == {"filtered": 1, "duplicate": 3, "label_drop": 1, "label_use_excludes": 1}
 
 
 def test_qa_pairs_become_messages_and_jsonl_follows_openai_rules(corpus):

@@ -157,3 +157,27 @@ def test_unknown_gate_entry_is_one_clear_error():
 
     with pytest.raises(UnknownGateError, match="'jnuk'"):
         build_gate("rag", ["jnuk"])
+
+
+def test_verdicts_are_recorded_when_they_change_and_answer_why_in_one_query(corpus):
+    from datetime import UTC, datetime, timedelta
+
+    from corpusforge.warehouse.selection import record_verdicts
+
+    gate = _gate("rag")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    first = record_verdicts(corpus.wh, "rag", "docs", "run-1", now, gate=gate)
+    assert first == 40  # every current document, once
+    assert record_verdicts(corpus.wh, "rag", "docs", "run-2", now + timedelta(1), gate=gate) == 0  # no change
+    corpus.write("documents", [doc_row("d03", pseudo_text(3), kept=False, minutes=4, drop_reasons=["tag_cloud"])])
+    assert record_verdicts(corpus.wh, "rag", "docs", "run-3", now + timedelta(2), gate=gate) == 1
+    con = corpus.wh.connect(read_only=True)
+    try:
+        row = con.execute(
+            "select included, exclusion, filtered_by, run_id from export_verdicts where doc_id = 'd03'"
+        ).fetchone()
+        kept = con.execute("select count(*) from export_verdicts where export_name = 'docs' and included").fetchone()
+    finally:
+        con.close()
+    assert row == (False, "filtered", ["tag_cloud"], "run-3")
+    assert kept[0] == len(ids(select_export_documents(corpus.wh, "rag", gate=gate)))
