@@ -86,6 +86,8 @@ def write_catalog(wh) -> None:
         with open(digest_path) as fh:
             if fh.read().strip() == digest:
                 return
+    for name in TABLES:  # a table added since the warehouse was made gets its (empty) folder
+        wh._ensure_table(name)
     _build_catalog(wh)
     with open(digest_path + ".tmp", "w") as fh:
         fh.write(digest)

@@ -90,7 +90,7 @@ def filters(
         ("only this", "right"),
         ("reason", "left"),
     ):
-        out.add_column(col, justify=justify, no_wrap=col in ("filter", "category", "reason"))
+        out.add_column(col, justify=justify, overflow="fold", min_width=len(col) if justify == "right" else None)
     for effect in effects:
         rule = effect.filter
         out.add_row(
