@@ -18,7 +18,17 @@ _SQL_MISTAKES = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogE
 
 
 class QueryError(ValueError):
-    """The SQL failed; the message is DuckDB's first line (e.g. the missing table)."""
+    """The SQL failed; the message is DuckDB's first line (e.g. the missing table) with its hint."""
+
+
+def duckdb_error_line(exc: BaseException) -> str:
+    """DuckDB's first line, with its own hint kept (`Did you mean "documents"?`): the rest of
+    its message is the SQL echoed back with a caret, noise on one line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    hint = next((line for line in lines[1:] if line.startswith("Did you mean")), None)
+    return f"{lines[0]} {hint}" if hint else lines[0]
 
 
 def run_query(wh, sql: str) -> pa.Table:
@@ -29,7 +39,7 @@ def run_query(wh, sql: str) -> pa.Table:
             return pa.table({})
         return rel.fetch_arrow_table()
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
+        first = duckdb_error_line(exc)
         if not isinstance(exc, _SQL_MISTAKES):  # maybe a broken file: DuckDB's message often names none
             named = wh.explain_read_error(exc, TABLES)
             first = first if named is exc else str(named)
@@ -39,7 +49,8 @@ def run_query(wh, sql: str) -> pa.Table:
 
 
 def write_result(result: pa.Table, fmt: str, output: Path | None) -> str:
-    """Write the result to `output` (or return it as text when output is None)."""
+    """Write the result to `output` (or return it as text when output is None): `json` is one
+    JSON array (what `json.load` reads), `jsonl` one object per line."""
     if fmt == "parquet":
         pq.write_table(result, output, compression="zstd")
         return ""
@@ -48,6 +59,8 @@ def write_result(result: pa.Table, fmt: str, output: Path | None) -> str:
         pacsv.write_csv(result, buf)
         text = buf.getvalue().decode()
     elif fmt == "json":
+        text = json.dumps(result.to_pylist(), default=str, ensure_ascii=False, indent=1) + "\n"
+    elif fmt == "jsonl":
         text = "".join(json.dumps(row, default=str, ensure_ascii=False) + "\n" for row in result.to_pylist())
     else:
         raise QueryError(f"unknown format {fmt!r}")

@@ -26,6 +26,7 @@ class CliContext:
         if self._settings is None:
             from corpusforge.schemas.config import load_settings
 
+            require_config(self.config_path)
             self._settings = load_settings(self.config_path)
         return self._settings
 
@@ -37,6 +38,24 @@ class CliContext:
         from corpusforge.warehouse import Warehouse
 
         return Warehouse(self.settings().warehouse)
+
+
+class NoConfig(FileNotFoundError):
+    """No config file given and none found: a command would otherwise run on defaults and create
+    an empty warehouse wherever it happens to be started."""
+
+
+def require_config(config_path: str | None) -> None:
+    """Fail in one line when no config is given (-c, $CORPUSFORGE_CONFIG) and the current folder
+    has no corpusforge.yaml. A given path that does not exist is the loader's own error."""
+    import os
+    from pathlib import Path
+
+    if config_path or os.environ.get("CORPUSFORGE_CONFIG"):
+        return
+    here = Path.cwd() / "corpusforge.yaml"
+    if not here.exists():
+        raise NoConfig(f"no corpusforge.yaml in {here.parent}: run `corpusforge init` to make one, or pass -c FILE")
 
 
 def cli_context(ctx: typer.Context) -> CliContext:

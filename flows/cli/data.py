@@ -54,11 +54,19 @@ def tables(ctx: typer.Context) -> None:
     cli.console.print(out)
 
 
+QUERY_FORMATS = ("table", "csv", "json", "jsonl", "parquet")
+
+
 def query(
     ctx: typer.Context,
     sql: Annotated[str, typer.Argument(help="A read-only SQL query over the catalog's views.")],
     format: Annotated[
-        str, typer.Option("--format", "-f", help="table | csv | json | parquet (parquet needs --output).")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table | csv | json (an array) | jsonl (one object a line) | parquet (needs --output).",
+        ),
     ] = "table",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the result to this file.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to print in table format.")] = 100,
@@ -67,8 +75,8 @@ def query(
 
     Example: corpusforge query "select reason, count(*) from tombstones group by 1"
     """
-    if format not in ("table", "csv", "json", "parquet"):
-        raise click.BadParameter(f"unknown format {format!r}; use table, csv, json or parquet", param_hint="--format")
+    if format not in QUERY_FORMATS:
+        raise click.BadParameter(f"unknown format {format!r}; use {', '.join(QUERY_FORMATS)}", param_hint="--format")
     if format == "parquet" and output is None:
         raise click.BadParameter("parquet output needs --output FILE", param_hint="--format")
     cli = cli_context(ctx)
@@ -117,9 +125,9 @@ def _answer_from_catalog_file(cli: CliContext, sql: str, limit: int) -> bool:
     except (duckdb.CatalogException, duckdb.IOException, duckdb.BinderException):
         return False
     except duckdb.Error as exc:
-        from corpusforge.warehouse.query import QueryError
+        from corpusforge.warehouse.query import QueryError, duckdb_error_line
 
-        raise QueryError(str(exc).strip().splitlines()[0]) from None
+        raise QueryError(duckdb_error_line(exc)) from None
     finally:
         con.close()
     _print_rows(cli, columns, rows, limit)

@@ -13,7 +13,7 @@ import click
 import typer
 from rich.console import Console
 
-from corpusforge.flows.cli import annotate, data, export, pipeline, quality, stages
+from corpusforge.flows.cli import annotate, data, export, init, pipeline, quality, stages
 from corpusforge.flows.cli.context import CliContext
 
 app = typer.Typer(
@@ -57,9 +57,13 @@ def main_options(
     ] = False,
 ) -> None:
     ctx.obj = CliContext(config_path=config, debug=debug)
+    if debug:  # the flows' own loggers keep their tracebacks (flows/cli/logs.py)
+        os.environ["CORPUSFORGE_DEBUG"] = "1"
+    else:
+        os.environ.pop("CORPUSFORGE_DEBUG", None)
 
 
-for group in (pipeline, stages, annotate, export, data, quality):
+for group in (init, pipeline, stages, annotate, export, data, quality):
     group.register(app)
 
 

@@ -28,6 +28,9 @@ class RichProgress:
         self._lock = threading.Lock()  # the crawl reports from one thread per source
 
     def __enter__(self) -> RichProgress:
+        from corpusforge.flows.cli.logs import hide_flow_tracebacks
+
+        hide_flow_tracebacks()  # every command that runs a flow shows its progress
         self._bar.__enter__()
         return self
 

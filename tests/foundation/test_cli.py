@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,26 +16,72 @@ REPO = Path(__file__).resolve().parents[2]
 CLI = [str(Path(sys.executable).parent / "corpusforge")]
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: Path, config: bool = True) -> subprocess.CompletedProcess:
+    """Run the CLI in `cwd`, with a minimal corpusforge.yaml there unless `config` is False."""
+    if config and not (cwd / "corpusforge.yaml").exists():
+        (cwd / "corpusforge.yaml").write_text("warehouse: ./data\n")
     env = {k: v for k, v in os.environ.items() if k != "CORPUSFORGE_CONFIG"}
     return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
 
 
-def test_version_and_help(tmp_path):
-    out = run_cli("--version", cwd=tmp_path)
+def test_version_and_help_work_anywhere(tmp_path):
+    out = run_cli("--version", cwd=tmp_path, config=False)
     assert out.returncode == 0 and out.stdout.startswith("corpusforge ")
-    helped = run_cli("--help", cwd=tmp_path)
+    helped = run_cli("--help", cwd=tmp_path, config=False)
     assert helped.returncode == 0
-    for command in ("tables", "query"):
+    for command in ("tables", "query", "init"):
         assert command in helped.stdout
-    assert "read-only SQL" in run_cli("query", "--help", cwd=tmp_path).stdout
+    assert "read-only SQL" in run_cli("query", "--help", cwd=tmp_path, config=False).stdout
+    assert not (tmp_path / "corpusforge.yaml").exists()
+
+
+@pytest.mark.parametrize("args", [["tables"], ["query", "select 1"], ["crawl"], ["run"], ["annotate", "pull"]])
+def test_a_command_without_a_config_says_to_run_init(tmp_path, args):
+    """No config given and none here: one line, and no empty warehouse left behind."""
+    out = run_cli(*args, cwd=tmp_path, config=False)
+    assert out.returncode == 1
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert lines == [f"error: no corpusforge.yaml in {tmp_path}: run `corpusforge init` to make one, or pass -c FILE"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_writes_a_commented_config_with_every_default(tmp_path):
+    from corpusforge.schemas.config import Settings
+
+    out = run_cli("init", "proj", cwd=tmp_path, config=False)
+    assert out.returncode == 0, out.stderr
+    project = tmp_path / "proj"
+    assert {p.name for p in project.iterdir()} == {"corpusforge.yaml", ".env.example", ".gitignore"}
+    assert "corpusforge run" in out.stdout and "cd proj" in out.stdout
+    text = (project / "corpusforge.yaml").read_text()
+    assert "# Seconds between requests to one host." in text  # settings carry their descriptions
+    settings = load_settings(project / "corpusforge.yaml")
+    defaults = Settings()
+    for section in ("crawl", "clean", "dedup", "annotate", "exports", "schedules"):
+        assert getattr(settings, section) == getattr(defaults, section), section
+    assert [(s.name, s.kind) for s in settings.sources] == [("python-docs", "site")]
+    assert "LABEL_STUDIO_API_KEY" in (project / ".env.example").read_text()
+    assert "data/" in (project / ".gitignore").read_text().splitlines()
+    # the new project works at once; a second init keeps the config
+    assert run_cli("tables", cwd=project, config=False).returncode == 0
+    again = run_cli("init", "proj", cwd=tmp_path, config=False)
+    assert again.returncode == 1 and "exists already" in again.stderr
+    assert (project / "corpusforge.yaml").read_text() == text
 
 
 def test_tables_on_a_fresh_warehouse_lists_eight_empty_tables(tmp_path):
     out = run_cli("tables", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    for name in ("pages", "documents", "clusters", "annotation_tasks", "annotations", "training_examples",
-                 "chunks", "tombstones"):
+    for name in (
+        "pages",
+        "documents",
+        "clusters",
+        "annotation_tasks",
+        "annotations",
+        "training_examples",
+        "chunks",
+        "tombstones",
+    ):
         line = next(line for line in out.stdout.splitlines() if f" {name} " in line)
         assert " 0 " in line
     assert (tmp_path / "data" / "corpus.duckdb").exists()
@@ -45,8 +92,10 @@ def test_query_prints_result_and_formats(tmp_path):
     assert out.returncode == 0 and "42" in out.stdout
     csv = run_cli("query", "select 42 as answer", "--format", "csv", cwd=tmp_path)
     assert csv.stdout.splitlines() == ['"answer"', "42"]
-    js = run_cli("query", "select 42 as answer", "--format", "json", cwd=tmp_path)
-    assert js.stdout.strip() == '{"answer": 42}'
+    js = run_cli("query", "select 42 as answer union all select 7", "--format", "json", cwd=tmp_path)
+    assert json.loads(js.stdout) == [{"answer": 42}, {"answer": 7}]
+    lines = run_cli("query", "select 42 as answer union all select 7", "--format", "jsonl", cwd=tmp_path)
+    assert [json.loads(line) for line in lines.stdout.splitlines()] == [{"answer": 42}, {"answer": 7}]
     target = tmp_path / "out.parquet"
     pq_out = run_cli("query", "select 42 as answer", "--format", "parquet", "--output", str(target), cwd=tmp_path)
     assert pq_out.returncode == 0
@@ -62,6 +111,14 @@ def test_query_of_missing_table_is_one_line_and_nonzero(tmp_path):
     assert len(lines) == 1 and "nosuchtable" in lines[0] and "Traceback" not in out.stderr
 
 
+def test_query_of_a_misspelt_table_keeps_duckdbs_hint(tmp_path):
+    assert run_cli("tables", cwd=tmp_path).returncode == 0  # the catalog exists: the fast path first
+    out = run_cli("query", "select count(*) from documets", cwd=tmp_path)
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert out.returncode == 1 and len(lines) == 1, out.stderr
+    assert "documets" in lines[0] and 'Did you mean "documents"?' in lines[0]
+
+
 def test_query_is_read_only(tmp_path):
     out = run_cli("query", "create table t as select 1", cwd=tmp_path)
     assert out.returncode != 0 and "read-only" in out.stderr.lower()
@@ -69,8 +126,9 @@ def test_query_is_read_only(tmp_path):
 
 def test_bad_config_gives_one_line_naming_the_field(tmp_path):
     cfg = tmp_path / "corpusforge.yaml"
-    cfg.write_text("warehouse: ./data\nsources:\n  - name: docs\n    kind: site\n    url: http://127.0.0.1:1/\n"
-                   "    max_pages: -5\n")
+    cfg.write_text(
+        "warehouse: ./data\nsources:\n  - name: docs\n    kind: site\n    url: http://127.0.0.1:1/\n    max_pages: -5\n"
+    )
     out = run_cli("tables", cwd=tmp_path)
     assert out.returncode != 0
     lines = [line for line in out.stderr.splitlines() if line.strip()]
@@ -118,6 +176,7 @@ LOADED = "import sys; print(sorted(m for m in ('prefect', 'torch', 'sentence_tra
 def test_quick_commands_load_neither_prefect_nor_torch(tmp_path, args):
     """The CLI answers at once: the stage flows (Prefect) and the embedding model (torch) are
     imported only by the commands that run them."""
+    (tmp_path / "corpusforge.yaml").write_text("warehouse: ./data\n")
     code = f"from corpusforge.flows.cli import main; rc = main({args!r}); {LOADED}; print('rc', rc)"
     env = {k: v for k, v in os.environ.items() if k != "CORPUSFORGE_CONFIG"}
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env,
@@ -144,6 +203,7 @@ def test_query_reads_an_existing_catalog_without_loading_pyarrow(tmp_path):
     assert "42" in fast.stdout and fast.stdout.strip().splitlines()[-2:] == ["False False", "rc 0"], fast.stderr
     missing = query("select * from nosuchtable")
     assert missing.stdout.strip().splitlines()[-1] == "rc 1"
-    assert [line for line in missing.stderr.splitlines() if line.startswith("error:")] == [
+    errors = [line for line in missing.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(
         "error: Catalog Error: Table with name nosuchtable does not exist!"
-    ]
+    )
