@@ -244,3 +244,14 @@ def test_threshold_overrides_apply_in_order_and_unknown_keys_fail():
     assert_kept(" ".join(unique_words(20)), "gopher_min_words", gopher_min_words=20)
     with pytest.raises(UnknownThresholdError, match="gopher_min_wrds"):
         merge_thresholds("web", {"gopher_min_wrds": 3})
+
+
+def test_profile_is_part_of_the_pipeline_version_and_unknown_profiles_fail():
+    domain = CleanConfig(thresholds=merge_thresholds("domain"), profile="domain")
+    web = CleanConfig(thresholds=merge_thresholds("web"), profile="web")
+    # Same thresholds, other profile: still a new version (what `kept` means differs).
+    web_thresholds_domain_profile = CleanConfig(thresholds=merge_thresholds("web"), profile="domain")
+    versions = {c.pipeline_version() for c in (domain, web, web_thresholds_domain_profile)}
+    assert len(versions) == 3
+    with pytest.raises(UnknownThresholdError, match="unknown filter profile 'pretraining'"):
+        merge_thresholds("pretraining")
