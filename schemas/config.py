@@ -38,6 +38,16 @@ def _compiles(pattern: str) -> str:
 Regex = Annotated[str, AfterValidator(_compiles)]
 
 
+# An export's gate (processing/gates.py); both export models take it.
+EXCLUDE_FIELD = Field(
+    None,
+    description="Drop reasons that keep a document out of this export: categories (junk, thin, boilerplate, "
+    "language, web_quality, duplicates) or reason codes. Default: RAG keeps out junk, thin, boilerplate, "
+    "language and duplicates; training also web_quality (the Gopher/C4/FineWeb rules the domain profile "
+    "marks training-only).",
+)
+
+
 class SourceConfig(Strict):
     name: str = Field(description="Unique name of the source.")
     kind: Literal["site", "sitemap", "feed", "warc", "files"]
@@ -191,13 +201,7 @@ class TrainingExport(Strict):
     decontaminate_ngram: int = Field(13, ge=1)
     decontaminate_action: Literal["drop", "flag"] = "drop"
     license: str = "other"
-    exclude: list[str] | None = Field(
-        None,
-        description="Drop reasons that keep a document out of this export: categories (junk, thin, boilerplate, "
-        "language, web_quality, duplicates) or reason codes. Default: RAG keeps out junk, thin, boilerplate, "
-        "language and duplicates; training also web_quality (the Gopher/C4/FineWeb rules the domain profile "
-        "marks training-only).",
-    )
+    exclude: list[str] | None = EXCLUDE_FIELD
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainingExport:
@@ -222,16 +226,56 @@ class RagExport(Strict):
     overlap_tokens: int = Field(0, ge=0)
     batch_size: int = Field(64, ge=1)
     device: str | None = Field(None, description="cpu | cuda | None for auto-detect.")
-    sink: Literal["parquet", "lancedb"] = "parquet"
+    sink: Literal["parquet", "lancedb", "chroma"] = Field(
+        "parquet",
+        description="Where the export goes beside its Parquet folder (which is always written): lancedb (embedded, "
+        "a table named after the export in lancedb_uri) or chroma (a collection named after the export on the "
+        "server at chroma_url).",
+    )
+    lancedb_uri: str | None = Field(
+        None, description="LanceDB database folder (default: <warehouse parent>/exports/lancedb). Local paths only."
+    )
+    chroma_url: str | None = Field(None, description="Chroma server, e.g. http://localhost:8000 (`chroma run`).")
     sources: list[str] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
-    exclude: list[str] | None = Field(
-        None,
-        description="Drop reasons that keep a document out of this export: categories (junk, thin, boilerplate, "
-        "language, web_quality, duplicates) or reason codes. Default: RAG keeps out junk, thin, boilerplate, "
-        "language and duplicates; training also web_quality (the Gopher/C4/FineWeb rules the domain profile "
-        "marks training-only).",
-    )
+    exclude: list[str] | None = EXCLUDE_FIELD
+
+    @model_validator(mode="after")
+    def _sink_reachable(self) -> RagExport:
+        if self.sink == "chroma":
+            if not self.chroma_url:
+                raise ValueError(f"exports.rag {self.name}: sink chroma needs chroma_url (e.g. http://localhost:8000)")
+            _chroma_address(self.chroma_url)
+            if not _CHROMA_NAME.match(self.name):
+                raise ValueError(
+                    f"exports.rag name {self.name!r} is not a valid Chroma collection name: 3-512 characters of "
+                    "letters, digits, '.', '_' or '-', starting and ending with a letter or digit"
+                )
+        if self.lancedb_uri and "://" in self.lancedb_uri and not self.lancedb_uri.startswith("file://"):
+            raise ValueError(f"exports.rag {self.name}: lancedb_uri must be a local folder, got {self.lancedb_uri!r}")
+        return self
+
+
+_CHROMA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
+
+
+def _chroma_address(url: str) -> tuple[str, int]:
+    """(host, port) of a Chroma server URL such as http://localhost:8000 (port 8000 when left out)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"chroma_url {url!r} is not an http(s)://host[:port] address")
+    try:
+        port = parts.port or 8000
+    except ValueError:
+        raise ValueError(f"chroma_url {url!r} has an invalid port") from None
+    return parts.hostname, port
+
+
+def chroma_address(cfg: RagExport) -> tuple[str, int]:
+    """(host, port) of the export's Chroma server."""
+    return _chroma_address(cfg.chroma_url or "")
 
 
 class ExportSettings(Strict):

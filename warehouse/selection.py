@@ -22,7 +22,7 @@ the gate does not name them. Without a gate, `kept` decides (`not_kept`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 import pyarrow as pa
 
@@ -154,7 +154,22 @@ judged as (
 """
 
 
-def _params(target: Target, sources, languages, min_quality, gate: GateParams | None = None) -> dict:
+class Selection(TypedDict, total=False):
+    """What narrows an export's selection (every function below takes these keywords)."""
+
+    sources: list[str] | None  # only these sources
+    languages: list[str] | None  # only these languages
+    min_quality: float | None  # quality_score floor
+    gate: GateParams | None  # the export's gate; None: `kept` decides
+
+
+def _params(
+    target: Target,
+    sources: list[str] | None = None,
+    languages: list[str] | None = None,
+    min_quality: float | None = None,
+    gate: GateParams | None = None,
+) -> dict:
     if target not in EXCLUDED_USES:
         raise ValueError(f"unknown export target {target!r}; use 'training' or 'rag'")
     by_source = gate.reasons_by_source if gate else {}
@@ -186,10 +201,7 @@ def _query(wh, sql: str, params: dict) -> pa.Table:
 def select_export_documents(
     wh,
     target: Target,
-    sources: list[str] | None = None,
-    languages: list[str] | None = None,
-    min_quality: float | None = None,
-    gate: GateParams | None = None,
+    **selection: Unpack[Selection],
 ) -> pa.Table:
     """The documents an export should contain, one row per document, sorted by doc_id.
 
@@ -198,16 +210,13 @@ def select_export_documents(
     """
     cols = ", ".join(f'"{c}"' for c in SELECTED_COLUMNS)
     sql = f"{_JUDGED_SQL} select {cols} from judged where exclusion is null order by doc_id"
-    return _query(wh, sql, _params(target, sources, languages, min_quality, gate))
+    return _query(wh, sql, _params(target, **selection))
 
 
 def excluded_documents(
     wh,
     target: Target,
-    sources: list[str] | None = None,
-    languages: list[str] | None = None,
-    min_quality: float | None = None,
-    gate: GateParams | None = None,
+    **selection: Unpack[Selection],
 ) -> pa.Table:
     """Every current document an export leaves out, and why: doc_id, url, exclusion (one code of
     EXCLUSION_REASONS) and filtered_by (the drop reasons the gate keeps out), sorted by doc_id."""
@@ -215,7 +224,7 @@ def excluded_documents(
         f"{_JUDGED_SQL} select doc_id, url, exclusion, coalesce(filtered_by, []) as filtered_by"
         " from judged where exclusion is not null order by doc_id"
     )
-    return _query(wh, sql, _params(target, sources, languages, min_quality, gate))
+    return _query(wh, sql, _params(target, **selection))
 
 
 _VERDICT_CHANGES_SQL = """
@@ -238,14 +247,11 @@ def changed_verdicts(
     wh,
     target: Target,
     name: str,
-    sources: list[str] | None = None,
-    languages: list[str] | None = None,
-    min_quality: float | None = None,
-    gate: GateParams | None = None,
+    **selection: Unpack[Selection],
 ) -> pa.Table:
     """The export's verdict on every current document whose verdict differs from the one
     `export_verdicts` holds: doc_id, url, included, exclusion, filtered_by."""
-    params = {**_params(target, sources, languages, min_quality, gate), "export_kind": target, "export_name": name}
+    params = {**_params(target, **selection), "export_kind": target, "export_name": name}
     return _query(wh, _JUDGED_SQL + _VERDICT_CHANGES_SQL, params)
 
 
@@ -265,14 +271,11 @@ def record_verdicts(wh, target: Target, name: str, run_id: str, now, **selection
 def selection_report(
     wh,
     target: Target,
-    sources: list[str] | None = None,
-    languages: list[str] | None = None,
-    min_quality: float | None = None,
-    gate: GateParams | None = None,
+    **selection: Unpack[Selection],
 ) -> dict[str, int]:
     """How many current documents each exclusion rule left out (only non-zero reasons)."""
     sql = f"{_JUDGED_SQL} select exclusion, count(*) as n from judged where exclusion is not null group by 1"
-    table = _query(wh, sql, _params(target, sources, languages, min_quality, gate))
+    table = _query(wh, sql, _params(target, **selection))
     counts = dict(zip(table.column("exclusion").to_pylist(), table.column("n").to_pylist(), strict=True))
     return {reason: counts[reason] for reason in EXCLUSION_REASONS if reason in counts}
 
