@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from corpusforge.processing.ids import sha256_hex
+from corpusforge.schemas.config import SourceConfig
 
 URL_KINDS = ("site", "sitemap", "feed")
 RECORD_KINDS = ("warc", "files")
@@ -30,7 +31,7 @@ class Outcome:
 class CrawlJob:
     """One source's crawl: what to crawl and what the warehouse already knows about it."""
 
-    source: Any  # schemas.config.SourceConfig
+    source: SourceConfig
     run_id: str
     state: dict[str, dict] = field(default_factory=dict)  # url -> crawl_state row
     known_links: dict[str, list[str]] = field(default_factory=dict)  # url -> links of its latest body

@@ -11,7 +11,7 @@ import contextlib
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import httpx
 
@@ -31,6 +31,7 @@ from corpusforge.connectors.fetcher import AddressRefused, Fetcher, FetchPolicy
 from corpusforge.connectors.sources import Record, RecordFailure, file_records
 from corpusforge.connectors.warc import WarcOut, iter_warc_responses
 from corpusforge.processing.urls import normalize_url
+from corpusforge.schemas.config import SourceConfig
 
 
 def ingest_records(job: CrawlJob, records: Iterable[Record | RecordFailure], emit: Emit, warc: WarcOut | None = None,
@@ -92,12 +93,12 @@ class UnreadableSource:
         self.where, self.error = where, error
 
 
-def _source_where(source: Any) -> str:
+def _source_where(source: SourceConfig) -> str:
     return str(source.path or source.url)
 
 
 @contextlib.contextmanager
-def open_warc(source: Any, policy: FetchPolicy) -> Iterator[BinaryIO | UnreadableSource]:
+def open_warc(source: SourceConfig, policy: FetchPolicy) -> Iterator[BinaryIO | UnreadableSource]:
     """The source's WARC as a binary stream: its local path, or its URL downloaded to a temp file
     (through the same address checks as any fetch). A WARC that cannot be opened or downloaded
     yields an UnreadableSource, never raises: one bad source must not sink the others."""
@@ -137,7 +138,7 @@ async def _download(url: str, policy: FetchPolicy, out: BinaryIO, deadline: floa
                 out.write(chunk)
 
 
-def record_source_records(source: Any, stream: BinaryIO | UnreadableSource | None = None):
+def record_source_records(source: SourceConfig, stream: BinaryIO | UnreadableSource | None = None):
     """The records of a files or WARC source (`stream` from open_warc for WARC)."""
     if source.kind == "files":
         return file_records(source.path)
@@ -146,7 +147,7 @@ def record_source_records(source: Any, stream: BinaryIO | UnreadableSource | Non
     return warc_records(stream, _source_where(source))
 
 
-def source_records(source: Any, policy: FetchPolicy) -> Iterator[Record | RecordFailure]:
+def source_records(source: SourceConfig, policy: FetchPolicy) -> Iterator[Record | RecordFailure]:
     """The records of a files or WARC source, opening (and closing) the WARC itself."""
     if source.kind == "files":
         yield from file_records(source.path)

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from lxml import etree
 
 from corpusforge.connectors.fetcher import Fetcher, Response
 from corpusforge.processing.urls import normalize_url
+from corpusforge.schemas.config import SourceConfig
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit for an uncompressed sitemap
 MAX_SITEMAP_NESTING = 3
@@ -103,7 +103,7 @@ def parse_feed(body: bytes) -> list[str]:
     return [str(link).strip() for link in links if str(link).strip()]
 
 
-async def site_seeds(source: Any, fetcher: Fetcher) -> AsyncIterator[Seed | Failure]:
+async def site_seeds(source: SourceConfig, fetcher: Fetcher) -> AsyncIterator[Seed | Failure]:
     yield Seed(normalize_url(source.url) or source.url, 0)
 
 
@@ -115,7 +115,9 @@ async def _read_xml(url: str, fetcher: Fetcher, what: str) -> bytes | Failure:
     return resp.body
 
 
-async def sitemap_seeds(source: Any, fetcher: Fetcher, robots_sitemaps: list[str]) -> AsyncIterator[Seed | Failure]:
+async def sitemap_seeds(
+    source: SourceConfig, fetcher: Fetcher, robots_sitemaps: list[str]
+) -> AsyncIterator[Seed | Failure]:
     """Page URLs of the source's sitemap (index, gzipped or not). A source URL that is a site root
     or robots.txt means: every sitemap that robots.txt names."""
     path = urlsplit(source.url).path
@@ -140,7 +142,7 @@ async def sitemap_seeds(source: Any, fetcher: Fetcher, robots_sitemaps: list[str
         pending, level = children, level + 1
 
 
-async def feed_seeds(source: Any, fetcher: Fetcher) -> AsyncIterator[Seed | Failure]:
+async def feed_seeds(source: SourceConfig, fetcher: Fetcher) -> AsyncIterator[Seed | Failure]:
     url = normalize_url(source.url) or source.url
     body = await _read_xml(url, fetcher, "feed")
     if isinstance(body, Failure):
