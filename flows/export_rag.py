@@ -7,13 +7,18 @@ Steps (plain functions, wrapped as Prefect tasks by the flow):
    chunks whose (text hash, model) has no vector yet are embedded; vectors go to the
    `embeddings` cache, chunk rows to the `chunks` table. An unchanged corpus does neither.
 3. `write`: `exports/rag/<name>/` gets the chunks of every selected document with their vectors,
-   the deletions since the previous export and the manifest.
+   the deletions since the previous export and the manifest, then `export.duckdb` (views with the
+   vector typed FLOAT[dim]).
+4. `sync_sink`: with `sink: lancedb` or `sink: chroma`, the export folder is synced into the
+   vector store (upserts by chunk_id, the export's deletions applied); the Parquet folder stays
+   the source of truth, so a failed sync is retried from it and loses nothing.
 
 `corpusforge search "question"` (flows/search.py) embeds a question and ranks the export's chunks.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -26,7 +31,7 @@ from corpusforge.flows.runtime import batched
 from corpusforge.flows.stage import Progress, StageSummary, timed
 from corpusforge.processing.chunking import chunk_records
 from corpusforge.processing.embedding import Embedder, load_embedder
-from corpusforge.schemas.config import RagExport, Settings
+from corpusforge.schemas.config import RagExport, Settings, chroma_address
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse import rag_store as store
 from corpusforge.warehouse.selection import GateParams, record_verdicts, select_export_documents
@@ -37,10 +42,42 @@ DOCS_PER_BATCH = 200  # documents chunked together: bounds memory, and one cache
 BATCHES_PER_ENCODE = 8  # embedding batches per encode() call: lets the model sort by length
 
 
-def check_sink(cfg: RagExport) -> None:
-    # The LanceDB sink of the issue is optional and not built yet: say so instead of ignoring it.
-    if cfg.sink != "parquet":
-        raise ValueError(f"exports.rag {cfg.name}: sink {cfg.sink!r} is not implemented yet; use sink: parquet")
+def check_sink(wh: Warehouse, cfg: RagExport) -> None:
+    """Refuse, before any work, a sink that cannot read the export: sinks read the export folder
+    from the local disk, so a warehouse on object storage has no sink (copy the folder down and
+    sync it with connectors.sinks)."""
+    if cfg.sink != "parquet" and not wh.is_local:
+        raise ValueError(
+            f"exports.rag {cfg.name}: sink {cfg.sink} reads the export folder from a local disk, but the warehouse "
+            f"is {wh.root_url}; use sink: parquet, copy exports/rag/{cfg.name} down and sync it from there"
+        )
+
+
+def lancedb_uri(wh: Warehouse, cfg: RagExport) -> str:
+    """The export's LanceDB database folder: `lancedb_uri`, or `<warehouse parent>/exports/lancedb`
+    (beside `exports/rag/`), holding one table per RAG export, named after it."""
+    if cfg.lancedb_uri:
+        return os.path.abspath(cfg.lancedb_uri.removeprefix("file://"))
+    return f"{os.path.dirname(wh.root)}/exports/lancedb"
+
+
+def sync_sink(wh: Warehouse, cfg: RagExport, export_path: str):
+    """Sync the written export folder into the configured vector store; the SyncResult, or None
+    for sink: parquet."""
+    from corpusforge.connectors.sinks import ChromaSink, LanceDBSink  # lancedb/chromadb only when used
+
+    if cfg.sink == "lancedb":
+        return LanceDBSink(lancedb_uri(wh, cfg), cfg.name).sync(export_path)
+    if cfg.sink == "chroma":
+        host, port = chroma_address(cfg)
+        return ChromaSink.connect(host, port, cfg.name).sync(export_path)
+    return None
+
+
+def sink_location(wh: Warehouse, cfg: RagExport) -> str:
+    if cfg.sink == "lancedb":
+        return f"lancedb {lancedb_uri(wh, cfg)} table {cfg.name}"
+    return f"chroma {cfg.chroma_url} collection {cfg.name}"
 
 
 def select(wh: Warehouse, cfg: RagExport, gate: GateParams | None = None) -> pa.Table:
@@ -148,6 +185,21 @@ def write(wh: Warehouse, cfg: RagExport, selected: pa.Table, counts: EmbedCounts
     )
 
 
+def _fill_sink_summary(summary: StageSummary, location: str, synced) -> None:
+    summary.counts.update(
+        {
+            "sink rows": synced.rows,
+            "sink inserted": synced.inserted,
+            "sink updated": synced.updated,
+            "sink deleted": synced.deleted,
+            "sink stale removed": synced.stale_removed,
+        }
+    )
+    summary.outputs.append(location)
+    if synced.indexes:
+        summary.notes.append(f"{location}: indexes {', '.join(synced.indexes)}")
+
+
 def _fill_summary(summary: StageSummary, selected: pa.Table, counts: EmbedCounts, result) -> None:
     summary.counts.update(
         {
@@ -183,6 +235,20 @@ def write_task(warehouse: str, cfg: RagExport, selected: pa.Table, counts: Embed
     return write(Warehouse(warehouse), cfg, selected, counts, run_id)
 
 
+@task(name="export-rag-views", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def views_task(export_path: str) -> str:
+    from corpusforge.warehouse.export_views import write_export_views
+
+    return str(write_export_views(export_path))
+
+
+@task(name="export-rag-sink", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def sink_task(warehouse: str, cfg: RagExport, export_path: str):
+    """I/O against the vector store (a server for Chroma): retried, as the export folder it reads
+    from is already complete."""
+    return sync_sink(Warehouse(warehouse), cfg, export_path)
+
+
 @task(name="export-rag-verdicts", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def verdicts_task(warehouse: str, cfg: RagExport, gate: GateParams | None, run_id: str) -> int:
     """Record which documents this export holds and why the others are left out."""
@@ -194,8 +260,8 @@ def export_one(
     warehouse: str, cfg: RagExport, progress: Progress | None = None, gate: GateParams | None = None
 ) -> StageSummary:
     """One RAG export: select, chunk and embed what has no vector yet, write the folder."""
-    check_sink(cfg)
     wh = Warehouse(warehouse)
+    check_sink(wh, cfg)
     run_id = new_run_id("export_rag")
     summary = StageSummary(f"export_rag {cfg.name}")
     with timed(summary):
@@ -205,7 +271,12 @@ def export_one(
             verdicts_task(warehouse, cfg, gate, run_id)
             counts = chunk_and_embed_task(warehouse, cfg, selected, run_id, progress)
             result = write_task(warehouse, cfg, selected, counts, run_id)
+            if wh.is_local:  # export.duckdb is a DuckDB file: written where DuckDB can write
+                views_task(result.path)
+            synced = sink_task(warehouse, cfg, result.path) if cfg.sink != "parquet" else None
         _fill_summary(summary, selected, counts, result)
+        if synced is not None:
+            _fill_sink_summary(summary, sink_location(wh, cfg), synced)
     return summary
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -189,6 +190,41 @@ def test_search_finds_each_page_by_its_title(exported_copy, rag_documents):
     assert misses == []
 
 
-def test_unbuilt_lancedb_sink_is_a_clear_error(wh):
-    with pytest.raises(ValueError, match="sink 'lancedb' is not implemented yet; use sink: parquet"):
-        run_export_rag(wh, RagExport(sink="lancedb"))
+def test_lancedb_sink_holds_the_export_and_an_unchanged_rerun_rewrites_nothing(exported_copy):
+    import lancedb
+
+    wh, _ = exported_copy
+    summary = run_export_rag(wh, RagExport(sink="lancedb"))
+    chunks, _, _ = _export(wh)
+    uri = f"{wh.root.rsplit('/', 1)[0]}/exports/lancedb"
+    assert f"lancedb {uri} table default" in summary.outputs
+    assert summary.counts["sink rows"] == summary.counts["sink inserted"] == chunks.num_rows
+    table = lancedb.connect(uri).open_table("default")
+    held = table.to_arrow()
+    assert sorted(held.column("chunk_id").to_pylist()) == sorted(chunks.column("chunk_id").to_pylist())
+    assert held.schema.field("embedding").type == chunks.schema.field("embedding").type
+    folder = rag_store.export_dir(wh, "default")
+    assert (Path(folder) / "export.duckdb").is_file()  # the typed views are written with every export
+
+    again = run_export_rag(wh, RagExport(sink="lancedb"))
+    assert again.counts["sink inserted"] == again.counts["sink updated"] == again.counts["sink deleted"] == 0
+    assert again.counts["sink rows"] == chunks.num_rows
+
+
+def test_lancedb_sink_at_a_configured_folder(exported_copy, tmp_path):
+    import lancedb
+
+    wh, _ = exported_copy
+    uri = tmp_path / "vectors"
+    run_export_rag(wh, RagExport(sink="lancedb", lancedb_uri=str(uri)))
+    chunks, _, _ = _export(wh)
+    assert lancedb.connect(str(uri)).open_table("default").count_rows() == chunks.num_rows
+
+
+def test_a_sink_on_an_object_store_warehouse_is_a_one_line_error_before_any_work():
+    from corpusforge.flows.export_rag import export_one
+
+    root = "s3://corpus/data?endpoint_override=127.0.0.1:9&scheme=http&region=us-east-1"
+    with pytest.raises(ValueError, match="sink lancedb reads the export folder from a local disk") as err:
+        export_one(root, RagExport(sink="lancedb"))
+    assert "\n" not in str(err.value)
