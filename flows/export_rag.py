@@ -18,7 +18,6 @@ Steps (plain functions, wrapped as Prefect tasks by the flow):
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -54,11 +53,8 @@ def check_sink(wh: Warehouse, cfg: RagExport) -> None:
 
 
 def lancedb_uri(wh: Warehouse, cfg: RagExport) -> str:
-    """The export's LanceDB database folder: `lancedb_uri`, or `<warehouse parent>/exports/lancedb`
-    (beside `exports/rag/`), holding one table per RAG export, named after it."""
-    if cfg.lancedb_uri:
-        return os.path.abspath(cfg.lancedb_uri.removeprefix("file://"))
-    return f"{os.path.dirname(wh.root)}/exports/lancedb"
+    """The export's LanceDB database folder (see rag_store.lancedb_dir): one table per export."""
+    return store.lancedb_dir(wh, cfg.lancedb_uri)
 
 
 def sync_sink(wh: Warehouse, cfg: RagExport, export_path: str):

@@ -124,6 +124,14 @@ def export_dir(wh, name: str) -> str:
     return f"{os.path.dirname(wh.root)}/exports/rag/{name}"
 
 
+def lancedb_dir(wh, configured: str | None = None) -> str:
+    """The LanceDB database folder of the RAG exports: `configured` (the export's `lancedb_uri`),
+    or `<warehouse parent>/exports/lancedb`, beside `exports/rag/`; one table per export."""
+    if configured:
+        return os.path.abspath(configured.removeprefix("file://"))
+    return f"{os.path.dirname(wh.root)}/exports/lancedb"
+
+
 def read_manifest(wh, name: str) -> dict | None:
     path = f"{export_dir(wh, name)}/{MANIFEST_FILE}"
     if wh.fs.get_file_info(path).type == pafs.FileType.NotFound:

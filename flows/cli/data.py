@@ -147,6 +147,9 @@ def _print_rows(cli: CliContext, columns: list[str], rows: list, limit: int) -> 
         cli.err_console.print(f"({len(rows):,} rows, first {limit} shown; use --limit or --output)")
 
 
+SEARCH_SINKS = ("parquet", "lancedb", "chroma")
+
+
 def search(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
@@ -154,22 +157,40 @@ def search(
     name: Annotated[
         str | None, typer.Option("--name", "-n", help="Which RAG export to search (default: the first configured).")
     ] = None,
+    sink: Annotated[
+        str,
+        typer.Option(
+            help="parquet (the export folder, with DuckDB) | lancedb (the export's LanceDB table) | chroma (its "
+            "collection on the export's chroma_url).",
+        ),
+    ] = "parquet",
+    hybrid: Annotated[
+        bool, typer.Option("--hybrid", help="LanceDB only: fuse the vector ranking with full-text (BM25) search.")
+    ] = False,
     device: Annotated[str | None, typer.Option(help="cpu | cuda (default: auto-detect).")] = None,
 ) -> None:
-    """Search the RAG export: embed the question and rank its chunks by cosine similarity.
+    """Search the RAG export: embed the question with the export's model and rank its chunks by cosine similarity.
 
-    Example: corpusforge search "how do I parse command-line options" -k 5
+    Example: corpusforge search "how do I parse command-line options" -k 5 --sink lancedb
     """
     from rich.table import Table
 
-    from corpusforge.flows.search import search as search_export
-
+    if sink not in SEARCH_SINKS:
+        raise click.BadParameter(f"unknown sink {sink!r}; use {', '.join(SEARCH_SINKS)}", param_hint="--sink")
+    if hybrid and sink != "lancedb":
+        raise click.BadParameter("hybrid search needs --sink lancedb", param_hint="--hybrid")
     cli = cli_context(ctx)
     settings = cli.settings()
     if name is None:
         name = settings.exports.rag[0].name if settings.exports.rag else "default"
-    hits = search_export(cli.warehouse(), question, name, k, device)
-    out = Table(title=f"top {k} for {question!r}", show_lines=True)
+    if sink == "parquet":
+        from corpusforge.flows.search import search as search_export
+
+        hits = search_export(cli.warehouse(), question, name, k, device)
+    else:
+        hits = _search_sink(cli, settings, question, name, sink, k, device, hybrid)
+    where = "" if sink == "parquet" else f" ({sink}{', hybrid' if hybrid else ''})"
+    out = Table(title=f"top {k} for {question!r}{where}", show_lines=True)
     for col, justify in (("score", "right"), ("title", "left"), ("heading path", "left"), ("url", "left")):
         out.add_column(col, justify=justify, overflow="fold")
     out.add_column("snippet", overflow="fold", ratio=2)
@@ -182,6 +203,34 @@ def search(
             _snippet(row["text"]),
         )
     cli.console.print(out)
+
+
+def _search_sink(cli: CliContext, settings, question: str, name: str, sink: str, k: int, device, hybrid: bool):
+    """The k nearest chunks from the export's vector store; the question is embedded with the
+    model named in the export folder's manifest, as for the Parquet search."""
+    from corpusforge.flows.search import embed_question
+    from corpusforge.schemas.config import RagExport, chroma_address
+    from corpusforge.warehouse import rag_store as store
+
+    wh = cli.warehouse()
+    cfg = next((c for c in settings.exports.rag if c.name == name), None) or RagExport(name=name)
+    manifest = store.read_manifest(wh, name)
+    if manifest is None:
+        raise FileNotFoundError(
+            f"no RAG export named {name!r} under {store.export_dir(wh, name)}; run `corpusforge export rag` first"
+        )
+    vector = embed_question(question, manifest, name, device)
+    if sink == "lancedb":
+        from corpusforge.connectors.sinks import LanceDBSink
+
+        table = LanceDBSink(store.lancedb_dir(wh, cfg.lancedb_uri), name)
+        return table.hybrid_search(question, vector, k) if hybrid else table.search(vector, k)
+    if not cfg.chroma_url:
+        raise click.BadParameter(f"exports.rag {name} has no chroma_url in the config", param_hint="--sink")
+    from corpusforge.connectors.sinks import ChromaSink
+
+    host, port = chroma_address(cfg)
+    return ChromaSink.connect(host, port, name).search(vector, k)
 
 
 def report(
