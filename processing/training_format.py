@@ -55,7 +55,9 @@ def _drafts_for_document(doc: Mapping[str, Any], qa_pairs: list[Mapping[str, Any
         if any(not values[name].strip() for name in needed):
             yield "template_missing_field"
             continue
-        parts = tuple((role, text) for role, text in (("system", tpl.system), ("user", tpl.user)) if text)
+        # The export's system prompt applies to every example without a system turn of its own.
+        system_text = tpl.system or cfg.system_prompt
+        parts = tuple((role, text) for role, text in (("system", system_text), ("user", tpl.user)) if text)
         parts += (("assistant", tpl.assistant),)
         yield Draft(doc, "template", parts, values, cfg.document_field)
 

@@ -193,7 +193,9 @@ class TrainingExport(Strict):
         "{document}\n\nQuestion: {question}",
         description="User message of a human question/answer example ({document}, {question}, {title}).",
     )
-    system_prompt: str | None = None
+    system_prompt: str | None = Field(
+        None, description="System turn of every chat example that has none of its own (Q/A pairs and templates)."
+    )
     templates: dict[str, list[Template]] = Field(
         default_factory=dict, description="Per source name: chat templates filled from document fields."
     )

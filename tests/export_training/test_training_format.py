@@ -175,3 +175,31 @@ def test_settings_reject_inconsistent_exports():
         TrainingExport(splits={"train": 0.5, "test": 0.1})
     with pytest.raises(ValueError, match="labelled_as_test needs a 'test' split"):
         TrainingExport(labelled_as_test=True, splits={"train": 1.0})
+
+
+def test_export_system_prompt_applies_to_every_example_without_its_own(tokens):
+    """Human Q/A pairs and templates alike get the export's system_prompt; a template with a
+    system turn of its own keeps it."""
+    settings = TrainingExport(
+        format="messages",
+        system_prompt="You answer from the docs.",
+        templates={
+            "site": [
+                {"name": "write", "user": "Write an article titled {title}.", "assistant": "{text}"},
+                {"name": "own", "system": "You are an editor.", "user": "Edit {title}.", "assistant": "{text}"},
+            ]
+        },
+    )
+    cfg = FormatConfig.from_settings(settings)
+    qa = {"d1": [{"doc_id": "d1", "question": "What is it?", "answer": "Body."}]}
+    result = tf.build_examples([doc("d1", "Body text.")], qa, cfg, tokens)
+    systems = {e.origin + ":" + e.contents[1][1][:5]: e.contents[0] for e in result.examples}
+    assert systems == {
+        "annotation:Body ": ("system", "You answer from the docs."),
+        "template:Write": ("system", "You answer from the docs."),
+        "template:Edit ": ("system", "You are an editor."),
+    }
+    assert all(sum(1 for role, _ in e.contents if role == "system") == 1 for e in result.examples)
+    assign_splits(result.examples, cfg)
+    rows = tf.example_rows(result.examples, "messages")
+    assert [m["messages"][0] for m in rows if m["origin"] == "template"][0]["role"] == "system"
