@@ -1,4 +1,4 @@
-# corpusforge: `make demo` runs the pipeline on the bundled sample site, `make test` runs the tests.
+# corpusforge: `make demo` runs the pipeline on the bundled sample site with a local Label Studio, `make test` runs the tests.
 # Both set everything up first (virtual environment, packages, system packages, Label Studio).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test setup system-deps label-studio lint clean
 
-demo: setup
+demo: setup label-studio
 	$(BIN)/corpusforge demo
 
 test: setup label-studio

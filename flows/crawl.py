@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from corpusforge.connectors.crawler import (
     RECORD_KINDS,
     CrawlJob,
+    CrawlStopped,
     StopSignal,
     crawl_urls,
     ingest_records,
@@ -26,7 +27,7 @@ from corpusforge.connectors.crawler import (
 )
 from corpusforge.connectors.warc import WarcOut
 from corpusforge.flows.configs import fetch_policy
-from corpusforge.flows.stage import Progress, StageSummary
+from corpusforge.flows.stage import Progress, StageSummary, error_line, run_name
 from corpusforge.schemas.config import Settings, SourceConfig
 from corpusforge.warehouse import Warehouse, new_run_id
 from corpusforge.warehouse.crawl_state import (
@@ -136,7 +137,11 @@ def crawl_source_task(
     return result
 
 
-def summarize(results: list[dict], warc_out: str | None, warehouse: str) -> StageSummary:
+def summarize(
+    results: list[dict], warc_out: str | None, warehouse: str, failures: dict[str, str] | None = None
+) -> StageSummary:
+    """Totals over the sources crawled; `failures` (source -> error line) are named in the notes
+    and make the summary failed, the other sources' counts stand."""
     summary = StageSummary("crawl", details=results)
     totals: Counter = Counter()
     for r in results:
@@ -149,10 +154,29 @@ def summarize(results: list[dict], warc_out: str | None, warehouse: str) -> Stag
     summary.outputs.append(f"{warehouse}/pages")
     if warc_out:
         summary.outputs.append(warc_out)
+    if failures:
+        summary.counts["sources failed"] = len(failures)
+        summary.notes += [f"{name}: failed: {error}" for name, error in failures.items()]
+        names = ", ".join(failures)
+        summary.error = f"{len(failures)} of {len(failures) + len(results)} sources failed ({names})"
     return summary
 
 
-@flow(name="crawl")
+def source_results(sources: list[SourceConfig], futures: list) -> tuple[list[dict], dict[str, str]]:
+    """Each source's result, and the error line of each source whose task failed: one crashing
+    source does not sink the others. A stop request is no failure: it is raised."""
+    results, failures = [], {}
+    for source, future in zip(sources, futures, strict=True):
+        try:
+            results.append(future.result())
+        except CrawlStopped:
+            raise
+        except Exception as exc:
+            failures[source.name] = error_line(exc)
+    return results, failures
+
+
+@flow(name="crawl", flow_run_name=run_name("crawl"))
 def crawl(settings: Settings, progress: Progress | None = None) -> StageSummary:
     """Fetch every configured source into the pages table, politely and incrementally.
 
@@ -167,7 +191,7 @@ def crawl(settings: Settings, progress: Progress | None = None) -> StageSummary:
     # SIGTERM / SIGINT set guard.stop: every source stops, keeps what it wrote, and resumes next run.
     with crawl_locks(wh, new_run_id("crawl"), settings.crawl.lock_wait) as guard, _warc_out(warc_out) as warc:
         futures = [crawl_source_task.submit(wh, settings, s, warc, progress, guard) for s in settings.sources]
-        results = [f.result() for f in futures]
-    summary = summarize(results, warc_out, settings.warehouse)
+        results, failures = source_results(settings.sources, futures)
+    summary = summarize(results, warc_out, settings.warehouse, failures)
     summary.seconds = time.perf_counter() - start
     return summary

@@ -4,7 +4,8 @@ Deployments (cron from `schedules:` in corpusforge.yaml):
 - `pipeline/nightly`: the whole pipeline;
 - `pipeline/refresh`: crawl (conditional requests: only changed pages cost anything), clean,
   dedup and the RAG export, so the index follows the sources closely;
-- `annotate_pull/hourly`: labels back from Label Studio.
+- `annotate_pull/hourly`: labels back from Label Studio, registered only when Label Studio is
+  configured (otherwise it would fail every hour; `skipped_deployments` says why it is missing).
 Each deployment has a concurrency limit of 1, so runs of one deployment never overlap; the
 per-table write locks keep two different deployments from writing the same table at once.
 """
@@ -16,6 +17,18 @@ from pathlib import Path
 from corpusforge.schemas.config import Settings
 
 REFRESH_STAGES = ["crawl", "clean", "dedup", "export_rag"]
+
+
+def skipped_deployments(settings: Settings) -> list[str]:
+    """One line per scheduled deployment that is not registered, and why."""
+    from corpusforge.flows.annotate import label_studio_configured
+
+    if settings.schedules.annotate_pull and not label_studio_configured(settings.annotate):
+        return [
+            "annotate_pull/hourly not registered: no Label Studio configured (set LABEL_STUDIO_URL and "
+            "LABEL_STUDIO_API_KEY, or the Prefect Secret blocks, then restart serve)"
+        ]
+    return []
 
 
 def build_deployments(settings: Settings, config_path: str) -> list:
@@ -49,7 +62,7 @@ def build_deployments(settings: Settings, config_path: str) -> list:
                 description="Re-crawl changed pages and feeds, then update the RAG export incrementally.",
             )
         )
-    if sched.annotate_pull:
+    if sched.annotate_pull and not skipped_deployments(settings):
         from corpusforge.flows.annotate import annotate_pull
 
         deployments.append(

@@ -12,9 +12,10 @@ import dataclasses
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 
@@ -31,6 +32,12 @@ class StageSummary:
     # One record per unit of work: a crawled source (run id, counts), or a part merged into this
     # summary (one export of several, annotate's push and pull) as its own summary's dict.
     details: list[dict] = field(default_factory=list)
+    # Set when the stage (or part of it: one crawl source) failed; one line naming what failed.
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
 
     def to_dict(self) -> dict:
         out = dataclasses.asdict(self)
@@ -63,6 +70,41 @@ class StageSummary:
         self.notes += [prefix + note for note in part.notes]
         self.details.append(part.to_dict())
         return self
+
+
+def error_line(exc: BaseException) -> str:
+    """An exception as one line: its message's first line, else its type's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def run_name(stage: str) -> Callable[[], str]:
+    """A flow run name that says what runs ("crawl 2026-12-02 14:05 · 3 sources") instead of
+    Prefect's random words; read from the run's own `settings` (or `config`) parameter."""
+
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        when = datetime.now().strftime("%Y-%m-%d %H:%M")
+        sources = _source_count(flow_run.parameters)
+        return f"{stage} {when}" + (f" · {sources} source{'s' * (sources != 1)}" if sources is not None else "")
+
+    return name
+
+
+def _source_count(parameters: dict) -> int | None:
+    settings = parameters.get("settings")
+    if settings is None and parameters.get("config") is not None:
+        try:
+            from corpusforge.schemas.config import load_settings
+
+            settings = load_settings(parameters["config"])
+        except Exception:  # a bad config fails the run itself, with its own message
+            return None
+    if isinstance(settings, dict):
+        return len(settings.get("sources") or [])
+    sources = getattr(settings, "sources", None)
+    return None if sources is None else len(sources)
 
 
 @runtime_checkable

@@ -37,14 +37,10 @@ def rag_exports_named(exports: list[RagExport], name: str | None) -> list[RagExp
     if name is None:
         return exports
     chosen = [e for e in exports if e.name == name]
-    if chosen:
-        return chosen
-    from corpusforge.schemas.config import RagExport
-
-    if not exports or name != "default":
-        # A name not in the config is a new export with default settings.
-        return [RagExport(name=name)]
-    return [exports[0].model_copy(update={"name": name})]
+    if not chosen:  # a typo must not silently build a new export under the misspelt name
+        known = ", ".join(e.name for e in exports) or "none"
+        raise ValueError(f"no RAG export named {name!r} in exports.rag (have: {known})")
+    return chosen
 
 
 def _only(settings, **exports):

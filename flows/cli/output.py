@@ -25,6 +25,8 @@ def stage_table(summary: StageSummary) -> Table:
 
 def print_summary(summary: StageSummary, console: Console) -> None:
     console.print(stage_table(summary))
+    if summary.failed:
+        console.print(f"  [red]failed:[/red] {summary.error}", highlight=False, soft_wrap=True)
     for path in summary.outputs:
         console.print(f"  output: {path}")
     for note in summary.notes:
@@ -80,7 +82,9 @@ def pipeline_table(results: list[dict]) -> Table:
         if r["stage"] == "report":
             continue
         n_in, n_out = _headline(r)
-        if r["stage"] == "annotate" and not r.get("counts"):
+        if r.get("error"):
+            n_out = "[red]FAILED[/red]"
+        elif r["stage"] == "annotate" and not r.get("counts"):
             n_in = n_out = "skipped"
         output = r.get("outputs", [])[:1]
         out.add_row(r["stage"], n_in, n_out, _top_drops(r.get("drops", {})), f"{r.get('seconds', 0):.1f}s",
@@ -91,8 +95,10 @@ def pipeline_table(results: list[dict]) -> Table:
 def print_pipeline(results: list[dict], console: Console, config_path: str | None) -> None:
     console.print(pipeline_table(results))
     for r in results:
+        if r.get("error"):
+            console.print(f"  [red]{r['stage']} failed:[/red] {r['error']}", highlight=False, soft_wrap=True)
         for note in r.get("notes", []):
-            console.print(f"  {note}")
+            console.print(f"  {note}", highlight=False, soft_wrap=True)
     report = next((r for r in results if r["stage"] == "report"), None)
     if report:
         console.print(f"corpus report: {report['outputs'][0]}")

@@ -23,13 +23,20 @@ def _with(settings, section: str, **overrides):
     return settings.model_copy(update={section: getattr(settings, section).model_copy(update=changed)})
 
 
+def _named(stage_flow, stage: str):
+    """The stage's flow with a run name that says what runs (flows.stage.run_name)."""
+    from corpusforge.flows.stage import run_name
+
+    return stage_flow.with_options(flow_run_name=run_name(stage))
+
+
 def crawl(
     ctx: typer.Context,
     source: Annotated[str | None, typer.Option("--source", "-s", help="Crawl only this source.")] = None,
     warc_out: Annotated[
         Path | None, typer.Option("--warc-out", help="Also write every fetched page to this WARC file (.gz ok).")
     ] = None,
-) -> None:
+) -> int:
     """Fetch the configured sources into the pages table: robots.txt obeyed, per-host delay,
     conditional re-crawl (ETag / Last-Modified), resumable after a kill."""
     cli = cli_context(ctx)
@@ -42,6 +49,7 @@ def crawl(
     with RichProgress(cli.err_console) as progress:
         summary = crawl_flow(settings, progress)
     print_summary(summary, cli.console)
+    return 1 if summary.failed else 0  # a source failed: the others are crawled, the exit code says so
 
 
 def clean(
@@ -61,7 +69,7 @@ def clean(
     from corpusforge.flows.clean import clean as clean_flow
 
     with RichProgress(cli.err_console) as progress:
-        summary = clean_flow(settings, progress)
+        summary = _named(clean_flow, "clean")(settings, progress)
     print_summary(summary, cli.console)
 
 
@@ -80,7 +88,7 @@ def dedup(
     from corpusforge.flows.dedup import dedup as dedup_flow
 
     with RichProgress(cli.err_console) as progress:
-        summary = dedup_flow(settings, progress)
+        summary = _named(dedup_flow, "dedup")(settings, progress)
     print_summary(summary, cli.console)
 
 

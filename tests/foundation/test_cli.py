@@ -207,3 +207,14 @@ def test_query_reads_an_existing_catalog_without_loading_pyarrow(tmp_path):
     assert len(errors) == 1 and errors[0].startswith(
         "error: Catalog Error: Table with name nosuchtable does not exist!"
     )
+
+
+def test_export_rag_with_an_unknown_name_names_the_configured_exports(tmp_path):
+    (tmp_path / "corpusforge.yaml").write_text(
+        "warehouse: ./data\nexports:\n  rag:\n    - name: docs\n    - name: web\n"
+    )
+    out = run_cli("export", "rag", "--name", "dcos", cwd=tmp_path)
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert out.returncode == 1
+    assert lines == ["error: no RAG export named 'dcos' in exports.rag (have: docs, web)"]
+    assert not (tmp_path / "exports").exists()

@@ -97,11 +97,20 @@ def test_prefect_api_shows_completed_subflows_and_artifacts(first_run):
     child_flows = {flows[c.flow_id] for c in children}
     assert {"crawl", "clean", "dedup", "export_training", "export_rag"} <= child_flows, child_flows
     assert all(c.state.is_completed() for c in children)
-    keys = {a.key for a in artifacts}
-    assert "pipeline-summary" in keys
-    assert {"stage-crawl", "stage-clean", "stage-dedup"} <= keys
+    # run names say what ran, not Prefect's random words
+    assert parent.name.startswith("pipeline 20") and parent.name.endswith(" · 1 source"), parent.name
+    for child in children:
+        assert child.name.startswith(flows[child.flow_id] + " 20"), (child.name, flows[child.flow_id])
+    assert {a.key for a in artifacts} == {"pipeline-summary", "pipeline-progress"}
     summary = next(a for a in artifacts if a.key == "pipeline-summary")
-    assert "Drops by reason" in summary.data
+    assert "Drops by reason" in summary.data and "Per source: from fetched to exported" in summary.data
+    assert "file://" not in summary.data and "corpusforge report" in summary.data
+    # each stage's table sits on its own subflow run
+    for child in children:
+        stage = flows[child.flow_id]
+        on_child = _flow_runs(lambda client, run=child.id: client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run]))))  # fmt: skip
+        assert f"stage-{stage.replace('_', '-')}" in {a.key for a in on_child}, stage
 
 
 def test_second_run_adds_nothing(first_run):
@@ -139,3 +148,44 @@ def test_report_page_shows_its_charts(first_run):
         )
         screenshot(browser, "corpus-report.png")
     assert len(loaded) >= 7 and all(loaded)
+
+
+def test_a_down_label_studio_fails_annotate_only(first_run, prefect_api):
+    """Label Studio configured but nothing listening: annotate is marked failed (summary and
+    Prefect UI), both exports still run, the summary prints, the command exits non-zero."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterParentFlowRunId
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    from tests.conftest import free_port
+
+    cli = str(Path(sys.executable).parent / "corpusforge")
+    env = {**os.environ, "LABEL_STUDIO_URL": f"http://127.0.0.1:{free_port()}", "LABEL_STUDIO_API_KEY": "k"}
+    out = subprocess.run([cli, "-c", str(first_run["config"]), "run"], capture_output=True, text=True, env=env,
+                         timeout=600)  # fmt: skip
+    assert out.returncode == 1, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "corpusforge pipeline summary" in out.stdout and "annotate failed:" in out.stdout
+    rows = {line.split("│")[1].strip(): line for line in out.stdout.splitlines() if line.count("│") > 3}
+    assert "FAILED" in rows["annotate"]
+    assert "FAILED" not in rows["export_training"] and "FAILED" not in rows["export_rag"]
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: annotate failed:"), out.stderr[-3000:]
+    assert "Traceback" not in out.stderr
+
+    async def latest_run(client):
+        [parent] = await client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["pipeline"])), sort=FlowRunSort.START_TIME_DESC, limit=1
+        )
+        children = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent.id]))
+        )
+        flows = {f.id: f.name for f in await client.read_flows()}
+        return parent, {flows[c.flow_id]: c for c in children}
+
+    parent, children = _flow_runs(latest_run)
+    assert parent.state.is_failed()
+    assert children["annotate"].state.is_failed()
+    assert children["export_training"].state.is_completed() and children["export_rag"].state.is_completed()

@@ -4,6 +4,7 @@ README's demo command works from a fresh clone with nothing else running."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -39,15 +40,20 @@ def test_serve_registers_scheduled_deployments_that_run(prefect_api, pipeline_si
     server, _root = pipeline_site
     config = write_config(tmp_path, server.url)
     log = tmp_path / "serve.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABEL_STUDIO_")}  # none configured
+    env.update(PREFECT_API_URL=prefect_api, PYTHONUNBUFFERED="1")
     with open(log, "wb") as fh:
-        proc = subprocess.Popen([CLI, "-c", str(config), "serve"], stdout=fh, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PREFECT_API_URL": prefect_api})
+        proc = subprocess.Popen([CLI, "-c", str(config), "serve"], stdout=fh, stderr=subprocess.STDOUT, env=env)
     try:
         refresh = asyncio.run(_wait_for_deployment("pipeline/refresh", 120))
         nightly = asyncio.run(_wait_for_deployment("pipeline/nightly", 30))
         assert refresh.global_concurrency_limit.limit == 1 and nightly.global_concurrency_limit.limit == 1
         assert [s.schedule.cron for s in refresh.schedules] == ["*/15 * * * *"]
         assert [s.schedule.cron for s in nightly.schedules] == ["0 2 * * *"]
+        # no Label Studio: the hourly pull would fail every hour, so it is not registered, and serve says so
+        with pytest.raises(AssertionError, match="not registered"):
+            asyncio.run(_wait_for_deployment("annotate_pull/hourly", 3))
+        assert "annotate_pull/hourly not registered: no Label Studio configured" in log.read_text()
         flow_run = run_deployment("pipeline/refresh", timeout=600)
         assert flow_run.state.is_completed(), (flow_run.state, log.read_text()[-3000:])
     finally:
@@ -67,18 +73,54 @@ def test_serve_without_a_prefect_server_says_how_to_start_one(tmp_path):
     assert "PREFECT_API_URL is not set" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_demo_from_a_fresh_clone(tmp_path):
+def _choice(name: str, value: str) -> dict:
+    return {"from_name": name, "to_name": "text", "type": "choices", "value": {"choices": [value]}}
+
+
+def test_demo_from_a_fresh_clone_shows_the_whole_loop(tmp_path):
+    """`corpusforge demo` from a fresh clone: the pipeline with a local Label Studio, a sample
+    pushed with the filters' verdicts; then 5 tasks labelled through the API, pull, report."""
+    from label_studio_sdk import LabelStudio
+
+    from corpusforge.connectors.label_studio_server import DEMO_ACCOUNT, LabelStudioServer
+
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "LABEL_STUDIO_"))}
     env["PREFECT_HOME"] = str(tmp_path / "prefect-home")  # as on a fresh machine: a temporary server
-    out = subprocess.run(
-        [sys.executable, "-m", "corpusforge.flows.cli", "demo", "--pages", "40", "--dir", str(tmp_path / "demo")],
-        cwd=clone, capture_output=True, text=True, env=env, timeout=900,
-    )
-    both = out.stdout + out.stderr
-    assert out.returncode == 0, both[-4000:]
-    assert "Traceback" not in both
-    assert "corpusforge pipeline summary" in out.stdout
-    assert (tmp_path / "demo" / "data" / "corpus.duckdb").exists()
-    assert list((tmp_path / "demo" / "exports" / "rag").glob("*/chunks.parquet"))
+    demo_dir = tmp_path / "demo"
+    cli = [sys.executable, "-m", "corpusforge.flows.cli"]
+    label_studio = LabelStudioServer(demo_dir / "label-studio")
+    try:
+        out = subprocess.run([*cli, "demo", "--pages", "30", "--dir", str(demo_dir)], cwd=clone, capture_output=True,
+                             text=True, env=env, timeout=1200)  # fmt: skip
+        both = out.stdout + out.stderr
+        assert out.returncode == 0, both[-4000:]
+        assert "Traceback" not in both
+        assert "corpusforge pipeline summary" in out.stdout
+        assert (demo_dir / "data" / "corpus.duckdb").exists()
+        assert list((demo_dir / "exports" / "rag").glob("*/chunks.parquet"))
+        url = json.loads((demo_dir / "label-studio" / "server.json").read_text())["url"]
+        assert f"Label Studio: {url}  (log in as {DEMO_ACCOUNT.username} / {DEMO_ACCOUNT.password})" in out.stdout
+        assert "annotate pull" in out.stdout and "annotate report" in out.stdout
+
+        sdk = LabelStudio(base_url=url, api_key=DEMO_ACCOUNT.token)
+        [project] = [p for p in sdk.projects.list() if p.title == "corpusforge review"]
+        tasks = sorted(sdk.tasks.list(project=project.id, fields="all"), key=lambda t: t.id)
+        assert len(tasks) >= 5 and all(t.predictions for t in tasks)  # the filters' verdicts, pre-filled
+        for n, task in enumerate(tasks[:5]):
+            sdk.annotations.create(task.id, result=[_choice("quality", "drop" if n % 2 else "keep")])
+
+        config = str(demo_dir / "corpusforge.yaml")
+        ls_env = {**env, "LABEL_STUDIO_URL": url, "LABEL_STUDIO_API_KEY": DEMO_ACCOUNT.token}
+        pull = subprocess.run([*cli, "-c", config, "annotate", "pull"], cwd=tmp_path, capture_output=True, text=True,
+                              env=ls_env, timeout=600)  # fmt: skip
+        assert pull.returncode == 0, pull.stderr[-3000:]
+        new = next(line for line in pull.stdout.splitlines() if "new annotations" in line)
+        assert new.strip(" │").split()[-1] == "5", pull.stdout
+        report = subprocess.run([*cli, "-c", config, "annotate", "report"], cwd=tmp_path, capture_output=True,
+                                text=True, env=ls_env, timeout=300)  # fmt: skip
+        assert report.returncode == 0, report.stderr[-3000:]
+        assert "filters vs human keep/drop (5 labelled documents)" in report.stdout
+    finally:
+        label_studio.stop()
