@@ -88,7 +88,6 @@ def demo(
         demo_label_studio,
         demo_port,
         label_studio_next_steps,
-        start_label_studio,
     )
 
     cli = cli_context(ctx)
@@ -109,7 +108,7 @@ def demo(
         label_studio = False
     if label_studio:
         cli.console.print(f"starting Label Studio in {server.data_dir} (the first start takes a minute) ...")
-        start_label_studio(server)
+        label_studio = _started(server, cli)
     with SampleServer(site, port=demo_port(config_path)) as site_server:
         cli.console.print(f"serving the sample site at {site_server.url}")
         config_path.write_text(yaml.safe_dump(demo_config(site_server.url, pages), sort_keys=False))
@@ -120,6 +119,21 @@ def demo(
         for line in label_studio_next_steps(server, config_path):
             cli.console.print(line, highlight=False, markup=False, soft_wrap=True)
     return pipeline_exit_code(results)
+
+
+def _started(server, cli: CliContext) -> bool:
+    """Start the demo's Label Studio; when it cannot start, say why in one line and go on without
+    it (the demo still shows the rest of the pipeline)."""
+    from corpusforge.connectors.label_studio_server import LabelStudioServerError
+    from corpusforge.flows.demo import start_label_studio
+
+    try:
+        start_label_studio(server)
+    except LabelStudioServerError as exc:
+        first = str(exc).strip().splitlines()[0]
+        cli.err_console.print(f"Label Studio did not start ({first}; log: {server.log_path}); going on without it")
+        return False
+    return True
 
 
 def serve(

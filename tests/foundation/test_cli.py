@@ -218,3 +218,16 @@ def test_export_rag_with_an_unknown_name_names_the_configured_exports(tmp_path):
     assert out.returncode == 1
     assert lines == ["error: no RAG export named 'dcos' in exports.rag (have: docs, web)"]
     assert not (tmp_path / "exports").exists()
+
+
+def test_an_error_inside_a_flow_is_one_line_without_prefects_traceback(tmp_path, prefect_api):
+    """The flow's failure is logged by Prefect (a line, no traceback) and reported once by the CLI;
+    --debug keeps the traceback."""
+    (tmp_path / "corpusforge.yaml").write_text("warehouse: ./data\n")  # no sources: the crawl flow raises
+    out = run_cli("crawl", cwd=tmp_path)
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr and 'File "' not in out.stderr, out.stderr
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: no sources configured: add some under 'sources:' in corpusforge.yaml"]
+    debug = run_cli("--debug", "crawl", cwd=tmp_path)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
