@@ -3,47 +3,83 @@ signals, the verdict of every filter, PII redacted).
 
 Incremental: only pages whose body has not been cleaned by the same pipeline version are
 processed. The CPU work runs on the process pool of flows/runtime.py (clean.workers, default one
-per core) with a hard time limit per page.
+per core) in batches of page references (workers read the bodies themselves) with a time limit
+per page. SIGTERM / SIGINT stop it within seconds: the rows cleaned so far are written, the
+lock is released after that, and the next run cleans the rest.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
+from threading import Event
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from corpusforge.flows.clean_worker import CleanJob, clean_page_batch, timeout_row
 from corpusforge.flows.configs import clean_configs
-from corpusforge.flows.runtime import batched, default_workers, map_with_time_limit, submit_bounded
+from corpusforge.flows.runtime import Outcome, default_workers, map_with_time_limit, submit_bounded
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
-from corpusforge.processing.clean import CleanConfig, clean_page, failed_document
+from corpusforge.processing.clean import CleanConfig, failed_document
 from corpusforge.schemas.config import CleanSettings, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
-from corpusforge.warehouse.clean_state import PendingPages, iter_page_batches, pending_pages
+from corpusforge.warehouse.clean_state import PageBatch, PendingPages, page_batches, pending_pages
+from corpusforge.warehouse.shutdown import RunGuard, StopToken, guarded_locks
 
 ROWS_PER_FILE = 5_000  # a killed run keeps every finished file; the next run redoes the rest
 PROGRESS_LABEL = "cleaning pages"
 
 
-def _work(
-    wh: Warehouse, pending: PendingPages, configs: dict[str, CleanConfig], default: CleanConfig
-) -> Iterator[tuple[dict, CleanConfig, str]]:
+PAGES_PER_BATCH = 32  # pages a worker gets at once: fewer hand-offs...
+BYTES_PER_BATCH = 1 << 20  # ...but large pages go in smaller batches, so both workers finish together
+HARD_LIMIT_SLACK = 5.0  # seconds on top of a batch's per-page limits before its worker is killed
+
+
+class CleanStopped(Exception):
+    """A stop request (SIGTERM / SIGINT) ended the clean stage; what was cleaned is kept."""
+
+
+def _job(wh: Warehouse, configs: dict[str, CleanConfig], default: CleanConfig, timeout: float) -> CleanJob:
     versions = {name: cfg.pipeline_version() for name, cfg in configs.items()}
-    default_version = default.pipeline_version()
-    for batch in iter_page_batches(wh, pending.page_ids):
-        for page in batch:
-            config = configs.get(page["source"], default)
-            yield page, config, versions.get(page["source"], default_version)
+    return CleanJob(wh.root_url, configs, default, versions, default.pipeline_version(), timeout)
 
 
-def _row_for(outcome, timeout: float) -> dict:
-    if outcome.ok:
-        return outcome.value
-    page, _, version = outcome.args
-    if outcome.timed_out:
-        return failed_document(page, version, "extract_timeout", f"extraction took longer than {timeout:g}s")
-    return failed_document(page, version, "extract_failed", outcome.error or "unknown error")
+def _batch_limit(args: tuple) -> float:
+    """The hard limit of a batch: every page may use its own limit (the alarm in the worker stops
+    it there); this kill is for a page the alarm cannot interrupt."""
+    job, batch = args
+    return job.timeout * len(batch) + HARD_LIMIT_SLACK
+
+
+def _failed_rows(outcome: Outcome) -> list[dict]:
+    job, batch = outcome.args
+    rows = []
+    for page in batch.pages:
+        _, version = job.config_for(page)
+        if outcome.timed_out:
+            rows.append(timeout_row(page, version, job.timeout))
+        else:
+            rows.append(failed_document(page, version, "extract_failed", outcome.error or "unknown error"))
+    return rows
+
+
+def clean_batches(batches: Iterable[PageBatch], job: CleanJob, workers: int, stop: Event | None = None):
+    """Document rows, a list per finished batch, from the process pool. A batch whose worker was
+    killed (hard limit) or died is cleaned again page by page, so only the page at fault fails."""
+    retry: list[PageBatch] = []
+    work = ((job, batch) for batch in batches)
+    for outcome in map_with_time_limit(
+        clean_page_batch, work, workers, _batch_limit, preload=WORKER_PRELOAD, stop=stop
+    ):
+        if outcome.ok:
+            yield outcome.value
+        elif len(outcome.args[1]) == 1:
+            yield _failed_rows(outcome)
+        else:
+            retry += outcome.args[1].split()
+    if retry and not (stop is not None and stop.is_set()):
+        yield from clean_batches(retry, job, workers, stop)
 
 
 @task(name="plan-clean", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -56,22 +92,24 @@ def plan_task(wh: Warehouse, configs: dict[str, CleanConfig], default: CleanConf
 WORKER_PRELOAD = ("corpusforge.flows.clean_worker",)
 
 
-def _outcomes_on_pool(work: Iterator[tuple], cfg: CleanSettings) -> Iterator:
-    return map_with_time_limit(clean_page, work, cfg.workers, cfg.extract_timeout, preload=WORKER_PRELOAD)
+def _rows_on_pool(wh: Warehouse, pending: PendingPages, job: CleanJob, cfg: CleanSettings, stop: Event | None):
+    batches = page_batches(wh, pending.page_ids, PAGES_PER_BATCH, BYTES_PER_BATCH)
+    return clean_batches(batches, job, cfg.workers, stop)
 
 
 @task(name="clean-batch", cache_policy=NO_CACHE)
-def clean_batch_task(items: list[tuple], timeout: float) -> list:
-    """One batch of pages, each still under the hard time limit: the unit a Dask worker gets."""
-    return list(map_with_time_limit(clean_page, items, 1, timeout, preload=WORKER_PRELOAD))
+def clean_batch_task(job: CleanJob, batch: PageBatch) -> list[dict]:
+    """One batch of pages, each still under its time limit: the unit a Dask worker gets."""
+    return [row for rows in clean_batches([batch], job, 1) for row in rows]
 
 
-def _outcomes_on_task_runner(work: Iterator[tuple], cfg: CleanSettings, batch: int = 32):
-    """Batches of pages as tasks on the flow's task runner (Dask), outcomes in input order."""
-    for outcomes in submit_bounded(
-        lambda items: clean_batch_task.submit(items, cfg.extract_timeout), batched(work, batch)
-    ):
-        yield from outcomes
+def _rows_on_task_runner(wh: Warehouse, pending: PendingPages, job: CleanJob, cfg: CleanSettings, stop):
+    """Batches of pages as tasks on the flow's task runner (Dask), rows in input order."""
+    batches = page_batches(wh, pending.page_ids, PAGES_PER_BATCH, BYTES_PER_BATCH)
+    for rows in submit_bounded(lambda batch: clean_batch_task.submit(job, batch), batches):
+        if stop is not None and stop.is_set():
+            return
+        yield rows
 
 
 def clean_pages(
@@ -82,27 +120,36 @@ def clean_pages(
     default: CleanConfig,
     run_id: str,
     progress: Progress | None = None,
-    outcomes_of: Callable = _outcomes_on_pool,
+    rows_of: Callable = _rows_on_pool,
+    stop: StopToken | None = None,
 ) -> dict:
-    """Clean every pending page and stream the rows into `documents`."""
+    """Clean every pending page and stream the rows into `documents`. On a stop request the
+    rows cleaned so far are written (the file appears atomically) and CleanStopped is raised;
+    the next run cleans the rest."""
     counts: Counter = Counter()
     drops: Counter = Counter()
     buffer: list[dict] = []
-    outcomes = outcomes_of(_work(wh, pending, configs, default), cfg)
+    job = _job(wh, configs, default, cfg.extract_timeout)
     with wh.writer("documents", run_id, max_rows_per_file=ROWS_PER_FILE) as writer:
-        for outcome in outcomes:
-            row = _row_for(outcome, cfg.extract_timeout)
-            row["cleaned_at"], row["clean_run_id"] = utc_now(), run_id
-            counts["kept" if row["kept"] else "dropped"] += 1
-            counts["failed" if row["error"] else "extracted"] += 1
-            drops.update(row["drop_reasons"])
-            buffer.append(row)
+        for rows in rows_of(wh, pending, job, cfg, stop):
+            for row in rows:
+                row["cleaned_at"], row["clean_run_id"] = utc_now(), run_id
+                counts["kept" if row["kept"] else "dropped"] += 1
+                counts["failed" if row["error"] else "extracted"] += 1
+                drops.update(row["drop_reasons"])
+            buffer += rows
             if len(buffer) >= cfg.batch_size:
                 writer.write(buffer)
                 buffer = []
             if progress is not None:
-                progress.update(PROGRESS_LABEL, advance=1)
+                progress.update(PROGRESS_LABEL, advance=len(rows))
         writer.write(buffer)
+    done = counts["extracted"] + counts["failed"]
+    if stop is not None and stop.is_set() and done < len(pending):
+        raise CleanStopped(
+            f"clean stopped by {stop.reason}: {done} of {len(pending)} pages cleaned and kept; "
+            "the next run cleans the rest"
+        )
     return {"counts": dict(counts), "drops": dict(drops), "files": writer.paths}
 
 
@@ -115,9 +162,14 @@ def clean_pages_task(
     default: CleanConfig,
     run_id: str,
     progress: Progress | None = None,
+    guard: RunGuard | None = None,
 ) -> dict:
-    """Clean every pending page on the local process pool."""
-    return clean_pages(wh, cfg, pending, configs, default, run_id, progress)
+    """Clean every pending page on the local process pool (registered as the guard's work, so a
+    stop signal waits for its rows to be written before the lock goes)."""
+    if guard is None:
+        return clean_pages(wh, cfg, pending, configs, default, run_id, progress)
+    with guard.working():
+        return clean_pages(wh, cfg, pending, configs, default, run_id, progress, stop=guard.stop)
 
 
 @flow(name="clean")
@@ -128,7 +180,8 @@ def clean(settings: Settings, progress: Progress | None = None) -> StageSummary:
     configs, default = clean_configs(settings)
     run_id = new_run_id("clean")
     summary = StageSummary(stage="clean")
-    with timed(summary), wh.lock("documents", run_id):
+    # SIGTERM / SIGINT set guard.stop: no new batch starts, the cleaned rows are written, then the lock goes.
+    with timed(summary), guarded_locks(wh, ["documents"], run_id) as guard:
         wh.sweep_temp_files("documents")
         pending = plan_task(wh, configs, default)
         summary.counts["pages to clean"] = len(pending)
@@ -137,11 +190,12 @@ def clean(settings: Settings, progress: Progress | None = None) -> StageSummary:
         if not len(pending):
             result = {}
         elif on_dask_task_runner():  # the flow body submits batches, so they go to the Dask workers
-            result = clean_pages(
-                wh, settings.clean, pending, configs, default, run_id, progress, _outcomes_on_task_runner
-            )
+            with guard.working():
+                result = clean_pages(
+                    wh, settings.clean, pending, configs, default, run_id, progress, _rows_on_task_runner, guard.stop
+                )
         else:
-            result = clean_pages_task(wh, settings.clean, pending, configs, default, run_id, progress)
+            result = clean_pages_task(wh, settings.clean, pending, configs, default, run_id, progress, guard)
     counts = result.get("counts", {})
     for key in ("extracted", "failed", "kept", "dropped"):
         summary.counts[key] = counts.get(key, 0)

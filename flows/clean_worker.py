@@ -1,10 +1,95 @@
-"""Preloaded by the clean stage's forkserver: imports the cleaning code and loads the language
-model once, so that every worker forked from it (and every replacement for a worker killed at
-its time limit) starts warm instead of spending its first page's time budget on loading."""
+"""What a clean worker process runs: a batch of page references in, their document rows out.
 
-from corpusforge.processing.clean import clean_page
+Preloaded by the clean stage's forkserver: importing this module imports the cleaning code and
+loads the language model once, so that every worker forked from it (and every replacement for a
+worker killed at its time limit) starts warm instead of spending its first page's time budget on
+loading.
+
+The worker reads the batch's bodies from the warehouse itself (the driver only passes file and
+row numbers), and gives each page its own time limit: an alarm in the worker interrupts a page
+that runs past it, which becomes an `extract_timeout` row while the rest of the batch goes on.
+The driver's hard limit on the whole batch (a kill) stays as the backstop for code the alarm
+cannot interrupt (a long call inside a C extension).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from corpusforge.processing.clean import CleanConfig, clean_page, failed_document
 from corpusforge.processing.language import identify_language
+from corpusforge.warehouse import Warehouse
+from corpusforge.warehouse.clean_state import PageBatch, read_page_batch
 
 identify_language("warm up the language model")
 
-__all__ = ["clean_page"]
+
+@dataclass(frozen=True)
+class CleanJob:
+    """What every batch of one clean run shares (pickled with each batch: keep it small)."""
+
+    warehouse: str
+    configs: dict[str, CleanConfig]
+    default: CleanConfig
+    versions: dict[str, str]
+    default_version: str
+    timeout: float  # seconds per page
+
+    def config_for(self, page: dict) -> tuple[CleanConfig, str]:
+        source = page["source"]
+        return self.configs.get(source, self.default), self.versions.get(source, self.default_version)
+
+
+class PageTimeout(BaseException):
+    """Raised by the alarm inside a page's cleaning; a BaseException so that no `except
+    Exception` in the extraction code turns it into an ordinary failure."""
+
+
+def _alarm(signum, frame) -> None:
+    raise PageTimeout
+
+
+@contextlib.contextmanager
+def page_time_limit(seconds: float) -> Iterator[None]:
+    """Raise PageTimeout in the block after `seconds` (main thread only; elsewhere no limit:
+    the caller's hard limit still holds)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def timeout_row(page: dict, version: str, timeout: float) -> dict:
+    return failed_document(page, version, "extract_timeout", f"extraction took longer than {timeout:g}s")
+
+
+@lru_cache(maxsize=4)
+def _warehouse(root: str) -> Warehouse:
+    return Warehouse(root)
+
+
+def clean_page_batch(job: CleanJob, batch: PageBatch) -> list[dict]:
+    """The document rows of the batch's pages (read here from the warehouse)."""
+    rows = []
+    for page in read_page_batch(_warehouse(job.warehouse), batch):
+        config, version = job.config_for(page)
+        try:
+            with page_time_limit(job.timeout):
+                rows.append(clean_page(page, config, version))
+        except PageTimeout:
+            rows.append(timeout_row(page, version, job.timeout))
+    return rows
+
+
+__all__ = ["CleanJob", "clean_page_batch", "timeout_row"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -25,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
+
+STOP_POLL_SECONDS = 0.2
 
 
 @dataclass
@@ -72,33 +75,47 @@ def map_with_time_limit(
     fn: Callable[..., Any],
     arg_tuples: Iterable[tuple],
     workers: int,
-    timeout: float | None,
+    timeout: float | Callable[[tuple], float] | None,
     window: int | None = None,
     preload: tuple[str, ...] = (),
+    stop: threading.Event | None = None,
 ) -> Iterator[Outcome]:
     """Call `fn(*args)` for each args tuple on `workers` processes (0: one per core), at most
-    `timeout` seconds each (None: no limit); yield one Outcome per input as it completes (not in
-    input order: a slow item must not hold up the others), with at most `window` inputs in flight."""
+    `timeout` seconds each (None: no limit; a callable gives each args tuple its own); yield one
+    Outcome per input as it completes (not in input order: a slow item must not hold up the
+    others), with at most `window` inputs in flight. Once `stop` is set, nothing new starts and
+    the iteration ends within STOP_POLL_SECONDS: the calls in flight are killed, not waited for."""
     workers = default_workers(workers)
     window = window or workers * 8
+    limit = timeout if callable(timeout) else (lambda args: timeout)
     pool = ProcessPool(max_workers=workers, context=_context(preload))
     pending: dict = {}
+    closed = False
     try:
         for args in arg_tuples:
-            pending[pool.schedule(fn, args=args, timeout=timeout)] = args
+            if stop is not None and stop.is_set():
+                return
+            pending[pool.schedule(fn, args=args, timeout=limit(args))] = args
             while len(pending) >= window:
-                yield from _harvest(pending)
-        while pending:
-            yield from _harvest(pending)
+                yield from _harvest(pending, stop)
+                if stop is not None and stop.is_set():
+                    return
+        while pending and not (stop is not None and stop.is_set()):
+            yield from _harvest(pending, stop)
+        if stop is not None and stop.is_set():
+            return
         pool.close()
+        closed = True
     finally:
-        if pending:  # stopped early (error, interrupt, generator closed): kill the workers
+        if not closed:  # stopped early (stop request, error, interrupt, generator closed): kill the workers
             pool.stop()
         pool.join()
 
 
-def _harvest(pending: dict) -> Iterator[Outcome]:
-    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+def _harvest(pending: dict, stop: threading.Event | None = None) -> Iterator[Outcome]:
+    """The outcomes of the calls that completed; with `stop`, wakes up every STOP_POLL_SECONDS
+    (and may yield nothing) so that a stop request is noticed while every call is still running."""
+    done, _ = wait(pending, timeout=None if stop is None else STOP_POLL_SECONDS, return_when=FIRST_COMPLETED)
     for future in done:
         yield _resolve(pending.pop(future), future)
 

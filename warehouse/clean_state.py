@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 _PENDING_SQL = """
 with versions as (
@@ -41,12 +42,6 @@ where cd.url is null
         where t.doc_id = cd.doc_id and t.created_at >= cd.fetched_at and t.created_at <= lp.fetched_at
    )
 order by lp.page_id
-"""
-
-_BODIES_SQL = """
-select page_id, url, final_url, source, fetched_at, content_type, body
-from pages_history
-where page_id in (select unnest($page_ids::varchar[]))
 """
 
 
@@ -80,18 +75,83 @@ def pending_pages(wh, versions: dict[str, str], default_version: str) -> Pending
     return PendingPages([page_id for page_id, _ in rows], by_source)
 
 
-def iter_page_batches(wh, page_ids: list[str], rows_per_batch: int = 64) -> Iterator[list[dict]]:
-    """The pages rows (with bodies) of `page_ids`, streamed in small batches: memory holds one
-    batch of bodies at a time, however many pages are pending."""
-    if not page_ids:
-        return
-    con = wh.connect()
-    try:
-        relation = con.sql(_BODIES_SQL, params={"page_ids": page_ids})
-        # A relation's reader streams (DuckDB 1.x calls it record_batch, 2.x to_arrow_reader).
-        to_reader = getattr(relation, "to_arrow_reader", None) or relation.record_batch
-        reader: pa.RecordBatchReader = to_reader(rows_per_batch)
-        for batch in reader:
-            yield batch.to_pylist()
-    finally:
-        con.close()
+# What the driver keeps of a page (no body): enough to write the row of a page whose worker died.
+PAGE_FIELDS = ("page_id", "url", "final_url", "source", "fetched_at", "content_type", "content_length")
+
+
+@dataclass(frozen=True)
+class PageBatch:
+    """A reference to pending pages: rows of one `pages` file. Workers read the bodies
+    themselves (`read_page_batch`), so the driver never holds or pickles them."""
+
+    file: str  # path inside the warehouse's filesystem
+    rows: tuple[int, ...]  # row numbers in that file, ascending
+    pages: tuple[dict, ...]  # PAGE_FIELDS of each row, same order
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def split(self) -> list[PageBatch]:
+        """One batch per page (to give each page its own hard time limit)."""
+        return [PageBatch(self.file, (row,), (page,)) for row, page in zip(self.rows, self.pages, strict=True)]
+
+
+def _present(schema: pa.Schema, columns) -> list[str]:
+    return [c for c in columns if c in schema.names]
+
+
+def page_batches(wh, page_ids: list[str], size: int, max_bytes: int) -> Iterator[PageBatch]:
+    """`page_ids` as batches of at most `size` rows and about `max_bytes` of bodies from one file,
+    in file order (neighbouring rows, so a worker decompresses little it does not use). Reads
+    only the small columns."""
+    wanted = set(page_ids)
+    for info in wh.files("pages"):
+        if not wanted:
+            return
+        parquet = pq.ParquetFile(info.path, filesystem=wh.fs)
+        if parquet.metadata.num_rows == 0:
+            continue
+        table = parquet.read(columns=_present(parquet.schema_arrow, PAGE_FIELDS))
+        rows: list[int] = []
+        pages: list[dict] = []
+        for row, page in enumerate(table.to_pylist()):
+            if page["page_id"] in wanted:
+                wanted.discard(page["page_id"])  # a page id written twice is cleaned once
+                rows.append(row)
+                pages.append(page)
+        yield from _cut(info.path, rows, pages, size, max_bytes)
+
+
+def _cut(file: str, rows: list[int], pages: list[dict], size: int, max_bytes: int) -> Iterator[PageBatch]:
+    start, weight = 0, 0
+    for i, page in enumerate(pages):
+        weight += page.get("content_length") or 0
+        if i + 1 - start >= size or weight >= max_bytes or i + 1 == len(pages):
+            yield PageBatch(file, tuple(rows[start : i + 1]), tuple(pages[start : i + 1]))
+            start, weight = i + 1, 0
+
+
+def read_page_batch(wh, batch: PageBatch) -> list[dict]:
+    """The pages rows of `batch`, bodies included: only the row groups that hold them are read,
+    streamed in slices, and reading stops after the last row."""
+    parquet = pq.ParquetFile(batch.file, filesystem=wh.fs)
+    columns = _present(parquet.schema_arrow, (*PAGE_FIELDS, "body"))
+    first, last = batch.rows[0], batch.rows[-1]
+    wanted = set(batch.rows)
+    groups, offset, start = [], 0, None
+    for g in range(parquet.num_row_groups):
+        n = parquet.metadata.row_group(g).num_rows
+        if offset + n > first and offset <= last:
+            groups.append(g)
+            start = offset if start is None else start
+        offset += n
+    found: list[dict] = []
+    row = start or 0
+    for record_batch in parquet.iter_batches(batch_size=16, row_groups=groups, columns=columns):
+        picked = [i for i in range(record_batch.num_rows) if row + i in wanted]
+        if picked:
+            found += record_batch.take(picked).to_pylist()
+        row += record_batch.num_rows
+        if row > last:
+            break
+    return found
