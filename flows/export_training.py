@@ -2,17 +2,20 @@
 
 Steps (plain functions; the Prefect flow runs them as tasks):
 
-1. `plan`: tokenizer, eval-set n-gram index, input snapshot, config hash -> version. A version that
-   already exists is the same dataset: nothing is rebuilt (unless forced).
+1. `plan`: tokenizer, eval-set n-gram index, input snapshot, config hash. A version built from
+   this snapshot with this config exists already: nothing is rebuilt (unless forced).
 2. `select`: the shared export selection (warehouse.selection) and the human Q/A pairs.
-3. `build`: examples in the configured format, token limits, decontamination, splits by cluster.
-4. `write`: Parquet shards (+ OpenAI JSONL), manifest, dataset card; rows to `training_examples`.
+3. `build`: examples in the configured format, token limits, decontamination, splits by cluster;
+   the version is the hash of the rows and the config, so a re-crawl that changed nothing the
+   export holds gives the same version, and nothing is rewritten.
+4. `write`: Parquet shards (+ OpenAI JSONL), manifest, dataset card; rows to `training_examples`;
+   `latest/` points at the version (warehouse.training_export has the layout).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from prefect import flow, task
@@ -50,8 +53,8 @@ class ExportPlan:
     eval_digests: dict[str, str]
     snapshot: dict
     config_hash: str
-    version: str
     dedup: dict[str, Any]
+    version: str = ""  # known once the rows are built: hash of the rows and the config
 
 
 @dataclass
@@ -63,6 +66,7 @@ class BuiltDataset:
     sources: dict[str, int]
     documents: int
     split_counts: Counter = field(default_factory=Counter)
+    version: str = ""
 
 
 def plan(wh: Warehouse, export: TrainingExport, dedup: dict[str, Any]) -> ExportPlan:
@@ -82,8 +86,7 @@ def plan(wh: Warehouse, export: TrainingExport, dedup: dict[str, Any]) -> Export
             "dedup": dedup,
         }
     )
-    version = tf.export_version(snapshot["snapshot_id"], config_hash)
-    return ExportPlan(export, cfg, tokens, index, digests, snapshot, config_hash, version, dedup)
+    return ExportPlan(export, cfg, tokens, index, digests, snapshot, config_hash, dedup)
 
 
 def select(
@@ -112,6 +115,7 @@ def build(the_plan: ExportPlan, docs: list[dict], qa: dict, selection_drops: dic
         sources=tf.documents_by_source(docs),
         documents=len(docs),
         split_counts=split_counts,
+        version=tf.export_version(tf.content_fingerprint(rows), the_plan.config_hash),
     )
 
 
@@ -169,6 +173,7 @@ def _card_info(the_plan: ExportPlan, built: BuiltDataset, split_stats: dict, spl
 
 
 def write(wh: Warehouse, the_plan: ExportPlan, built: BuiltDataset, run_id: str, force: bool = False):
+    the_plan = replace(the_plan, version=built.version)
     export = the_plan.export
     split_tables = {
         s: tf.rows_to_table([r for r in built.rows if r["split"] == s], export.format) for s in built.split_counts
@@ -196,6 +201,7 @@ def write(wh: Warehouse, the_plan: ExportPlan, built: BuiltDataset, run_id: str,
     }
 
     if not force and (existing := store.existing_export(wh, export.name, the_plan.version)) is not None:
+        store.point_latest(wh, export.name, existing.version)  # the same rows as an earlier version
         return existing
     with wh.lock("training_examples", run_id):
         staged = store.stage_export(wh, export.name, the_plan.version, split_tables, export.shards, jsonl)
@@ -208,7 +214,7 @@ def write(wh: Warehouse, the_plan: ExportPlan, built: BuiltDataset, run_id: str,
             store.discard_export(staged)
             raise
         card = dataset_card(_card_info(the_plan, built, staged.split_stats, split_tokens))
-        return store.publish_export(staged, card, manifest)
+        return store.publish_export(wh, staged, card, manifest)
 
 
 def _summary_of(summary: StageSummary, the_plan: ExportPlan, built: BuiltDataset | None, written) -> StageSummary:
@@ -226,9 +232,12 @@ def _summary_of(summary: StageSummary, the_plan: ExportPlan, built: BuiltDataset
             summary.counts[label] = counts[key]
     summary.drops.update(written.manifest.get("selection_drops", {}))
     summary.drops.update(written.manifest.get("example_drops", {}))
-    summary.notes.append(f"version {the_plan.version} (snapshot {the_plan.snapshot['snapshot_id']})")
-    if not written.created:
+    built_from = written.manifest.get("snapshot", {}).get("snapshot_id", the_plan.snapshot["snapshot_id"])
+    summary.notes.append(f"version {written.version} (snapshot {built_from})")
+    if not written.created and built is None:
         summary.notes.append("up to date: this version already exists (same snapshot and config); nothing rebuilt")
+    elif not written.created:
+        summary.notes.append("up to date: the selected rows and the config are unchanged; nothing rewritten")
     return summary
 
 
@@ -290,8 +299,10 @@ def export_one(
         wh.init()
         step("planning")
         the_plan = plan_task(warehouse, export, dedup.model_dump(mode="json"))
-        existing = None if force else store.existing_export(wh, export.name, the_plan.version)
+        existing = None if force else store.find_version(wh, export.name, the_plan.snapshot["snapshot_id"],
+                                                         the_plan.config_hash)  # fmt: skip
         if existing is not None:
+            store.point_latest(wh, export.name, existing.version)
             return _summary_of(summary, the_plan, None, existing)
         step("selecting documents")
         selected = select_task(warehouse, export, gate)

@@ -216,6 +216,16 @@ def config_fingerprint(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def export_version(snapshot_id: str, config_hash: str) -> str:
-    """Same snapshot and same config -> same version directory."""
-    return hashlib.sha256(f"{snapshot_id}:{config_hash}".encode()).hexdigest()[:12]
+def content_fingerprint(rows: Iterable[Mapping[str, Any]]) -> str:
+    """A hash of the export's rows (every column, in row order: rows arrive sorted), so that the
+    same selected content gives the same version whatever else changed in the warehouse."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False, default=str).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def export_version(content_hash: str, config_hash: str) -> str:
+    """Same rows and same config -> same version directory."""
+    return hashlib.sha256(f"{content_hash}:{config_hash}".encode()).hexdigest()[:12]

@@ -1,9 +1,17 @@
-"""Writing a fine-tuning export: `<warehouse parent>/exports/training/<name>/<version>/`.
+"""Writing a fine-tuning export: `<warehouse parent>/exports/training/<name>/`.
 
-    README.md                              dataset card (Hugging Face YAML header + prose)
-    manifest.json                          input snapshot, config hash, counts, checksums
-    data/<split>-00000-of-0000N.parquet    shards in the Hugging Face layout
-    jsonl/<split>.jsonl                    OpenAI chat format (on request)
+    latest/                                the current version (hard links to its files)
+    __versions__/<version>/                every version built
+        README.md                          dataset card (Hugging Face YAML header + prose)
+        manifest.json                      input snapshot, config hash, counts, checksums
+        data/<split>-00000-of-0000N.parquet shards in the Hugging Face layout
+        jsonl/<split>.jsonl                OpenAI chat format (on request)
+
+Versions never mix: `datasets` skips folders whose name starts with `__` unless a pattern names
+them, so `load_dataset("parquet", data_dir="exports/training/<name>")` and
+`load_dataset("exports/training/<name>")` both load `latest/` alone, as does
+`load_dataset("exports/training/<name>/latest")` (by its card). A version stays loadable by its
+folder, `__versions__/<version>`.
 
 Reproducible: rows arrive sorted, files hold no timestamps, compression and row groups are fixed,
 so the same rows give byte-identical shards. Atomic: `stage_export` writes the data files into a
@@ -35,7 +43,9 @@ SHARD_ROW_GROUP = 5_000
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 9
 MANIFEST = "manifest.json"
-LATEST = "LATEST"
+VERSIONS_DIR = "__versions__"
+LATEST_DIR = "latest"
+LEGACY_LATEST_FILE = "LATEST"  # the text file older releases wrote instead of latest/
 
 
 @dataclass
@@ -53,8 +63,16 @@ def exports_root(wh) -> Path:
     return Path(os.path.dirname(wh.root)) / "exports"
 
 
+def export_dir(wh, name: str) -> Path:
+    return exports_root(wh) / "training" / name
+
+
 def export_path(wh, name: str, version: str) -> Path:
-    return exports_root(wh) / "training" / name / version
+    return export_dir(wh, name) / VERSIONS_DIR / version
+
+
+def latest_path(wh, name: str) -> Path:
+    return export_dir(wh, name) / LATEST_DIR
 
 
 def input_snapshot(wh) -> dict:
@@ -69,8 +87,72 @@ def read_manifest(wh, name: str, version: str) -> dict | None:
 
 
 def latest_version(wh, name: str) -> str | None:
-    path = exports_root(wh) / "training" / name / LATEST
-    return path.read_text().strip() if path.is_file() else None
+    path = latest_path(wh, name) / MANIFEST
+    return json.loads(path.read_text())["version"] if path.is_file() else None
+
+
+def find_version(wh, name: str, snapshot_id: str, config_hash: str) -> WrittenExport | None:
+    """A version built from this very snapshot with this config (so the same rows), if any."""
+    versions = export_dir(wh, name) / VERSIONS_DIR
+    for manifest_path in sorted(versions.glob(f"*/{MANIFEST}")) if versions.is_dir() else ():
+        manifest = json.loads(manifest_path.read_text())
+        built_from = manifest.get("snapshot", {}).get("snapshot_id")
+        if manifest.get("config_hash") == config_hash and built_from == snapshot_id:
+            return WrittenExport(manifest_path.parent, manifest_path.parent.name, manifest, created=False)
+    return None
+
+
+def point_latest(wh, name: str, version: str) -> bool:
+    """Make `latest/` the given version (hard links to its files, a copy where links fail), swapped
+    in atomically; False when it already is that version's files."""
+    source = export_path(wh, name, version)
+    latest = latest_path(wh, name)
+    if latest_version(wh, name) == version and _same_files(source, latest):
+        return False
+    staging = latest.parent / f".tmp-{LATEST_DIR}-{secrets.token_hex(4)}"
+    try:
+        shutil.copytree(source, staging, copy_function=_link_or_copy)
+        _publish(staging, latest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    (latest.parent / LEGACY_LATEST_FILE).unlink(missing_ok=True)
+    return True
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _same_files(a: Path, b: Path) -> bool:
+    """Both folders hold the same files (hard links of each other, or equal manifests)."""
+    ma, mb = a / MANIFEST, b / MANIFEST
+    if not (ma.is_file() and mb.is_file()):
+        return False
+    return ma.read_bytes() == mb.read_bytes()
+
+
+def move_legacy_versions(wh, name: str) -> list[str]:
+    """Older releases kept versions directly in `<name>/`, where a parent-level load_dataset mixes
+    them: move them under `__versions__/` (returns the versions moved)."""
+    folder = export_dir(wh, name)
+    moved = []
+    if not folder.is_dir():
+        return moved
+    for child in sorted(folder.iterdir()):
+        if child.name in (LATEST_DIR, VERSIONS_DIR) or child.name.startswith(".") or not (child / MANIFEST).is_file():
+            continue
+        target = folder / VERSIONS_DIR / child.name
+        target.parent.mkdir(exist_ok=True)
+        if target.exists():
+            shutil.rmtree(child)
+        else:
+            os.replace(child, target)
+        moved.append(child.name)
+    return moved
 
 
 def _sha256(path: Path) -> str:
@@ -133,6 +215,7 @@ def stage_export(
     jsonl_lines: dict[str, Iterable[str]] | None = None,
 ) -> StagedExport:
     """Write the shards (and JSONL) of one version into a hidden folder beside its final place."""
+    move_legacy_versions(wh, name)
     final = export_path(wh, name, version)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = final.parent / f".tmp-{version}-{secrets.token_hex(4)}"
@@ -145,9 +228,9 @@ def stage_export(
     return StagedExport(name, version, staging, final, files, split_stats)
 
 
-def publish_export(staged: StagedExport, card: str, manifest: dict) -> WrittenExport:
+def publish_export(wh, staged: StagedExport, card: str, manifest: dict) -> WrittenExport:
     """Add the dataset card and the manifest, then rename the version into place (replacing an
-    older build of the same version) and point LATEST at it."""
+    older build of the same version) and make it `latest/`."""
     staging = staged.staging
     try:
         _write_text(staging / "README.md", card)
@@ -160,7 +243,7 @@ def publish_export(staged: StagedExport, card: str, manifest: dict) -> WrittenEx
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _write_text(staged.final.parent / LATEST, staged.version + "\n")
+    point_latest(wh, staged.name, staged.version)
     return WrittenExport(staged.final, staged.version, full_manifest, created=True)
 
 

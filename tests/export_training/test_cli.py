@@ -34,7 +34,7 @@ def test_export_training_command_runs_the_flow(corpus, tmp_path, prefect_api, ca
     out = capsys.readouterr().out
     assert "export_training chat" in out and "examples" in out
     chat_root = Path(corpus.wh.root).parent / "exports" / "training" / "chat"
-    (version,) = [p for p in chat_root.iterdir() if p.is_dir()]
+    (version,) = [p for p in (chat_root / "__versions__").iterdir() if p.is_dir()]
     manifest = json.loads((version / "manifest.json").read_text())
     assert manifest["counts"]["examples"] == 1 and (version / "jsonl" / "train.jsonl").is_file()
     # The flow runs every configured export; the unchanged one is up to date.
@@ -45,7 +45,7 @@ def test_export_training_command_runs_the_flow(corpus, tmp_path, prefect_api, ca
     assert summary.stage == "export_training" and len(summary.outputs) == 2
     assert summary.counts["pretrain: examples"] == 36 and summary.counts["chat: examples"] == 1
     assert any(note.startswith("chat: up to date") for note in summary.notes)
-    assert (Path(corpus.wh.root).parent / "exports" / "training" / "pretrain" / "LATEST").is_file()
+    assert (Path(corpus.wh.root).parent / "exports" / "training" / "pretrain" / "latest" / "manifest.json").is_file()
 
 
 def test_unknown_export_name_is_a_one_line_error(corpus, tmp_path, capsys):

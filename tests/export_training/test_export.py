@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -49,7 +50,7 @@ def test_export_loads_with_datasets_into_the_declared_splits(corpus, tmp_path):
     datasets = pytest.importorskip("datasets")
     splits = {"train": 0.6, "validation": 0.2, "test": 0.2}
     path, manifest = export(corpus, name="pretrain", shards=2, splits=splits)
-    assert path.parent.parent.parent == Path(corpus.wh.root).parent / "exports"
+    assert path.parent.parent.parent.parent == Path(corpus.wh.root).parent / "exports"
     assert latest_version(corpus.wh, "pretrain") == path.name == manifest["version"]
     declared = {s["split"] for s in card_header(path)["configs"][0]["data_files"]}
     assert declared == set(manifest["splits"]) == {"train", "validation", "test"}
@@ -179,3 +180,56 @@ def test_max_tokens_cut_is_counted_in_the_manifest(corpus):
     assert max(r["token_count"] for r in exported_rows(path)) <= 40
     assert manifest["token_stats"]["train"]["max"] <= 40
     assert pseudo_text(0)  # the corpus texts are longer than 40 tokens
+
+
+def test_versions_never_mix_and_load_dataset_follows_latest(corpus, tmp_path):
+    """Two versions side by side: loading the export's folder (with the parquet builder or by the
+    folder itself) gives the latest version's rows only, as does its `latest/` folder."""
+    datasets = pytest.importorskip("datasets")
+    first, _ = export(corpus, name="pretrain")
+    corpus.write("tombstones", [tombstone_row("d30")])
+    second, manifest = export(corpus, name="pretrain")
+    assert first.name != second.name and first.is_dir() and second.parent == first.parent
+    root = second.parent.parent
+    assert latest_version(corpus.wh, "pretrain") == second.name
+    expected = {s: v["num_examples"] for s, v in manifest["splits"].items()}
+    cache = str(tmp_path / "hf")
+    for loaded in (
+        datasets.load_dataset("parquet", data_dir=str(root), cache_dir=cache),
+        datasets.load_dataset(str(root), cache_dir=cache),
+        datasets.load_dataset(str(root / "latest"), cache_dir=cache),
+    ):
+        assert {s: loaded[s].num_rows for s in loaded} == expected
+        assert "d30" not in set(loaded["train"]["doc_id"])
+    older = datasets.load_dataset(str(first), cache_dir=cache)  # an older version stays loadable by its folder
+    assert "d30" in set(older["train"]["doc_id"])
+
+
+def test_refetched_unchanged_pages_keep_the_version_and_rewrite_nothing(corpus):
+    path, manifest = export(corpus, shards=2)
+    stamps = {p: p.stat().st_mtime_ns for p in path.rglob("*") if p.is_file()}
+    from tests.export_training.conftest import doc_row
+
+    # The same text fetched and cleaned again: a new snapshot of the warehouse, the same rows.
+    corpus.write("documents", [doc_row(d, corpus.texts[d], minutes=30) for d in ("d10", "d11")])
+    again = run_training_export(corpus.wh, TrainingExport(shards=2))
+    assert Path(again.outputs[0]) == path
+    assert any("selected rows and the config are unchanged" in n for n in again.notes)
+    assert {p: p.stat().st_mtime_ns for p in path.rglob("*") if p.is_file()} == stamps
+    assert corpus.wh.read("training_examples").num_rows == manifest["counts"]["examples"]
+    # Changed content is a new version, and becomes latest.
+    corpus.write("documents", [doc_row("d10", corpus.texts["d10"] + " One more sentence.", minutes=40)])
+    changed = run_training_export(corpus.wh, TrainingExport(shards=2))
+    assert Path(changed.outputs[0]) != path
+    assert latest_version(corpus.wh, "default") == Path(changed.outputs[0]).name
+
+
+def test_versions_of_the_older_layout_move_under_versions(corpus):
+    path, _ = export(corpus, name="pretrain")
+    legacy = path.parent.parent / "0123456789ab"
+    shutil.copytree(path, legacy)
+    (path.parent.parent / "LATEST").write_text("0123456789ab\n")
+    corpus.write("tombstones", [tombstone_row("d30")])
+    export(corpus, name="pretrain")
+    assert not legacy.exists() and (path.parent / "0123456789ab" / "manifest.json").is_file()
+    assert not (path.parent.parent / "LATEST").exists()
