@@ -26,7 +26,7 @@ from corpusforge.connectors.tokenizer import TokenCounter, load_tokenizer
 from corpusforge.flows.configs import export_gate
 from corpusforge.flows.stage import Progress, StageSummary, timed
 from corpusforge.processing import training_format as tf
-from corpusforge.processing.training_card import CardInfo, dataset_card
+from corpusforge.processing.training_card import LICENSE_FILE, CardInfo, dataset_card, license_text, writes_license_file
 from corpusforge.processing.training_config import FormatConfig
 from corpusforge.processing.training_decontamination import NgramIndex
 from corpusforge.processing.training_splits import assign_splits
@@ -140,6 +140,10 @@ def _card_info(the_plan: ExportPlan, built: BuiltDataset, split_stats: dict, spl
         fmt=export.format,
         schema=export_schema(export.format),
         license=export.license,
+        license_name=export.license_name,
+        license_link=export.license_link,
+        task_categories=export.task_categories,
+        pretty_name=export.pretty_name,
         languages=sorted({r["language"] for r in built.rows if r["language"]}),
         splits={s: {**v, "tokens": token_stats(split_tokens.get(s, []))} for s, v in split_stats.items()},
         sources=built.sources,
@@ -213,8 +217,9 @@ def write(wh: Warehouse, the_plan: ExportPlan, built: BuiltDataset, run_id: str,
         except BaseException:
             store.discard_export(staged)
             raise
-        card = dataset_card(_card_info(the_plan, built, staged.split_stats, split_tokens))
-        return store.publish_export(wh, staged, card, manifest)
+        info = _card_info(the_plan, built, staged.split_stats, split_tokens)
+        texts = {LICENSE_FILE: license_text(info)} if writes_license_file(info) else None
+        return store.publish_export(wh, staged, dataset_card(info), manifest, texts)
 
 
 def _summary_of(summary: StageSummary, the_plan: ExportPlan, built: BuiltDataset | None, written) -> StageSummary:

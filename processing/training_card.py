@@ -1,5 +1,7 @@
-"""The dataset card (README.md) of a fine-tuning export, in the Hugging Face layout: YAML front
-matter (configs, features, splits) and the prose a reader needs to trust the data."""
+"""The dataset card (README.md) of a fine-tuning export, built with `huggingface_hub`'s
+DatasetCard / DatasetCardData (the library that defines the format, and validates it): YAML front
+matter (configs, dataset_info, language, license, task and size categories) and the prose a reader
+needs to trust the data, with a provenance section."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import yaml
+from huggingface_hub import DatasetCard, DatasetCardData
 
 from corpusforge.processing.training_config import SPLIT_ORDER
 
@@ -52,22 +54,62 @@ class CardInfo:
     snapshot_id: str
     config_hash: str
     jsonl: bool = False
+    license_name: str | None = None
+    license_link: str | None = None
+    task_categories: list[str] | None = None
+    pretty_name: str | None = None
 
 
-def card_yaml(info: CardInfo) -> dict:
-    splits = [s for s in SPLIT_ORDER if s in info.splits]
+DEFAULT_LICENSE_NAME = "per-source-terms"
+LICENSE_FILE = "LICENSE.md"
+# The Hub's size_categories buckets, by number of examples.
+SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+                   (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"))  # fmt: skip
+
+
+def size_category(examples: int) -> str:
+    return next((label for bound, label in SIZE_CATEGORIES if examples < bound), "n>1B")
+
+
+def task_categories(info: CardInfo) -> list[str]:
+    if info.task_categories:
+        return list(info.task_categories)
+    return ["text-generation"] if info.fmt == "text" else ["text-generation", "question-answering"]
+
+
+def license_fields(info: CardInfo) -> dict[str, str]:
+    """license, and for `other` the license_name and license_link the Hub asks for."""
+    if info.license != "other":
+        return {"license": info.license}
     return {
-        "license": info.license,
-        "language": sorted(info.languages),
-        "pretty_name": f"corpusforge {info.name}",
-        "tags": ["corpusforge", info.fmt],
-        "configs": [
+        "license": "other",
+        "license_name": info.license_name or DEFAULT_LICENSE_NAME,
+        "license_link": info.license_link or LICENSE_FILE,
+    }
+
+
+def writes_license_file(info: CardInfo) -> bool:
+    return info.license == "other" and (info.license_link or LICENSE_FILE) == LICENSE_FILE
+
+
+def card_data(info: CardInfo) -> DatasetCardData:
+    splits = [s for s in SPLIT_ORDER if s in info.splits]
+    examples = sum(info.splits[s]["num_examples"] for s in splits)
+    return DatasetCardData(
+        language=sorted(info.languages),
+        task_categories=task_categories(info),
+        size_categories=[size_category(examples)],
+        pretty_name=info.pretty_name or f"corpusforge {info.name}",
+        tags=["corpusforge", info.fmt],
+        configs=[
             {
                 "config_name": "default",
+                "default": True,
                 "data_files": [{"split": s, "path": f"data/{s}-*"} for s in splits],
             }
         ],
-        "dataset_info": {
+        **license_fields(info),
+        dataset_info={
             "features": [hf_feature(f.name, f.type) for f in info.schema],
             "splits": [
                 {
@@ -80,7 +122,7 @@ def card_yaml(info: CardInfo) -> dict:
             "download_size": sum(info.splits[s]["download_bytes"] for s in splits),
             "dataset_size": sum(info.splits[s]["num_bytes"] for s in splits),
         },
-    }
+    )
 
 
 def _bullets(items: Mapping[str, Any], empty: str = "none") -> str:
@@ -91,7 +133,7 @@ def _bullets(items: Mapping[str, Any], empty: str = "none") -> str:
 
 def dataset_card(info: CardInfo) -> str:
     """README.md of an export: the Hugging Face YAML header, then what a reader needs to trust it."""
-    header = yaml.safe_dump(card_yaml(info), sort_keys=False, allow_unicode=True)
+    header = card_data(info).to_yaml()
     split_rows = "\n".join(
         f"| {s} | {v['num_examples']:,} | {v['tokens']['total']:,} | {v['tokens']['mean']} | "
         f"{v['tokens']['min']} | {v['tokens']['max']} |"
@@ -111,8 +153,9 @@ def dataset_card(info: CardInfo) -> str:
         if info.jsonl
         else ""
     )
-    return f"""---
-{header}---
+    card = DatasetCard(f"""---
+{header}
+---
 
 # corpusforge {info.name} ({info.fmt})
 
@@ -120,8 +163,8 @@ Version `{info.version}`, built by corpusforge from warehouse snapshot `{info.sn
 config hash `{info.config_hash}`. The same config over the same snapshot gives the same version and
 byte-identical shards.
 
-Load it with `datasets.load_dataset("parquet", data_dir="data")` or by pointing `load_dataset` at
-this folder.{jsonl_line_text}
+Load the latest version with `datasets.load_dataset("exports/training/{info.name}")` (or its
+`latest/` folder); this version stays loadable by its own folder, `__versions__/{info.version}`.{jsonl_line_text}
 
 ## Format
 
@@ -140,11 +183,16 @@ Tokens counted with `{info.tokenizer}` (message contents only).
 Splits are assigned by a stable hash of each document's duplicate cluster id (or its domain), so
 near-duplicates never cross splits.
 
-## Sources
+## Provenance
+
+Snapshot `{info.snapshot_id}` of the warehouse (the files of its documents, clusters, annotations
+and tombstones tables), config hash `{info.config_hash}`.
+
+### Sources (documents)
 
 {_bullets(info.sources)}
 
-## Selection, filters and thresholds
+### Selection, filters and thresholds
 
 Current versions of documents the clean stage kept, one representative per duplicate cluster,
 without documents humans labelled `drop`, routed away by their `use` label, or tombstoned.
@@ -163,11 +211,11 @@ Examples left out:
 
 {_bullets(info.example_drops)}
 
-## Deduplication
+### Deduplication
 
 {_bullets(info.dedup, "dedup parameters not recorded")}
 
-## Decontamination
+### Decontamination
 
 {deco_line}
 
@@ -182,6 +230,20 @@ Examples left out:
 - Language is identified per document; mixed-language pages carry one code.
 - Chat examples come only from human-written question/answer pairs and from configured templates;
   documents without either yield no chat example.
+""")
+    return str(card)
+
+
+def license_text(info: CardInfo) -> str:
+    """LICENSE.md of an export under `license: other`: the texts keep their sources' terms."""
+    sources = "\n".join(f"- `{name}`: {count:,} document(s)" for name, count in info.sources.items())
+    return f"""# Terms of the corpusforge {info.name} dataset
+
+The texts were fetched from the sources below and keep the terms under which each source
+publishes them; this dataset grants no further rights. Check each source's terms (and its
+robots.txt, which the crawl obeyed) before training on or sharing these texts.
+
+{sources or "- no sources"}
 """
 
 

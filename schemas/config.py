@@ -202,7 +202,17 @@ class TrainingExport(Strict):
     eval_files: list[str] = Field(default_factory=list, description="Evaluation sets to decontaminate against.")
     decontaminate_ngram: int = Field(13, ge=1)
     decontaminate_action: Literal["drop", "flag"] = "drop"
-    license: str = "other"
+    license: str = Field("other", description="Hugging Face license id of the texts (e.g. cc-by-4.0), or other.")
+    license_name: str | None = Field(
+        None, description="With license: other, a short name of the terms (default: per-source-terms)."
+    )
+    license_link: str | None = Field(
+        None, description="With license: other, where the terms are (default: LICENSE.md, written with the export)."
+    )
+    task_categories: list[str] | None = Field(
+        None, description="Hugging Face task categories (default: text-generation, + question-answering for chat)."
+    )
+    pretty_name: str | None = Field(None, description="The card's title (default: corpusforge <name>).")
     exclude: list[str] | None = EXCLUDE_FIELD
 
     @model_validator(mode="after")

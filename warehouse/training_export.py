@@ -228,14 +228,18 @@ def stage_export(
     return StagedExport(name, version, staging, final, files, split_stats)
 
 
-def publish_export(wh, staged: StagedExport, card: str, manifest: dict) -> WrittenExport:
-    """Add the dataset card and the manifest, then rename the version into place (replacing an
-    older build of the same version) and make it `latest/`."""
+def publish_export(
+    wh, staged: StagedExport, card: str, manifest: dict, texts: dict[str, str] | None = None
+) -> WrittenExport:
+    """Add the dataset card, other `texts` (file name -> content, e.g. LICENSE.md) and the manifest,
+    then rename the version into place (replacing an older build of the same version) and make it
+    `latest/`."""
     staging = staged.staging
     try:
-        _write_text(staging / "README.md", card)
-        files = {**staged.files, "README.md": {"sha256": _sha256(staging / "README.md"),
-                                               "bytes": (staging / "README.md").stat().st_size}}  # fmt: skip
+        files = dict(staged.files)
+        for file_name, text in {"README.md": card, **(texts or {})}.items():
+            _write_text(staging / file_name, text)
+            files[file_name] = {"sha256": _sha256(staging / file_name), "bytes": (staging / file_name).stat().st_size}
         full_manifest = {**manifest, "name": staged.name, "version": staged.version, "splits": staged.split_stats,
                          "files": files}  # fmt: skip
         _write_text(staging / MANIFEST, json.dumps(full_manifest, indent=2, sort_keys=True) + "\n")

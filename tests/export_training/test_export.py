@@ -233,3 +233,51 @@ def test_versions_of_the_older_layout_move_under_versions(corpus):
     export(corpus, name="pretrain")
     assert not legacy.exists() and (path.parent / "0123456789ab" / "manifest.json").is_file()
     assert not (path.parent.parent / "LATEST").exists()
+
+
+def test_card_is_a_valid_hugging_face_dataset_card_with_provenance(corpus, tmp_path):
+    from huggingface_hub import DatasetCard
+
+    eval_file = tmp_path / "eval.jsonl"
+    eval_file.write_text(json.dumps({"question": "nothing from the corpus", "answer": "x"}) + "\n")
+    corpus.write("tombstones", [tombstone_row("d30")])
+    path, manifest = export(corpus, name="pretrain", eval_files=[str(eval_file)], splits={"train": 0.8, "test": 0.2})
+    card = DatasetCard.load(path / "README.md")  # parses and validates the YAML header
+    data = card.data.to_dict()
+    assert data["license"] == "other"
+    assert data["license_name"] == "per-source-terms" and data["license_link"] == "LICENSE.md"
+    assert (path / "LICENSE.md").is_file() and "`site`: 35 document(s)" in (path / "LICENSE.md").read_text()
+    assert data["language"] == ["en"]
+    assert data["task_categories"] == ["text-generation"]
+    assert data["size_categories"] == ["n<1K"]
+    assert data["pretty_name"] == "corpusforge pretrain"
+    assert data["tags"] == ["corpusforge", "text"]
+    (config,) = data["configs"]
+    assert config["config_name"] == "default" and config["default"] is True
+    assert config["data_files"] == [
+        {"split": "train", "path": "data/train-*"},
+        {"split": "test", "path": "data/test-*"},
+    ]
+    info = data["dataset_info"]
+    assert {s["name"]: s["num_examples"] for s in info["splits"]} == {
+        s: v["num_examples"] for s, v in manifest["splits"].items()
+    }
+    assert info["download_size"] == sum(v["download_bytes"] for v in manifest["splits"].values())
+    assert {f["name"] for f in info["features"]} >= {"text", "doc_id", "cluster_id", "token_count"}
+    provenance = card.text.split("## Provenance", 1)[1].split("## Known limitations")[0]
+    assert f"Snapshot `{manifest['snapshot']['snapshot_id']}`" in provenance
+    assert "- `site`: 35" in provenance  # sources
+    assert "- `duplicate`: 3" in provenance  # a filter's drop count
+    assert "- `threshold`:" in provenance  # dedup parameters
+    assert "13-word n-grams against 1 eval file(s)" in provenance and "0 example(s) matched" in provenance
+
+
+def test_card_of_a_chat_export_with_its_own_license(corpus):
+    from huggingface_hub import DatasetCard
+
+    corpus.write("annotations", [annotation_row(1, "d10", question="What is it?", answer="A test.")])
+    path, _ = export(corpus, name="chat", format="messages", license="cc-by-4.0", pretty_name="Docs chat")
+    data = DatasetCard.load(path / "README.md").data.to_dict()
+    assert data["license"] == "cc-by-4.0" and "license_name" not in data and not (path / "LICENSE.md").exists()
+    assert data["task_categories"] == ["text-generation", "question-answering"]
+    assert data["pretty_name"] == "Docs chat" and data["tags"] == ["corpusforge", "messages"]
