@@ -66,13 +66,13 @@ def training(
     ] = None,
     force: Annotated[bool, typer.Option(help="Rebuild even if this version already exists.")] = False,
 ) -> None:
-    """Write a versioned fine-tuning dataset to exports/training/NAME/VERSION/.
+    """Write a versioned fine-tuning dataset to exports/training/NAME/__versions__/VERSION/, and make it latest/.
 
     Parquet shards in the Hugging Face layout, optional OpenAI chat JSONL, manifest.json and a dataset card.
 
-    Load it with datasets.load_dataset("parquet", data_dir="exports/training/NAME/VERSION/data").
+    Load the latest version with datasets.load_dataset("exports/training/NAME"); versions never mix.
 
-    The version is a hash of the input snapshot and the config: a second run with no changes writes nothing.
+    The version is a hash of the selected rows and the config: a run that changes neither writes nothing.
     """
     cli = cli_context(ctx)
     settings = cli.settings()
@@ -97,8 +97,9 @@ def rag(
     chunks.parquet holds every chunk with its vector (a fixed-size float32 list);
     deletions.parquet lists the chunk_ids that left since the previous export (apply them to
     your index); manifest.json records the snapshot, model and chunker config. Embeddings are
-    computed once: a second run with no changes embeds nothing. Then try
-    corpusforge search "your question".
+    computed once: a second run with no changes embeds nothing. export.duckdb holds views
+    with the vector typed FLOAT[dim]. With sink: lancedb or chroma in the config, the export is
+    also synced into that vector store. Then try corpusforge search "your question" [--sink lancedb].
     """
     cli = cli_context(ctx)
     settings = cli.settings()
