@@ -35,7 +35,10 @@ from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse import rag_store as store
 from corpusforge.warehouse.selection import GateParams, record_verdicts, select_export_documents
 
-WRITTEN_TABLES = ("chunks", "embeddings", "export_verdicts")
+WRITTEN_TABLES = ("chunks", "embeddings")
+# export_verdicts is shared with the training export, which the pipeline runs at the same time:
+# each export holds its lock only while recording, and waits for the other's.
+VERDICTS_LOCK_WAIT = 600.0
 INPUT_TABLES = ("documents", "clusters", "annotations", "tombstones")
 DOCS_PER_BATCH = 200  # documents chunked together: bounds memory, and one cache lookup each
 BATCHES_PER_ENCODE = 8  # embedding batches per encode() call: lets the model sort by length
@@ -249,7 +252,9 @@ def sink_task(warehouse: str, cfg: RagExport, export_path: str):
 def verdicts_task(warehouse: str, cfg: RagExport, gate: GateParams | None, run_id: str) -> int:
     """Record which documents this export holds and why the others are left out."""
     selection = {"sources": cfg.sources or None, "languages": cfg.languages or None, "gate": gate}
-    return record_verdicts(Warehouse(warehouse), "rag", cfg.name, run_id, utc_now(), **selection)
+    wh = Warehouse(warehouse)
+    with wh.locks(["export_verdicts"], run_id, wait=VERDICTS_LOCK_WAIT):
+        return record_verdicts(wh, "rag", cfg.name, run_id, utc_now(), **selection)
 
 
 def export_one(

@@ -43,6 +43,8 @@ from corpusforge.warehouse.selection import (
     selection_report,
 )
 
+VERDICTS_LOCK_WAIT = 600.0  # seconds to wait for the RAG export's hold on export_verdicts
+
 
 @dataclass
 class ExportPlan:
@@ -279,7 +281,8 @@ def verdicts_task(warehouse: str, export: TrainingExport, gate: GateParams | Non
         "min_quality": export.min_quality or None,
         "gate": gate,
     }
-    with wh.locks(["export_verdicts"], run_id):
+    # Waits for the RAG export's recording, which the pipeline runs at the same time.
+    with wh.locks(["export_verdicts"], run_id, wait=VERDICTS_LOCK_WAIT):
         return record_verdicts(wh, "training", export.name, run_id, utc_now(), **selection)
 
 

@@ -54,7 +54,8 @@ def exports(tmp_path_factory, sample_site_dir, sample_manifest, prefect_api) -> 
     from corpusforge.processing.ids import sha256_hex
 
     changed["content_hash"] = sha256_hex(changed["text"])
-    dropped.update(kept=False, cleaned_at=later)
+    # Dropped by a quality rule the RAG export's gate excludes (thin pages).
+    dropped.update(kept=False, drop_reasons=["gopher_too_few_words"], cleaned_at=later)
     wh.write("documents", [changed, dropped], "test-docs-2")
     export_rag(Settings(warehouse=str(root)))
     return Exports(wh, first, folder, changed["doc_id"], dropped["doc_id"])
