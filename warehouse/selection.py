@@ -136,6 +136,7 @@ judged as (
         case
             when not $gated and not d.kept then 'not_kept'
             when $gated and len(gd.filtered_by) > 0 then 'filtered'
+            when $gated and not d.kept and len(coalesce(d.drop_reasons, [])) = 0 then 'not_kept'
             when coalesce(c.removed, false) and (d.kept or not $gated) then 'cluster_removed'
             when c.doc_id is not null and not c.is_representative and $exclude_duplicates then 'duplicate'
             when q.quality = 'drop' then 'label_drop'
