@@ -10,6 +10,7 @@ index on the text for hybrid search.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,6 +44,9 @@ TEXT_COLUMN = "text"
 DELETE_BATCH = 1_000  # chunk ids per delete predicate: keeps the SQL string small
 RESULT_COLUMNS = ["title", "heading_path", "url", "text", "chunk_id", "doc_id"]
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+# Lance logs warnings to stderr from Rust (a hybrid query's sub-queries warn about score columns
+# they will stop adding): errors only, unless the user sets LANCEDB_LOG.
+os.environ.setdefault("LANCEDB_LOG", "error")
 
 
 @dataclass
@@ -221,7 +225,7 @@ class LanceDBSink:
             .distance_type("cosine")
             .ef(ANN_EF)
             .refine_factor(ANN_REFINE_FACTOR)
-            .select(RESULT_COLUMNS)
+            .select([*RESULT_COLUMNS, "_distance"])  # named: LanceDB will stop adding it unasked
             .limit(k)
             .to_arrow()
         )
