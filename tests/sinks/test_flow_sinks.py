@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pyarrow.parquet as pq
@@ -46,3 +47,27 @@ def test_chroma_sink_through_the_export_flow(warehouse_copy, chroma_server, ques
     again = export_rag(Settings(warehouse=wh.root, exports={"rag": [cfg]}))
     assert again.counts["sink inserted"] == again.counts["sink deleted"] == again.counts["sink stale removed"] == 0
     assert again.counts["sink rows"] == chunks.num_rows
+
+
+def test_search_cli_against_the_chroma_collection(warehouse_copy, chroma_server, capsys):
+    import yaml
+
+    from corpusforge.flows.cli import main
+
+    host, port = chroma_server
+    wh = warehouse_copy
+    cfg = {"name": "cli-chroma", "sink": "chroma", "chroma_url": f"http://{host}:{port}"}
+    shutil.copytree(rag_store.export_dir(wh, "default"), rag_store.export_dir(wh, cfg["name"]))
+    export_rag(Settings(warehouse=wh.root, exports={"rag": [RagExport(**cfg)]}))
+    config = wh.root.rsplit("/", 1)[0] + "/corpusforge.yaml"
+    with open(config, "w") as fh:
+        fh.write(yaml.safe_dump({"warehouse": wh.root, "exports": {"rag": [cfg]}}))
+    assert main(["-c", config, "search", "how to install the package", "-k", "3", "--sink", "chroma"]) == 0
+    out = capsys.readouterr().out
+    assert "top 3 for 'how to install the package' (chroma)" in out
+    assert len(re.findall(r"│ +-?\d\.\d{3} │", out)) == 3  # three rows, each with its score
+    # An export with no chroma_url: one line saying so.
+    with open(config, "w") as fh:
+        fh.write(yaml.safe_dump({"warehouse": wh.root, "exports": {"rag": [{"name": cfg["name"]}]}}))
+    assert main(["-c", config, "search", "anything", "--sink", "chroma"]) != 0
+    assert "has no chroma_url in the config" in capsys.readouterr().err
