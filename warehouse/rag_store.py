@@ -277,7 +277,14 @@ def write_export(
     wh.fs.move(tmp_chunks, f"{out_dir}/{CHUNKS_FILE}")
     wh.fs.move(tmp_deletions, f"{out_dir}/{DELETIONS_FILE}")
     wh.fs.move(tmp_manifest, f"{out_dir}/{MANIFEST_FILE}")
+    _remove_if_empty(wh.fs, tmp_dir)  # the folder a user opens holds the export's files only
     return ExportResult(out_dir, len(current_ids), manifest["counts"]["documents"], deletions.num_rows, reasons)
+
+
+def _remove_if_empty(fs, folder: str) -> None:
+    """Remove the staging folder unless it still holds something (a crashed run's leftovers)."""
+    if not fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True)):
+        fs.delete_dir(folder)
 
 
 def _count(values: list[str]) -> dict[str, int]:

@@ -205,6 +205,13 @@ def test_lancedb_sink_holds_the_export_and_an_unchanged_rerun_rewrites_nothing(e
     assert held.schema.field("embedding").type == chunks.schema.field("embedding").type
     folder = rag_store.export_dir(wh, "default")
     assert (Path(folder) / "export.duckdb").is_file()  # the typed views are written with every export
+    # Nothing else in the folder: no staging leftovers.
+    assert sorted(p.name for p in Path(folder).iterdir()) == [
+        "chunks.parquet",
+        "deletions.parquet",
+        "export.duckdb",
+        "manifest.json",
+    ]
 
     again = run_export_rag(wh, RagExport(sink="lancedb"))
     assert again.counts["sink inserted"] == again.counts["sink updated"] == again.counts["sink deleted"] == 0
