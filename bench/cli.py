@@ -10,6 +10,11 @@ line times a bare Python that imports the libraries a query needs: the floor of 
     .venv/bin/python bench/cli.py [--config demo/corpusforge.yaml] [--repeats 7]
 
 Without --config it builds a small warehouse (200 documents) in a temporary folder.
+
+`--stage` times a stage with nothing to do (`corpusforge clean` on that warehouse: no pages) the
+way a user runs it without PREFECT_API_URL: with the shared local Prefect server
+(flows/prefect_server.py, started before timing if none runs; target <= 2 s), against Prefect's
+temporary server per command (CORPUSFORGE_PREFECT_SERVER=ephemeral, the old behaviour).
 """
 
 from __future__ import annotations
@@ -48,8 +53,8 @@ def small_warehouse(folder: Path) -> Path:
     return config
 
 
-def best_of(cmd: list[str], repeats: int, cwd: Path) -> float:
-    env = {k: v for k, v in os.environ.items() if k != "CORPUSFORGE_CONFIG"}
+def best_of(cmd: list[str], repeats: int, cwd: Path, **extra_env: str) -> float:
+    env = {k: v for k, v in os.environ.items() if k not in ("CORPUSFORGE_CONFIG", "PREFECT_API_URL")} | extra_env
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
@@ -61,11 +66,33 @@ def best_of(cmd: list[str], repeats: int, cwd: Path) -> float:
     return best
 
 
+def idle_stage(repeats: int) -> None:
+    from corpusforge.flows.prefect_server import shared_server_url
+
+    with tempfile.TemporaryDirectory(prefix="corpusforge-bench-cli-") as tmp:
+        config = small_warehouse(Path(tmp))
+        cmd = [str(BIN / "corpusforge"), "-c", str(config), "clean"]
+        started = time.perf_counter()
+        url = shared_server_url()
+        print(f"shared Prefect server {url} (ready after {time.perf_counter() - started:.1f}s)")
+        shared = best_of(cmd, repeats, Path(tmp))
+        ephemeral = best_of(cmd, max(1, repeats // 3), Path(tmp), CORPUSFORGE_PREFECT_SERVER="ephemeral")
+        print(f"{'command':<58} {'seconds':>8} {'target':>7}")
+        verdict = "2.0" + (" ok" if shared <= 2.0 else " MISSED")
+        print(f"{'corpusforge clean, nothing to do, shared server':<58} {shared:>8.3f} {verdict:>7}")
+        print(f"{'corpusforge clean, nothing to do, temporary server (before)':<58} {ephemeral:>8.3f}")
+        print(f"ratio before/after: {ephemeral / shared:.1f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", help="an existing corpusforge.yaml (default: a small temporary warehouse)")
     parser.add_argument("--repeats", type=int, default=7, help="runs per command; the best one counts")
+    parser.add_argument("--stage", action="store_true", help="time a stage with nothing to do (see above)")
     args = parser.parse_args()
+    if args.stage:
+        idle_stage(args.repeats)
+        return
     with tempfile.TemporaryDirectory(prefix="corpusforge-bench-cli-") as tmp:
         config = Path(args.config).resolve() if args.config else small_warehouse(Path(tmp))
         cli = [str(BIN / "corpusforge")]

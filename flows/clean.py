@@ -31,7 +31,7 @@ ROWS_PER_FILE = 5_000  # a killed run keeps every finished file; the next run re
 PROGRESS_LABEL = "cleaning pages"
 
 
-PAGES_PER_BATCH = 32  # pages a worker gets at once: fewer hand-offs...
+PAGES_PER_BATCH = 16  # pages a worker gets at once: fewer hand-offs...
 BYTES_PER_BATCH = 1 << 20  # ...but large pages go in smaller batches, so both workers finish together
 HARD_LIMIT_SLACK = 5.0  # seconds on top of a batch's per-page limits before its worker is killed
 
@@ -89,7 +89,7 @@ def plan_task(wh: Warehouse, configs: dict[str, CleanConfig], default: CleanConf
 
 
 # Preloaded by the pool's forkserver: workers start with the cleaning code and language model loaded.
-WORKER_PRELOAD = ("corpusforge.flows.clean_worker",)
+WORKER_PRELOAD = ("__main__", "corpusforge.flows.clean_worker")
 
 
 def _rows_on_pool(wh: Warehouse, pending: PendingPages, job: CleanJob, cfg: CleanSettings, stop: Event | None):

@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     err_console = Console(stderr=True)
     try:
+        from corpusforge.flows.prefect_server import use_shared_server  # no Prefect import: stdlib only
+
+        use_shared_server(args)  # no PREFECT_API_URL: one local server, started once, reused (not one per command)
         rv = app(args=args, standalone_mode=False)
         if isinstance(rv, int):
             return rv
