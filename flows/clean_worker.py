@@ -1,9 +1,9 @@
 """What a clean worker process runs: a batch of page references in, their document rows out.
 
-Preloaded by the clean stage's forkserver: importing this module imports the cleaning code and
-loads the language model once, so that every worker forked from it (and every replacement for a
-worker killed at its time limit) starts warm instead of spending its first page's time budget on
-loading.
+Preloaded by the clean stage's forkserver: every worker forked from it (and every replacement for a
+worker killed at its time limit) starts with the cleaning code imported. The language model loads
+in each worker before its first page's time limit starts (not at import: the driver imports this
+module too, and a stage with nothing to clean must not pay for the model).
 
 The worker reads the batch's bodies from the warehouse itself (the driver only passes file and
 row numbers), and gives each page its own time limit: an alarm in the worker interrupts a page
@@ -25,8 +25,6 @@ from corpusforge.processing.clean import CleanConfig, clean_page, failed_documen
 from corpusforge.processing.language import identify_language
 from corpusforge.warehouse import Warehouse
 from corpusforge.warehouse.clean_state import PageBatch, read_page_batch
-
-identify_language("warm up the language model")
 
 
 @dataclass(frozen=True)
@@ -82,6 +80,7 @@ def _warehouse(root: str) -> Warehouse:
 def clean_page_batch(job: CleanJob, batch: PageBatch) -> list[dict]:
     """The document rows of the batch's pages (read here from the warehouse)."""
     rows = []
+    identify_language("warm up the language model")  # loaded once per process, outside the page's limit
     for page in read_page_batch(_warehouse(job.warehouse), batch):
         config, version = job.config_for(page)
         try:
