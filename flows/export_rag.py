@@ -41,7 +41,6 @@ WRITTEN_TABLES = ("chunks", "embeddings")
 VERDICTS_LOCK_WAIT = 600.0
 INPUT_TABLES = ("documents", "clusters", "annotations", "tombstones")
 DOCS_PER_BATCH = 200  # documents chunked together: bounds memory, and one cache lookup each
-BATCHES_PER_ENCODE = 8  # embedding batches per encode() call: lets the model sort by length
 
 
 def check_sink(wh: Warehouse, cfg: RagExport) -> None:
@@ -108,7 +107,7 @@ def chunk_and_embed(
     progress: Progress | None = None,
 ) -> EmbedCounts:
     """Chunk the new document versions and embed the chunks that have no vector yet."""
-    embedder = load_embedder(cfg.model, cfg.device)
+    embedder = _load_model(cfg, progress)
     config = chunker_config(cfg, embedder)
     counts = EmbedCounts()
     con = wh.connect()
@@ -144,10 +143,23 @@ def _unique_missing(rows: list[dict], have: set[str]) -> list[tuple[str, str]]:
     return list(todo.items())
 
 
+def _load_model(cfg: RagExport, progress: Progress | None) -> Embedder:
+    """The embedding model, shown as its own step: loading takes seconds before any chunk moves."""
+    label = f"loading the embedding model ({cfg.name})"
+    if progress is not None:
+        progress.update(label, total=1)
+    embedder = load_embedder(cfg.model, cfg.device)
+    if progress is not None:
+        progress.update(label, completed=1)
+    return embedder
+
+
 def _embed_into(writer, embedder: Embedder, batch_size: int, todo, run_id: str, progress, label: str) -> None:
-    group = batch_size * BATCHES_PER_ENCODE
-    for start in range(0, len(todo), group):
-        part = todo[start : start + group]
+    # Texts sorted by length, so each batch pads little (what encode() does within one call), and
+    # one batch per call, so the progress bar moves with every batch.
+    todo = sorted(todo, key=lambda item: len(item[1]))
+    for start in range(0, len(todo), batch_size):
+        part = todo[start : start + batch_size]
         vectors = embedder.embed([text for _, text in part], batch_size=batch_size)
         writer.write(store.embedding_rows([h for h, _ in part], vectors, embedder.model_id, run_id, utc_now()))
         if progress is not None:
