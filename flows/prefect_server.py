@@ -128,6 +128,16 @@ def use_shared_server(args: list[str]) -> None:
     """Before a command that runs flows: point PREFECT_API_URL at the shared local server."""
     if os.environ.get("PREFECT_API_URL") or os.environ.get("CORPUSFORGE_PREFECT_SERVER") == "ephemeral":
         return
-    if "--help" in args or "-h" in args or _command(args) not in FLOW_COMMANDS:
+    command = _command(args)
+    if "--help" in args or "-h" in args or command not in FLOW_COMMANDS:
         return
+    if command != "demo" and not _has_config(args):
+        return  # the command stops at its one-line "no corpusforge.yaml" error: start nothing for it
     os.environ["PREFECT_API_URL"] = shared_server_url()
+
+
+def _has_config(args: list[str]) -> bool:
+    """Whether the command has a config to run with (-c, $CORPUSFORGE_CONFIG or ./corpusforge.yaml)."""
+    return any(a in _OPTIONS_WITH_VALUE or a.startswith("--config=") for a in args) or bool(
+        os.environ.get("CORPUSFORGE_CONFIG") or os.path.exists("corpusforge.yaml")
+    )

@@ -66,11 +66,23 @@ def test_serve_registers_scheduled_deployments_that_run(prefect_api, pipeline_si
     assert con.execute("select count(*) from documents").fetchone()[0] > 0
 
 
-def test_serve_without_a_prefect_server_says_how_to_start_one(tmp_path):
+def test_serve_with_the_temporary_server_says_how_to_start_one(tmp_path):
+    """Schedules must outlive the command: with a temporary Prefect server per command (the
+    opt-out of the shared local server) `serve` refuses in one line."""
+    (tmp_path / "corpusforge.yaml").write_text("warehouse: ./data\n")
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["CORPUSFORGE_PREFECT_SERVER"] = "ephemeral"
     out = subprocess.run([CLI, "serve"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 1
     assert "PREFECT_API_URL is not set" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_flow_command_without_a_config_starts_no_prefect_server(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    out = subprocess.run([CLI, "crawl"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 1 and "no corpusforge.yaml" in out.stderr
+    assert not (tmp_path / "cache" / "corpusforge" / "prefect-server.json").exists()
 
 
 def _choice(name: str, value: str) -> dict:
