@@ -48,6 +48,9 @@ def pytest_configure(config):
     os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # A test that drops PREFECT_API_URL gets a temporary server, never the user's shared one in
+    # ~/.cache (which would outlive the tests); tests/pipeline/test_prefect_server.py covers that.
+    os.environ["CORPUSFORGE_PREFECT_SERVER"] = "ephemeral"
 
 
 @pytest.fixture(scope="session")
