@@ -68,8 +68,10 @@ class Embedder:
     def __init__(self, model: str | None = None, device: str | None = None, batch_size: int = 64):
         # batch_size is only the default of embed(); a cached Embedder serves any batch size.
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the default model is local; never reach out
+        hf_logging.disable_progress_bar()  # "Loading weights" would draw over the stage's own progress bar
         self.model_name = model or default_model_path()
         self.model_id = model_id_for(model)
         self.device = detect_device(device)
