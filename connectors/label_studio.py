@@ -19,7 +19,7 @@ from label_studio_sdk.core.api_error import ApiError
 
 from corpusforge.processing.annotation_labels import render_label_config
 
-LABEL_CONFIG_RESOURCE = ("processing", "label_config.xml")
+LABEL_CONFIG_RESOURCE = ("corpusforge.processing", "label_config.xml")
 
 
 class LabelStudioError(RuntimeError):
