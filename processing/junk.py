@@ -14,7 +14,7 @@ import math
 import re
 from collections import Counter
 
-from corpusforge.processing.segment import Segments, tokens
+from corpusforge.processing.segment import WORD_PUNCTUATION, Segments, tokens
 
 # A page longer than this many prose words is content even if it mentions a wall or an error.
 SHORT_PAGE_WORDS = 400
@@ -239,13 +239,10 @@ def function_word_fraction(seg: Segments, language: str | None) -> float:
     function = FUNCTION_WORDS.get(language or "")
     if not function:
         return math.nan
-    words = [w.strip(_WORD_PUNCT).lower() for line in seg.prose for w in _sentence_words(line, language)]
+    words = [w.strip(WORD_PUNCTUATION).lower() for line in seg.prose for w in _sentence_words(line, language)]
     if len(words) < 60:
         return math.nan
     return sum(1 for w in words if w in function) / len(words)
-
-
-_WORD_PUNCT = "\"'“”‘’«»()[]{}<>.,;:!?¿¡…-–—*#/\\|`~_「」『』（）【】、。！？：；"
 
 
 def _sentence_words(line: str, language: str | None) -> list[str]:

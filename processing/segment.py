@@ -28,6 +28,8 @@ _INLINE_MARKUP = re.compile(r"`+|\*\*|(?<!\w)\*(?!\s)|(?<!\s)\*(?!\w)")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 _HAS_ALNUM = re.compile(r"[^\W_]")
 SPACELESS_LANGUAGES = ("zh", "ja")
+# Punctuation stripped from a token's ends before it is compared as a word (Latin and CJK).
+WORD_PUNCTUATION = "\"'“”‘’«»()[]{}<>.,;:!?¿¡…-–—*#/\\|`~_「」『』（）【】、。！？：；"
 SENTENCE_END = re.compile(r"[.!?…]+(?=\s|$)|[。！？]+")
 
 

@@ -17,7 +17,14 @@ import re
 import numpy as np
 
 from corpusforge.processing import junk
-from corpusforge.processing.segment import Segments, is_spaceless, sentence_count, split_markdown, tokens
+from corpusforge.processing.segment import (
+    WORD_PUNCTUATION,
+    Segments,
+    is_spaceless,
+    sentence_count,
+    split_markdown,
+    tokens,
+)
 
 TOP_NGRAMS = (2, 3, 4)
 DUP_NGRAMS = (5, 6, 7, 8, 9, 10)
@@ -49,7 +56,6 @@ STOP_WORDS: dict[str, frozenset[str]] = {
 _PARAGRAPH_SPLIT = re.compile(r"\n\s*\n")
 _HAS_ALNUM = re.compile(r"[^\W_]")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
-_STRIP_PUNCT = "\"'“”‘’«»()[]{}<>.,;:!?¿¡…-–—*#/\\|`~_「」『』（）【】、。！？：；"
 
 
 def _duplicates(items: list[str]) -> tuple[int, int]:
@@ -142,7 +148,7 @@ def _prose_signals(seg: Segments, language: str | None) -> tuple[dict[str, float
     text = "\n".join(lines)
     toks = tokens(text, language)  # the one tokenisation every prose signal shares
     words = [t for t in toks if _HAS_ALNUM.search(t)]
-    stripped = [w.strip(_STRIP_PUNCT).lower() for w in words]
+    stripped = [w.strip(WORD_PUNCTUATION).lower() for w in words]
     n_words, n_lines = len(words), len(lines)
     non_newline_chars = max(1, len(text) - text.count("\n"))
     dup_lines, dup_line_chars = _duplicates(lines)
