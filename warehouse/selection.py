@@ -214,6 +214,14 @@ def select_export_documents(
     return _query(wh, sql, _params(target, **selection))
 
 
+def verdict_of(wh, target: Target, doc_id: str, **selection: Unpack[Selection]) -> dict | None:
+    """One current document's verdict: {"exclusion": code or None, "filtered_by": [...]}; None
+    when it is not a current document."""
+    sql = f"{_JUDGED_SQL} select exclusion, coalesce(filtered_by, []) as filtered_by from judged where doc_id = $doc_id"
+    rows = _query(wh, sql, {**_params(target, **selection), "doc_id": doc_id}).to_pylist()
+    return rows[0] if rows else None
+
+
 def excluded_documents(
     wh,
     target: Target,

@@ -47,7 +47,7 @@ def _signal_table(doc: dict, thresholds: dict[str, float]) -> Table:
 
 def _export_lines(cli: CliContext, doc: dict, found: dict) -> list[str]:
     from corpusforge.flows.configs import export_gate
-    from corpusforge.warehouse.selection import excluded_documents, select_export_documents
+    from corpusforge.warehouse.selection import verdict_of
 
     settings, wh, lines = cli.settings(), cli.warehouse(), []
     exports = [("training", e) for e in settings.exports.training] + [("rag", e) for e in settings.exports.rag]
@@ -56,12 +56,11 @@ def _export_lines(cli: CliContext, doc: dict, found: dict) -> list[str]:
         kwargs = {"sources": export.sources or None, "languages": export.languages or None, "gate": gate}
         if target == "training":
             kwargs["min_quality"] = export.min_quality or None
-        selected = doc["doc_id"] in set(select_export_documents(wh, target, **kwargs).column("doc_id").to_pylist())
-        if selected:
+        # The one document's verdict, not the whole selection.
+        detail = verdict_of(wh, target, doc["doc_id"], **kwargs) or {"exclusion": "not current", "filtered_by": []}
+        if detail["exclusion"] is None:
             verdict = "selected"
         else:
-            why = [r for r in excluded_documents(wh, target, **kwargs).to_pylist() if r["doc_id"] == doc["doc_id"]]
-            detail = why[0] if why else {"exclusion": "not current", "filtered_by": []}
             verdict = f"left out: {detail['exclusion']}" + (
                 f" ({', '.join(detail['filtered_by'])})" if detail.get("filtered_by") else ""
             )
