@@ -32,6 +32,7 @@ class PeakMemory:
 
     def __init__(self):
         self.peak = 0
+        self.peak_one = 0  # the largest single process (what one worker needs)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -41,9 +42,11 @@ class PeakMemory:
             total = 0
             for proc in [me, *me.children(recursive=True)]:
                 try:
-                    total += proc.memory_info().rss
+                    rss = proc.memory_info().rss
                 except psutil.Error:
-                    pass
+                    continue
+                total += rss
+                self.peak_one = max(self.peak_one, rss)
             self.peak = max(self.peak, total)
             time.sleep(0.1)
 
@@ -68,8 +71,19 @@ def run_once(label: str, config: Path) -> tuple[float, dict, int]:
     for stage in ("crawl", "clean", "dedup", "annotate", "export_training", "export_rag"):
         r = by_stage.get(stage, {})
         counts = r.get("counts", {})
-        headline = {k: counts[k] for k in ("fetched", "not_modified", "pages to clean", "kept",
-                                           "signed (new or changed)", "examples", "chunks embedded") if k in counts}
+        headline = {
+            k: counts[k]
+            for k in (
+                "fetched",
+                "not_modified",
+                "pages to clean",
+                "kept",
+                "signed (new or changed)",
+                "examples",
+                "chunks embedded",
+            )
+            if k in counts
+        }
         print(f"  {stage:16s} {r.get('seconds', 0):7.1f} s  {headline}")
     return wall, by_stage, mem.peak
 
@@ -102,11 +116,13 @@ def main() -> None:
     print()
     print(f"second run / first run: {second / first:.1%} (target < 10%)")
     crawl = by_stage["crawl"]["counts"]
-    print(f"third run: crawl fetched {crawl.get('fetched')} bodies (changed pages: {len(articles)}), "
-          f"clean cleaned {by_stage['clean']['counts'].get('pages to clean')}, "
-          f"dedup signed {by_stage['dedup']['counts'].get('signed (new or changed)')}, "
-          f"RAG embedded {by_stage['export_rag']['counts'].get('chunks embedded')} chunks; "
-          f"third run / first run: {third / first:.1%}")
+    print(
+        f"third run: crawl fetched {crawl.get('fetched')} bodies (changed pages: {len(articles)}), "
+        f"clean cleaned {by_stage['clean']['counts'].get('pages to clean')}, "
+        f"dedup signed {by_stage['dedup']['counts'].get('signed (new or changed)')}, "
+        f"RAG embedded {by_stage['export_rag']['counts'].get('chunks embedded')} chunks; "
+        f"third run / first run: {third / first:.1%}"
+    )
 
 
 if __name__ == "__main__":
