@@ -15,6 +15,7 @@ from corpusforge.processing.clean import CleanConfig
 from corpusforge.processing.dedup import MinHashParams
 from corpusforge.processing.quality import UnknownThresholdError, merge_thresholds
 from corpusforge.processing.sampling import SampleSpec
+from corpusforge.processing.training_config import ChatTemplate, FormatConfig
 from corpusforge.schemas.config import (
     AnnotateSettings,
     CleanSettings,
@@ -24,6 +25,7 @@ from corpusforge.schemas.config import (
     RagExport,
     Settings,
     SourceConfig,
+    TrainingExport,
 )
 
 if TYPE_CHECKING:
@@ -98,6 +100,19 @@ def chunker_config(rag: RagExport, embedder: Embedder) -> ChunkerConfig:
         overlap_tokens=rag.overlap_tokens,
         tokenizer_id=embedder.model_id,
     )
+
+
+def format_config(export: TrainingExport) -> FormatConfig:
+    """The training export's formatting, splits, token limits and decontamination, checked
+    (unknown format or placeholder: TrainingFormatError)."""
+    templates = {
+        source: tuple(ChatTemplate(t.name, t.user, t.assistant, t.system) for t in items)
+        for source, items in (export.templates or {}).items()
+    }
+    names = [name for name in FormatConfig.__dataclass_fields__ if name != "templates"]
+    cfg = FormatConfig(templates=templates, **{name: getattr(export, name) for name in names})
+    cfg.check()
+    return cfg
 
 
 def export_gate(settings: Settings, exclude: list[str] | None, target: str):

@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 
 from corpusforge.connectors.eval_files import eval_files_digest, read_eval_texts
 from corpusforge.connectors.tokenizer import TokenCounter, load_tokenizer
-from corpusforge.flows.configs import export_gate
+from corpusforge.flows.configs import export_gate, format_config
 from corpusforge.flows.stage import Progress, StageSummary, timed
 from corpusforge.processing import training_format as tf
 from corpusforge.processing.training_card import LICENSE_FILE, CardInfo, dataset_card, license_text, writes_license_file
@@ -72,7 +72,7 @@ class BuiltDataset:
 
 
 def plan(wh: Warehouse, export: TrainingExport, dedup: dict[str, Any]) -> ExportPlan:
-    cfg = FormatConfig.from_settings(export)
+    cfg = format_config(export)
     tokens = load_tokenizer(export.tokenizer)
     digests = eval_files_digest(export.eval_files)
     index = None

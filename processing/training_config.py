@@ -42,7 +42,7 @@ class ChatTemplate:
 
 @dataclass(frozen=True)
 class FormatConfig:
-    """What `build_examples` needs; built from the export's settings with `from_settings`."""
+    """What `build_examples` needs; flows/configs.py `format_config` builds it from the export's settings."""
 
     format: str = "text"
     document_field: str = "text"
@@ -58,18 +58,6 @@ class FormatConfig:
     max_tokens_action: str = "cut"
     decontaminate_ngram: int = 13
     decontaminate_action: str = "drop"
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> FormatConfig:
-        """From any object with the TrainingExport attributes (no import of flows here)."""
-        templates = {
-            source: tuple(ChatTemplate(t.name, t.user, t.assistant, t.system) for t in items)
-            for source, items in (settings.templates or {}).items()
-        }
-        names = [f.name for f in cls.__dataclass_fields__.values() if f.name != "templates"]
-        cfg = cls(templates=templates, **{n: getattr(settings, n) for n in names})
-        cfg.check()
-        return cfg
 
     def check(self) -> None:
         if self.format not in FORMATS:

@@ -10,8 +10,9 @@ import pytest
 
 from corpusforge.connectors.eval_files import EvalFileError, read_eval_texts
 from corpusforge.connectors.tokenizer import TokenizerError, load_tokenizer
+from corpusforge.flows.configs import format_config
 from corpusforge.processing import training_format as tf
-from corpusforge.processing.training_config import FormatConfig, TrainingFormatError
+from corpusforge.processing.training_config import TrainingFormatError
 from corpusforge.processing.training_decontamination import NgramIndex
 from corpusforge.processing.training_splits import assign_splits, split_for
 from corpusforge.schemas.config import TrainingExport
@@ -80,7 +81,7 @@ def test_ngram_overlap_ignores_case_and_punctuation():
 def test_qa_pairs_become_messages_and_prompt_completion(tokens):
     docs = [doc("d1", "Ka lo mi is a river."), doc("d2", "Nothing to ask here.")]
     qa = {"d1": [{"doc_id": "d1", "question": "What is ka lo mi?", "answer": "A river {not a template}."}]}
-    cfg = FormatConfig.from_settings(TrainingExport(format="messages", system_prompt="Be brief."))
+    cfg = format_config(TrainingExport(format="messages", system_prompt="Be brief."))
     result = tf.build_examples(docs, qa, cfg, tokens)
     assert len(result.examples) == 1
     (example,) = result.examples
@@ -107,38 +108,36 @@ def test_templates_fill_from_document_fields_only(tokens):
             ]
         },
     )
-    cfg = FormatConfig.from_settings(settings)
+    cfg = format_config(settings)
     result = tf.build_examples([doc("d1", "Body text.")], {}, cfg, tokens)
     assert [e.contents for e in result.examples] == [
         [("user", "Write an article titled Title d1."), ("assistant", "Body text.")]
     ]
     assert result.drops == {"template_missing_field": 1}  # no description: nothing is made up
     with pytest.raises(TrainingFormatError, match=r"unknown placeholder\(s\) \['summary'\]"):
-        FormatConfig.from_settings(
-            TrainingExport(templates={"site": [{"name": "x", "user": "{summary}", "assistant": "{text}"}]})
-        )
+        format_config(TrainingExport(templates={"site": [{"name": "x", "user": "{summary}", "assistant": "{text}"}]}))
 
 
 def test_max_tokens_cut_keeps_question_and_answer_drop_counts(tokens):
     long_text = pseudo_text(1, 400)
     qa = {"d1": [{"doc_id": "d1", "question": "What?", "answer": "This."}]}
-    cut_cfg = FormatConfig.from_settings(TrainingExport(format="messages", max_tokens=50))
+    cut_cfg = format_config(TrainingExport(format="messages", max_tokens=50))
     result = tf.build_examples([doc("d1", long_text)], qa, cut_cfg, tokens)
     (example,) = result.examples
     assert example.token_count <= 50 and result.counts["examples_cut_to_max_tokens"] == 1
     assert example.contents[-1] == ("assistant", "This.") and example.contents[0][1].endswith("Question: What?")
-    drop_cfg = FormatConfig.from_settings(TrainingExport(max_tokens=50, max_tokens_action="drop"))
+    drop_cfg = format_config(TrainingExport(max_tokens=50, max_tokens_action="drop"))
     assert tf.build_examples([doc("d1", long_text)], {}, drop_cfg, tokens).drops == {"over_max_tokens": 1}
-    min_cfg = FormatConfig.from_settings(TrainingExport(min_tokens=10_000))
+    min_cfg = format_config(TrainingExport(min_tokens=10_000))
     assert tf.build_examples([doc("d1", long_text)], {}, min_cfg, tokens).drops == {"under_min_tokens": 1}
-    text_cfg = FormatConfig.from_settings(TrainingExport(max_tokens=30))
+    text_cfg = format_config(TrainingExport(max_tokens=30))
     (text_example,) = tf.build_examples([doc("d1", long_text)], {}, text_cfg, tokens).examples
     assert text_example.token_count <= 30 and long_text.startswith(text_example.contents[0][1])
 
 
 def test_splits_follow_the_cluster_and_labelled_clusters_form_test(tokens):
     docs = [doc(f"d{i}", f"text {i}", cluster_id=f"c{i % 7}", labelled=i == 3) for i in range(60)]
-    cfg = FormatConfig.from_settings(TrainingExport(splits={"train": 0.5, "validation": 0.25, "test": 0.25}))
+    cfg = format_config(TrainingExport(splits={"train": 0.5, "validation": 0.25, "test": 0.25}))
     result = tf.build_examples(docs, {}, cfg, tokens)
     counts = assign_splits(result.examples, cfg)
     by_cluster: dict[str, set[str]] = {}
@@ -146,7 +145,7 @@ def test_splits_follow_the_cluster_and_labelled_clusters_form_test(tokens):
         by_cluster.setdefault(e.doc["cluster_id"], set()).add(e.split)
     assert all(len(splits) == 1 for splits in by_cluster.values())
     assert sum(counts.values()) == 60
-    labelled_cfg = FormatConfig.from_settings(TrainingExport(labelled_as_test=True))
+    labelled_cfg = format_config(TrainingExport(labelled_as_test=True))
     assign_splits(result.examples, labelled_cfg)
     assert {e.split for e in result.examples if e.doc["cluster_id"] == "c3"} == {"test"}
     assert all(e.split != "test" for e in result.examples if e.doc["cluster_id"] != "c3")
@@ -190,7 +189,7 @@ def test_export_system_prompt_applies_to_every_example_without_its_own(tokens):
             ]
         },
     )
-    cfg = FormatConfig.from_settings(settings)
+    cfg = format_config(settings)
     qa = {"d1": [{"doc_id": "d1", "question": "What is it?", "answer": "Body."}]}
     result = tf.build_examples([doc("d1", "Body text.")], qa, cfg, tokens)
     systems = {e.origin + ":" + e.contents[1][1][:5]: e.contents[0] for e in result.examples}
