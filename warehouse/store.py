@@ -25,7 +25,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from corpusforge.schemas import CORE_TABLES, TABLES, conform, schema_of
-from corpusforge.warehouse.lock import TableLock
+from corpusforge.warehouse.lock import TableLock, lock_file_for
 
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
@@ -173,7 +173,8 @@ class Warehouse:
         """Exclusive write lock for a table: `with wh.lock("pages", run_id): ...`; with `wait`,
         a busy table is retried for that many seconds before the clear error."""
         self._ensure_table(table)
-        return TableLock(self.fs, f"{self.table_dir(table)}/_lock", table, run_id, self.is_local, wait)
+        path = f"{self.table_dir(table)}/_lock"
+        return TableLock(lock_file_for(self.fs, path, self.root_url, self.is_local), path, table, run_id, wait)
 
     @contextlib.contextmanager
     def locks(self, tables: Iterable[str], run_id: str, wait: float = 0.0) -> Iterator[None]:
