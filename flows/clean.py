@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 
 from corpusforge.flows.clean_worker import CleanJob, clean_page_batch, timeout_row
 from corpusforge.flows.configs import clean_configs
+from corpusforge.flows.dask_clean import ChildDied, ChildTimeout, clean_child
 from corpusforge.flows.runtime import Outcome, default_workers, map_with_time_limit, submit_bounded
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
 from corpusforge.processing.clean import CleanConfig, failed_document
@@ -97,15 +98,37 @@ def _rows_on_pool(wh: Warehouse, pending: PendingPages, job: CleanJob, cfg: Clea
     return clean_batches(batches, job, cfg.workers, stop)
 
 
+# On Dask a batch is a task (a Prefect task run and a scheduler round trip): larger batches
+# spread that cost over more pages.
+PAGES_PER_DASK_BATCH = 32
+BYTES_PER_DASK_BATCH = 4 << 20
+
+
+def clean_batch_in_child(job: CleanJob, batch: PageBatch) -> list[dict]:
+    """The batch's rows from this Dask worker's clean child (flows/dask_clean.py: no process pool
+    in a daemonic worker, no alarm outside a main thread). A batch whose child was killed at the
+    hard limit or died is cleaned again page by page, so only the page at fault fails."""
+    with clean_child() as child:
+        try:
+            return child.clean(job, batch, _batch_limit((job, batch)))
+        except ChildTimeout:
+            outcome = Outcome((job, batch), timed_out=True)
+        except (ChildDied, RuntimeError) as exc:
+            outcome = Outcome((job, batch), error=str(exc))
+    if len(batch) == 1:
+        return _failed_rows(outcome)
+    return [row for page in batch.split() for row in clean_batch_in_child(job, page)]
+
+
 @task(name="clean-batch", cache_policy=NO_CACHE)
 def clean_batch_task(job: CleanJob, batch: PageBatch) -> list[dict]:
     """One batch of pages, each still under its time limit: the unit a Dask worker gets."""
-    return [row for rows in clean_batches([batch], job, 1) for row in rows]
+    return clean_batch_in_child(job, batch)
 
 
 def _rows_on_task_runner(wh: Warehouse, pending: PendingPages, job: CleanJob, cfg: CleanSettings, stop):
     """Batches of pages as tasks on the flow's task runner (Dask), rows in input order."""
-    batches = page_batches(wh, pending.page_ids, PAGES_PER_BATCH, BYTES_PER_BATCH)
+    batches = page_batches(wh, pending.page_ids, PAGES_PER_DASK_BATCH, BYTES_PER_DASK_BATCH)
     for rows in submit_bounded(lambda batch: clean_batch_task.submit(job, batch), batches):
         if stop is not None and stop.is_set():
             return

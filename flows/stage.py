@@ -142,7 +142,8 @@ def on_dask_task_runner() -> bool:
     return ctx is not None and type(ctx.task_runner).__name__ == "DaskTaskRunner"
 
 
-# Stages whose CPU-heavy work is worth shipping to Dask workers (extraction, MinHash signatures).
+# Stages whose CPU-heavy work is worth shipping to Dask workers (extraction, MinHash signatures,
+# chunking and embedding).
 DASK_STAGES = ("clean", "dedup")
 
 
@@ -159,12 +160,8 @@ def dask_task_runner(address: str | None = None):
     worker process per core."""
     import os
 
-    import dask
     from prefect_dask import DaskTaskRunner
 
-    # Workers start the clean stage's time-limited extraction processes, which daemonic
-    # processes may not do.
-    dask.config.set({"distributed.worker.daemon": False})
     if address:
         return DaskTaskRunner(address=address)
     return DaskTaskRunner(
