@@ -18,21 +18,19 @@ Steps (plain functions, wrapped as Prefect tasks by the flow):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-
 import pyarrow as pa
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from corpusforge.flows.configs import chunker_config, export_gate
-from corpusforge.flows.runtime import batched
-from corpusforge.flows.stage import Progress, StageSummary, timed
-from corpusforge.processing.chunking import chunk_records
-from corpusforge.processing.embedding import Embedder, load_embedder
+from corpusforge.flows.dask_embed import chunk_and_embed_on_dask
+from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
+from corpusforge.processing.embedding import Embedder, ModelFacts, load_embedder
 from corpusforge.schemas.config import RagExport, Settings, chroma_address
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
+from corpusforge.warehouse import rag_chunks as chunks_store
 from corpusforge.warehouse import rag_store as store
+from corpusforge.warehouse.rag_chunks import EmbedCounts
 from corpusforge.warehouse.selection import GateParams, record_verdicts, select_export_documents
 
 WRITTEN_TABLES = ("chunks", "embeddings")
@@ -40,7 +38,6 @@ WRITTEN_TABLES = ("chunks", "embeddings")
 # each export holds its lock only while recording, and waits for the other's.
 VERDICTS_LOCK_WAIT = 600.0
 INPUT_TABLES = ("documents", "clusters", "annotations", "tombstones")
-DOCS_PER_BATCH = 200  # documents chunked together: bounds memory, and one cache lookup each
 
 
 def check_sink(wh: Warehouse, cfg: RagExport) -> None:
@@ -84,21 +81,6 @@ def select(wh: Warehouse, cfg: RagExport, gate: GateParams | None = None) -> pa.
     return select_export_documents(wh, "rag", sources=cfg.sources or None, languages=cfg.languages or None, gate=gate)
 
 
-@dataclass
-class EmbedCounts:
-    documents_chunked: int = 0
-    chunks_new: int = 0
-    embedded: int = 0
-    cache_hits: int = 0
-
-
-def _doc_batches(selected: pa.Table, done: set[tuple[str, str, str]]) -> Iterator[list[dict]]:
-    """Selected documents whose version (content and title) has no complete chunk state."""
-    docs = (doc for rb in selected.to_batches(DOCS_PER_BATCH) for doc in rb.to_pylist())
-    todo = (d for d in docs if (d["doc_id"], d["content_hash"] or "", d["title"] or "") not in done)
-    return batched(todo, DOCS_PER_BATCH)
-
-
 def chunk_and_embed(
     wh: Warehouse,
     cfg: RagExport,
@@ -106,41 +88,14 @@ def chunk_and_embed(
     run_id: str,
     progress: Progress | None = None,
 ) -> EmbedCounts:
-    """Chunk the new document versions and embed the chunks that have no vector yet."""
+    """Chunk the new document versions and embed the chunks that have no vector yet, in this
+    process (warehouse/rag_chunks.py holds the loop)."""
     embedder = _load_model(cfg, progress)
     config = chunker_config(cfg, embedder)
-    counts = EmbedCounts()
-    con = wh.connect()
-    try:
-        done = store.chunked_versions(con, config.config_hash, embedder.model_id)
-        with wh.writer("embeddings", run_id) as vectors_out, wh.writer("chunks", run_id) as chunks_out:
-            for docs in _doc_batches(selected, done):
-                rows = list(chunk_records(docs, embedder.count_tokens, config))
-                counts.documents_chunked += len(docs)
-                counts.chunks_new += len(rows)
-                have = store.cached_text_hashes(con, embedder.model_id, (r["text_hash"] for r in rows))
-                todo = _unique_missing(rows, have)
-                counts.cache_hits += sum(1 for r in rows if r["text_hash"] in have)
-                label = f"embedding chunks ({cfg.name})"
-                if progress is not None:
-                    progress.update(label, add_total=len(todo))
-                _embed_into(vectors_out, embedder, cfg.batch_size, todo, run_id, progress, label)
-                counts.embedded += len(todo)
-                # Vectors are written (and flushed) before the chunk rows that point at them.
-                vectors_out.flush()
-                chunks_out.write(store.state_rows([{**r, "created_at": utc_now()} for r in rows]))
-    finally:
-        con.close()
-    return counts
-
-
-def _unique_missing(rows: list[dict], have: set[str]) -> list[tuple[str, str]]:
-    """(text_hash, text to embed) of every distinct embedding input without a vector."""
-    todo: dict[str, str] = {}
-    for r in rows:
-        if r["text_hash"] not in have and r["text_hash"] not in todo:
-            todo[r["text_hash"]] = r["embed_text"]
-    return list(todo.items())
+    done = chunks_store.done_versions(wh, config.config_hash, embedder.model_id)
+    batches = chunks_store.pending_documents(selected, done)
+    label = f"embedding chunks ({cfg.name})"
+    return chunks_store.embed_documents(wh, embedder, config, batches, run_id, cfg.batch_size, utc_now, progress, label)
 
 
 def _load_model(cfg: RagExport, progress: Progress | None) -> Embedder:
@@ -154,20 +109,10 @@ def _load_model(cfg: RagExport, progress: Progress | None) -> Embedder:
     return embedder
 
 
-def _embed_into(writer, embedder: Embedder, batch_size: int, todo, run_id: str, progress, label: str) -> None:
-    # Texts sorted by length, so each batch pads little (what encode() does within one call), and
-    # one batch per call, so the progress bar moves with every batch.
-    todo = sorted(todo, key=lambda item: len(item[1]))
-    for start in range(0, len(todo), batch_size):
-        part = todo[start : start + batch_size]
-        vectors = embedder.embed([text for _, text in part], batch_size=batch_size)
-        writer.write(store.embedding_rows([h for h, _ in part], vectors, embedder.model_id, run_id, utc_now()))
-        if progress is not None:
-            progress.update(label, advance=len(part))
-
-
-def write(wh: Warehouse, cfg: RagExport, selected: pa.Table, counts: EmbedCounts, run_id: str) -> store.ExportResult:
-    embedder = load_embedder(cfg.model, cfg.device)
+def write(
+    wh: Warehouse, cfg: RagExport, selected: pa.Table, counts: EmbedCounts, facts: ModelFacts, run_id: str
+) -> store.ExportResult:
+    embedder = facts  # the model's id, dimension and budget: no need to load it here
     config = chunker_config(cfg, embedder)
     snapshot = wh.snapshot(INPUT_TABLES)
     return store.write_export(
@@ -237,13 +182,14 @@ def select_task(warehouse: str, cfg: RagExport, gate: GateParams | None = None) 
 @task(name="export-rag-chunk-embed", cache_policy=NO_CACHE)
 def chunk_and_embed_task(
     warehouse: str, cfg: RagExport, selected: pa.Table, run_id: str, progress: Progress | None
-) -> EmbedCounts:
-    return chunk_and_embed(Warehouse(warehouse), cfg, selected, run_id, progress)
+) -> tuple[EmbedCounts, ModelFacts]:
+    counts = chunk_and_embed(Warehouse(warehouse), cfg, selected, run_id, progress)
+    return counts, load_embedder(cfg.model, cfg.device).facts()
 
 
 @task(name="export-rag-write", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def write_task(warehouse: str, cfg: RagExport, selected: pa.Table, counts: EmbedCounts, run_id: str):
-    return write(Warehouse(warehouse), cfg, selected, counts, run_id)
+def write_task(warehouse: str, cfg: RagExport, selected: pa.Table, counts: EmbedCounts, facts: ModelFacts, run_id: str):
+    return write(Warehouse(warehouse), cfg, selected, counts, facts, run_id)
 
 
 @task(name="export-rag-views", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -282,8 +228,14 @@ def export_one(
         with wh.locks(WRITTEN_TABLES, run_id):
             selected = select_task(warehouse, cfg, gate)
             verdicts_task(warehouse, cfg, gate, run_id)
-            counts = chunk_and_embed_task(warehouse, cfg, selected, run_id, progress)
-            result = write_task(warehouse, cfg, selected, counts, run_id)
+            if on_dask_task_runner():  # the flow body submits the work, so it goes to the Dask workers
+                counts, facts, workers = chunk_and_embed_on_dask(wh, cfg, selected, run_id, progress)
+                where = ", ".join(f"{address} ({device})" for address, device in sorted(workers.items()))
+                summary.notes.append(f"embedded on {len(workers)} Dask worker(s): {where}")
+                summary.details.append({"embedded_on": workers})
+            else:
+                counts, facts = chunk_and_embed_task(warehouse, cfg, selected, run_id, progress)
+            result = write_task(warehouse, cfg, selected, counts, facts, run_id)
             if wh.is_local:  # export.duckdb is a DuckDB file: written where DuckDB can write
                 views_task(result.path)
             synced = sink_task(warehouse, cfg, result.path) if cfg.sink != "parquet" else None

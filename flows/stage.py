@@ -144,7 +144,7 @@ def on_dask_task_runner() -> bool:
 
 # Stages whose CPU-heavy work is worth shipping to Dask workers (extraction, MinHash signatures,
 # chunking and embedding).
-DASK_STAGES = ("clean", "dedup")
+DASK_STAGES = ("clean", "dedup", "export_rag")
 
 
 def stage_task_runner(stage: str, task_runner: str, dask_address: str | None = None):

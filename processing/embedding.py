@@ -12,7 +12,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +64,21 @@ def model_id_for(model: str | None) -> str:
     return f"{path.name}@{digest.hexdigest()[:12]}"
 
 
+@dataclass(frozen=True)
+class ModelFacts:
+    """What a model is, as a process that does not load it needs to know (a Dask driver: the
+    chunker's budget, the export's vector type): `max_tokens` and `model_id` as on Embedder."""
+
+    model_id: str
+    dim: int
+    max_seq_length: int
+    device: str
+
+    @property
+    def max_tokens(self) -> int:
+        return self.max_seq_length - SPECIAL_TOKENS_RESERVED
+
+
 class Embedder:
     """A sentence-transformers model with its tokenizer: `embed(texts)` and `count_tokens(text)`."""
 
@@ -100,6 +117,9 @@ class Embedder:
         """Content tokens that fit the model's input (its sequence length minus special tokens)."""
         return self.max_seq_length - SPECIAL_TOKENS_RESERVED
 
+    def facts(self) -> ModelFacts:
+        return ModelFacts(self.model_id, self.dim, self.max_seq_length, self.device)
+
     def count_tokens(self, text: str) -> int:
         if self._tokenizer is not None:
             return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
@@ -119,7 +139,17 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-@functools.lru_cache(maxsize=4)
+_load_lock = threading.Lock()
+
+
 def load_embedder(model: str | None = None, device: str | None = None) -> Embedder:
-    """One Embedder per (model, device) per process: loading a model takes seconds."""
+    """One Embedder per (model, device) per process: loading a model takes seconds, so a process
+    (a Dask worker: one per worker, on its own device when `device` is None) loads it once and
+    keeps it; threads asking at once wait for the one load."""
+    with _load_lock:
+        return _cached_embedder(model, device)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_embedder(model: str | None, device: str | None) -> Embedder:
     return Embedder(model, device)

@@ -1,8 +1,6 @@
-"""The RAG export's storage: chunk state, the embedding cache, the export folder and search.
+"""The RAG export's storage: the export folder and search (chunk state, the embedding cache and
+the chunk -> embed -> write loop are in warehouse/rag_chunks.py).
 
-- Chunk state is the core `chunks` table: one row per chunk of a document version under one
-  chunker config (vectors are not stored there; they live once in the `embeddings` cache).
-- The embedding cache is `embeddings`, keyed by (text_hash, model_id).
 - An export is a folder `<warehouse parent>/exports/rag/<name>/` with `chunks.parquet` (the
   vector as fixed_size_list<float32>[dim], bounded row groups, model id and dimension in the
   file's metadata), `deletions.parquet` (chunk_ids that left since the previous export, each
@@ -14,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import duckdb
@@ -49,71 +46,10 @@ DELETION_REASONS = (
     "filtered",  # the export's source or language filter leaves it out
 )
 
-STATE_COLUMNS = [c for c in schema_of("chunks").names if c != "embedding"]
-
 
 def _arrow(result: duckdb.DuckDBPyRelation) -> pa.Table:
     fetch = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
     return fetch()
-
-
-# ---- chunk state and embedding cache --------------------------------------------------------
-def chunked_versions(con: duckdb.DuckDBPyConnection, config_hash: str, model_id: str) -> set[tuple[str, str, str]]:
-    """(doc_id, content_hash, title) of the document versions already chunked under this config
-    whose every chunk has a vector for this model: these need neither chunking nor embedding."""
-    rows = con.sql(
-        """
-        select c.doc_id, c.content_hash, coalesce(c.title, '') as title
-        from chunks_history c
-        left join (select distinct text_hash from embeddings_history where model_id = $model_id) e
-            on e.text_hash = c.text_hash
-        where c.chunker_config_hash = $config_hash
-        group by all
-        having bool_and(e.text_hash is not null)
-        """,
-        params={"config_hash": config_hash, "model_id": model_id},
-    ).fetchall()
-    return {(d, h or "", t) for d, h, t in rows}
-
-
-def cached_text_hashes(con: duckdb.DuckDBPyConnection, model_id: str, text_hashes: Iterable[str]) -> set[str]:
-    """The subset of `text_hashes` that already has a vector for `model_id`."""
-    wanted = pa.table({"text_hash": pa.array(sorted(set(text_hashes)), pa.string())})
-    if wanted.num_rows == 0:
-        return set()
-    con.register("_rag_wanted", wanted)
-    try:
-        rows = con.sql(
-            "select distinct w.text_hash from _rag_wanted w semi join "
-            "(select text_hash from embeddings_history where model_id = $model_id) e on e.text_hash = w.text_hash",
-            params={"model_id": model_id},
-        ).fetchall()
-    finally:
-        con.unregister("_rag_wanted")
-    return {r[0] for r in rows}
-
-
-def embedding_rows(text_hashes: list[str], vectors: np.ndarray, model_id: str, run_id: str, now) -> pa.Table:
-    """Rows of the `embeddings` table for freshly computed vectors (built column-wise: no
-    Python lists of floats)."""
-    n, dim = vectors.shape
-    flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1), pa.float32())
-    embedding = pa.FixedSizeListArray.from_arrays(flat, dim).cast(pa.list_(pa.float32()))
-    return pa.table(
-        {
-            "text_hash": pa.array(text_hashes, pa.string()),
-            "model_id": pa.array([model_id] * n, pa.string()),
-            "dim": pa.array([dim] * n, pa.int32()),
-            "embedding": embedding,
-            "run_id": pa.array([run_id] * n, pa.string()),
-            "created_at": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
-        }
-    )
-
-
-def state_rows(rows: list[dict]) -> pa.Table:
-    """Chunk rows (as produced by processing.chunking) as `chunks` table rows: no vector."""
-    return conform("chunks", [{k: r.get(k) for k in STATE_COLUMNS} for r in rows])
 
 
 # ---- the export folder ----------------------------------------------------------------------

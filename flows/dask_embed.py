@@ -1,0 +1,92 @@
+"""The RAG export's chunking and embedding on Dask workers.
+
+The driver hands out references only: groups of document versions (doc_id, content hash, title)
+that have no chunk state yet. Each task runs on a worker, which loads the embedding model once
+and keeps it for every later task (`load_embedder` caches it per process, on the worker's own
+device: CUDA when that worker has a GPU), reads its documents from the warehouse, chunks and
+embeds them, and writes its own `chunks` and `embeddings` files (warehouse/rag_chunks.py). What
+comes back is counts and the worker's address: no chunk, vector or page body passes through the
+driver or the scheduler.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pyarrow as pa
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from corpusforge.flows.configs import chunker_config
+from corpusforge.flows.runtime import batched, submit_bounded
+from corpusforge.flows.stage import Progress
+from corpusforge.processing.chunking import ChunkerConfig
+from corpusforge.processing.embedding import ModelFacts, load_embedder
+from corpusforge.schemas.config import RagExport
+from corpusforge.warehouse import Warehouse, utc_now
+from corpusforge.warehouse import rag_chunks as chunks_store
+from corpusforge.warehouse.rag_chunks import EmbedCounts, Version
+
+# Documents per task: enough to spread a task's overhead (a Prefect task run, a catalog
+# connection, a cache lookup), few enough that a small corpus still spreads over the workers.
+DOCS_PER_TASK = 64
+MIN_TASKS = 8
+
+
+def _worker_address() -> str:
+    from distributed import get_worker
+
+    try:
+        return get_worker().address
+    except ValueError:  # not on a Dask worker (a task run in the driver): say so
+        return "driver"
+
+
+@task(name="export-rag-model", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def model_facts_task(cfg: RagExport) -> ModelFacts:
+    """The model's id, dimension and input length, asked of a worker (which keeps the model it
+    loads for the embedding tasks): the driver never loads it."""
+    return load_embedder(cfg.model, cfg.device).facts()
+
+
+@task(name="export-rag-embed", cache_policy=NO_CACHE)
+def embed_task(
+    warehouse: str, cfg: RagExport, config: ChunkerConfig, versions: list[Version], run_id: str
+) -> tuple[EmbedCounts, str, str]:
+    """Chunk and embed these document versions on this worker; (counts, worker address, device)."""
+    wh = Warehouse(warehouse)
+    embedder = load_embedder(cfg.model, cfg.device)  # loaded on this worker's first task, then kept
+    docs = chunks_store.read_documents(wh, versions)
+    batches = batched(docs, chunks_store.DOCS_PER_BATCH)
+    counts = chunks_store.embed_documents(wh, embedder, config, batches, run_id, cfg.batch_size, utc_now)
+    return counts, _worker_address(), embedder.device
+
+
+def task_size(pending: int) -> int:
+    """Documents per task: DOCS_PER_TASK, or fewer so that at least MIN_TASKS tasks share a small corpus."""
+    return max(1, min(DOCS_PER_TASK, math.ceil(pending / MIN_TASKS)))
+
+
+def chunk_and_embed_on_dask(
+    wh: Warehouse, cfg: RagExport, selected: pa.Table, run_id: str, progress: Progress | None = None
+) -> tuple[EmbedCounts, ModelFacts, dict[str, str]]:
+    """Chunk and embed the pending document versions as tasks on the flow's Dask task runner;
+    (counts, the model's facts, {worker address: device} of the workers that embedded)."""
+    facts = model_facts_task.submit(cfg).result()
+    config = chunker_config(cfg, facts)
+    versions = chunks_store.pending_versions(wh, selected, config.config_hash, facts.model_id)
+    label = f"embedding documents ({cfg.name})"
+    if progress is not None:
+        progress.update(label, total=len(versions))
+    counts, workers = EmbedCounts(), {}
+    groups = batched(versions, task_size(len(versions)))
+
+    def submit(group: list[Version]):
+        return embed_task.submit(wh.root_url, cfg, config, group, run_id)
+
+    for group_counts, worker, device in submit_bounded(submit, groups):
+        counts.add(group_counts)
+        workers[worker] = device
+        if progress is not None:
+            progress.update(label, advance=group_counts.documents_chunked)
+    return counts, facts, workers
