@@ -42,6 +42,7 @@ from corpusforge.warehouse.selection import (
     select_export_documents,
     selection_report,
 )
+from corpusforge.warehouse.training_examples import record_training_examples
 
 VERDICTS_LOCK_WAIT = 600.0  # seconds to wait for the RAG export's hold on export_verdicts
 
@@ -213,11 +214,11 @@ def write(wh: Warehouse, the_plan: ExportPlan, built: BuiltDataset, run_id: str,
         staged = store.stage_export(wh, export.name, the_plan.version, split_tables, export.shards, jsonl)
         try:
             # The rows are recorded before the version becomes visible (recorded once per version).
-            store.record_training_examples(
+            record_training_examples(
                 wh, built.rows, export.name, the_plan.version, export.format, the_plan.snapshot["snapshot_id"], run_id
             )
         except BaseException:
-            store.discard_export(staged)
+            store.discard_export(wh, staged)
             raise
         info = _card_info(the_plan, built, staged.split_stats, split_tokens)
         texts = {LICENSE_FILE: license_text(info)} if writes_license_file(info) else None

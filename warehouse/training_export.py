@@ -1,4 +1,5 @@
-"""Writing a fine-tuning export: `<warehouse parent>/exports/training/<name>/`.
+"""Writing a fine-tuning export: `<warehouse parent>/exports/training/<name>/`, on the warehouse's
+filesystem (a local disk, or the bucket of an s3:// warehouse).
 
     latest/                                the current version (hard links to its files)
     __versions__/<version>/                every version built
@@ -18,24 +19,27 @@ so the same rows give byte-identical shards. Atomic: `stage_export` writes the d
 hidden folder, `publish_export` adds the card and manifest and renames it into place. The flow
 appends the rows to `training_examples` between the two, so a run killed in between is finished
 by the next one without recording the rows twice.
+
+Object storage has no folder rename: there a version's files are moved into place one by one,
+its manifest last, and `latest/` gets copies (no hard links) with its manifest removed first and
+written last. A version or a `latest/` without its manifest is unfinished: the next run redoes it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import posixpath
 import secrets
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
-
-from corpusforge.warehouse.store import WarehouseError, utc_now
 
 # The tables an export reads: their files make up the snapshot that versions the export.
 INPUT_TABLES = ("documents", "clusters", "annotations", "tombstones")
@@ -46,78 +50,160 @@ MANIFEST = "manifest.json"
 VERSIONS_DIR = "__versions__"
 LATEST_DIR = "latest"
 LEGACY_LATEST_FILE = "LATEST"  # the text file older releases wrote instead of latest/
+JSONL_LINES_PER_WRITE = 1_000
 
 
 @dataclass
 class WrittenExport:
-    path: Path
+    path: str
     version: str
     manifest: dict
     created: bool  # False when this version already existed and was kept
 
 
-def exports_root(wh) -> Path:
-    """`exports/` beside the warehouse root (the folder that holds the warehouse folder)."""
-    if not wh.is_local:
-        raise WarehouseError(f"exports are written beside a local warehouse; {wh.root_url} is remote")
-    return Path(os.path.dirname(wh.root)) / "exports"
+# ---- the layout ----------------------------------------------------------------------------
+def exports_root(wh) -> str:
+    """`exports/` beside the warehouse root (the folder, or bucket prefix, that holds it)."""
+    return f"{posixpath.dirname(wh.root)}/exports"
 
 
-def export_dir(wh, name: str) -> Path:
-    return exports_root(wh) / "training" / name
+def export_dir(wh, name: str) -> str:
+    return f"{exports_root(wh)}/training/{name}"
 
 
-def export_path(wh, name: str, version: str) -> Path:
-    return export_dir(wh, name) / VERSIONS_DIR / version
+def export_path(wh, name: str, version: str) -> str:
+    return f"{export_dir(wh, name)}/{VERSIONS_DIR}/{version}"
 
 
-def latest_path(wh, name: str) -> Path:
-    return export_dir(wh, name) / LATEST_DIR
+def latest_path(wh, name: str) -> str:
+    return f"{export_dir(wh, name)}/{LATEST_DIR}"
 
 
 def input_snapshot(wh) -> dict:
     return wh.snapshot(INPUT_TABLES)
 
 
+# ---- small filesystem helpers (pyarrow filesystem, '/'-separated paths) --------------------
+def _is_file(fs: pafs.FileSystem, path: str) -> bool:
+    return fs.get_file_info(path).type == pafs.FileType.File
+
+
+def _read_bytes(fs: pafs.FileSystem, path: str) -> bytes:
+    with fs.open_input_stream(path) as fh:
+        return fh.read()
+
+
+def _read_json(fs: pafs.FileSystem, path: str) -> dict | None:
+    return json.loads(_read_bytes(fs, path)) if _is_file(fs, path) else None
+
+
+def _children(fs: pafs.FileSystem, folder: str, recursive: bool = False) -> list[pafs.FileInfo]:
+    selector = pafs.FileSelector(folder, allow_not_found=True, recursive=recursive)
+    return sorted(fs.get_file_info(selector), key=lambda i: i.path)
+
+
+def _files_under(fs: pafs.FileSystem, folder: str) -> list[str]:
+    """Relative paths of the files under `folder`."""
+    return [
+        posixpath.relpath(i.path, folder) for i in _children(fs, folder, recursive=True) if i.type == pafs.FileType.File
+    ]
+
+
+def _remove_tree(fs: pafs.FileSystem, folder: str) -> None:
+    with contextlib.suppress(OSError):
+        fs.delete_dir(folder)
+
+
+def _remove_file(fs: pafs.FileSystem, path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        fs.delete_file(path)
+
+
+def _sha256(fs: pafs.FileSystem, path: str) -> str:
+    digest = hashlib.sha256()
+    with fs.open_input_stream(path) as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _file_entry(fs: pafs.FileSystem, path: str) -> dict:
+    return {"sha256": _sha256(fs, path), "bytes": fs.get_file_info(path).size}
+
+
+def _write_text(wh, path: str, text: str) -> None:
+    if wh.is_local:  # a temp file renamed over the old one: a reader never sees half a file
+        tmp = f"{posixpath.dirname(path)}/.{posixpath.basename(path)}.{secrets.token_hex(3)}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+        return
+    with wh.fs.open_output_stream(path) as fh:  # one PUT: an object appears whole or not at all
+        fh.write(text.encode("utf-8"))
+
+
+# ---- versions and latest/ ------------------------------------------------------------------
 def read_manifest(wh, name: str, version: str) -> dict | None:
-    path = export_path(wh, name, version) / MANIFEST
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text())
+    return _read_json(wh.fs, f"{export_path(wh, name, version)}/{MANIFEST}")
 
 
 def latest_version(wh, name: str) -> str | None:
-    path = latest_path(wh, name) / MANIFEST
-    return json.loads(path.read_text())["version"] if path.is_file() else None
+    manifest = _read_json(wh.fs, f"{latest_path(wh, name)}/{MANIFEST}")
+    return manifest["version"] if manifest is not None else None
 
 
 def find_version(wh, name: str, snapshot_id: str, config_hash: str) -> WrittenExport | None:
     """A version built from this very snapshot with this config (so the same rows), if any."""
-    versions = export_dir(wh, name) / VERSIONS_DIR
-    for manifest_path in sorted(versions.glob(f"*/{MANIFEST}")) if versions.is_dir() else ():
-        manifest = json.loads(manifest_path.read_text())
+    versions = f"{export_dir(wh, name)}/{VERSIONS_DIR}"
+    for info in _children(wh.fs, versions):
+        if info.type != pafs.FileType.Directory or info.base_name.startswith("."):
+            continue
+        manifest = _read_json(wh.fs, f"{info.path}/{MANIFEST}")
+        if manifest is None:
+            continue
         built_from = manifest.get("snapshot", {}).get("snapshot_id")
         if manifest.get("config_hash") == config_hash and built_from == snapshot_id:
-            return WrittenExport(manifest_path.parent, manifest_path.parent.name, manifest, created=False)
+            return WrittenExport(info.path, info.base_name, manifest, created=False)
     return None
 
 
 def point_latest(wh, name: str, version: str) -> bool:
-    """Make `latest/` the given version (hard links to its files, a copy where links fail), swapped
-    in atomically; False when it already is that version's files."""
+    """Make `latest/` the given version (hard links to its files on a local disk, a copy where
+    links fail and on object storage), swapped in atomically where the filesystem can; False when
+    it already is that version's files."""
     source = export_path(wh, name, version)
     latest = latest_path(wh, name)
-    if latest_version(wh, name) == version and _same_files(source, latest):
+    if latest_version(wh, name) == version and _same_files(wh.fs, source, latest):
         return False
-    staging = latest.parent / f".tmp-{LATEST_DIR}-{secrets.token_hex(4)}"
+    if wh.is_local:
+        _link_latest(source, latest)
+    else:
+        _copy_latest(wh.fs, source, latest)
+    _remove_file(wh.fs, f"{posixpath.dirname(latest)}/{LEGACY_LATEST_FILE}")
+    return True
+
+
+def _link_latest(source: str, latest: str) -> None:
+    staging = f"{posixpath.dirname(latest)}/.tmp-{LATEST_DIR}-{secrets.token_hex(4)}"
     try:
         shutil.copytree(source, staging, copy_function=_link_or_copy)
-        _publish(staging, latest)
+        _publish_local(staging, latest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    (latest.parent / LEGACY_LATEST_FILE).unlink(missing_ok=True)
-    return True
+
+
+def _copy_latest(fs: pafs.FileSystem, source: str, latest: str) -> None:
+    """latest/ on object storage: its manifest goes first (latest/ reads as unfinished meanwhile),
+    then the version's files are copied in, files of the older version removed, the manifest last."""
+    _remove_file(fs, f"{latest}/{MANIFEST}")
+    wanted = _files_under(fs, source)
+    for rel in wanted:
+        if rel != MANIFEST:
+            fs.copy_file(f"{source}/{rel}", f"{latest}/{rel}")
+    for rel in set(_files_under(fs, latest)) - set(wanted):
+        _remove_file(fs, f"{latest}/{rel}")
+    fs.copy_file(f"{source}/{MANIFEST}", f"{latest}/{MANIFEST}")
 
 
 def _link_or_copy(src: str, dst: str) -> None:
@@ -127,51 +213,47 @@ def _link_or_copy(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
-def _same_files(a: Path, b: Path) -> bool:
-    """Both folders hold the same files (hard links of each other, or equal manifests)."""
-    ma, mb = a / MANIFEST, b / MANIFEST
-    if not (ma.is_file() and mb.is_file()):
+def _same_files(fs: pafs.FileSystem, a: str, b: str) -> bool:
+    """Both folders hold the same files (hard links or copies of each other: equal manifests)."""
+    ma, mb = f"{a}/{MANIFEST}", f"{b}/{MANIFEST}"
+    if not (_is_file(fs, ma) and _is_file(fs, mb)):
         return False
-    return ma.read_bytes() == mb.read_bytes()
+    return _read_bytes(fs, ma) == _read_bytes(fs, mb)
 
 
 def move_legacy_versions(wh, name: str) -> list[str]:
     """Older releases kept versions directly in `<name>/`, where a parent-level load_dataset mixes
-    them: move them under `__versions__/` (returns the versions moved)."""
+    them: move them under `__versions__/` (returns the versions moved). Those releases wrote
+    exports beside local warehouses only, so object storage has none."""
     folder = export_dir(wh, name)
-    moved = []
-    if not folder.is_dir():
+    moved: list[str] = []
+    if not wh.is_local or not os.path.isdir(folder):
         return moved
-    for child in sorted(folder.iterdir()):
-        if child.name in (LATEST_DIR, VERSIONS_DIR) or child.name.startswith(".") or not (child / MANIFEST).is_file():
+    for child in sorted(os.listdir(folder)):
+        path = f"{folder}/{child}"
+        if child in (LATEST_DIR, VERSIONS_DIR) or child.startswith(".") or not os.path.isfile(f"{path}/{MANIFEST}"):
             continue
-        target = folder / VERSIONS_DIR / child.name
-        target.parent.mkdir(exist_ok=True)
-        if target.exists():
-            shutil.rmtree(child)
+        target = f"{folder}/{VERSIONS_DIR}/{child}"
+        os.makedirs(posixpath.dirname(target), exist_ok=True)
+        if os.path.exists(target):
+            shutil.rmtree(path)
         else:
-            os.replace(child, target)
-        moved.append(child.name)
+            os.replace(path, target)
+        moved.append(child)
     return moved
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _write_shards(folder: Path, split: str, table: pa.Table, shards: int) -> list[Path]:
+# ---- staging and publishing one version ----------------------------------------------------
+def _write_shards(fs: pafs.FileSystem, folder: str, split: str, table: pa.Table, shards: int) -> list[str]:
     count = max(1, min(shards, table.num_rows))
     paths = []
     for i in range(count):
         start, stop = i * table.num_rows // count, (i + 1) * table.num_rows // count
-        path = folder / "data" / f"{split}-{i:05d}-of-{count:05d}.parquet"
+        path = f"{folder}/data/{split}-{i:05d}-of-{count:05d}.parquet"
         pq.write_table(
             table.slice(start, stop - start),
             path,
+            filesystem=fs,
             compression=COMPRESSION,
             compression_level=COMPRESSION_LEVEL,
             row_group_size=SHARD_ROW_GROUP,
@@ -180,10 +262,15 @@ def _write_shards(folder: Path, split: str, table: pa.Table, shards: int) -> lis
     return paths
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(3)}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def _write_lines(fs: pafs.FileSystem, path: str, lines: Iterable[str]) -> None:
+    block: list[str] = []
+    with fs.open_output_stream(path) as fh:
+        for line in lines:
+            block.append(line)
+            if len(block) >= JSONL_LINES_PER_WRITE:
+                fh.write("".join(block).encode("utf-8"))
+                block = []
+        fh.write("".join(block).encode("utf-8"))
 
 
 @dataclass
@@ -192,8 +279,8 @@ class StagedExport:
 
     name: str
     version: str
-    staging: Path
-    final: Path
+    staging: str
+    final: str
     files: dict[str, dict]  # relative path -> sha256 and size
     split_stats: dict[str, dict]  # split -> examples, bytes, shard paths (empty splits left out)
 
@@ -217,13 +304,12 @@ def stage_export(
     """Write the shards (and JSONL) of one version into a hidden folder beside its final place."""
     move_legacy_versions(wh, name)
     final = export_path(wh, name, version)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = final.parent / f".tmp-{version}-{secrets.token_hex(4)}"
-    (staging / "data").mkdir(parents=True)
+    staging = f"{posixpath.dirname(final)}/.tmp-{version}-{secrets.token_hex(4)}"
+    wh.fs.create_dir(f"{staging}/data", recursive=True)
     try:
-        files, split_stats = _write_files(staging, split_tables, shards, jsonl_lines)
+        files, split_stats = _write_files(wh.fs, staging, split_tables, shards, jsonl_lines)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove_tree(wh.fs, staging)
         raise
     return StagedExport(name, version, staging, final, files, split_stats)
 
@@ -238,52 +324,54 @@ def publish_export(
     try:
         files = dict(staged.files)
         for file_name, text in {"README.md": card, **(texts or {})}.items():
-            _write_text(staging / file_name, text)
-            files[file_name] = {"sha256": _sha256(staging / file_name), "bytes": (staging / file_name).stat().st_size}
+            _write_text(wh, f"{staging}/{file_name}", text)
+            files[file_name] = _file_entry(wh.fs, f"{staging}/{file_name}")
         full_manifest = {**manifest, "name": staged.name, "version": staged.version, "splits": staged.split_stats,
                          "files": files}  # fmt: skip
-        _write_text(staging / MANIFEST, json.dumps(full_manifest, indent=2, sort_keys=True) + "\n")
-        _publish(staging, staged.final)
+        _write_text(wh, f"{staging}/{MANIFEST}", json.dumps(full_manifest, indent=2, sort_keys=True) + "\n")
+        if wh.is_local:
+            _publish_local(staging, staged.final)
+        else:
+            _publish_objects(wh.fs, staging, staged.final)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove_tree(wh.fs, staging)
         raise
     point_latest(wh, staged.name, staged.version)
     return WrittenExport(staged.final, staged.version, full_manifest, created=True)
 
 
-def discard_export(staged: StagedExport) -> None:
-    shutil.rmtree(staged.staging, ignore_errors=True)
+def discard_export(wh, staged: StagedExport) -> None:
+    _remove_tree(wh.fs, staged.staging)
 
 
-def _write_files(staging: Path, split_tables, shards, jsonl_lines) -> tuple[dict, dict]:
+def _write_files(fs: pafs.FileSystem, staging: str, split_tables, shards, jsonl_lines) -> tuple[dict, dict]:
     files: dict[str, dict] = {}
     split_stats: dict[str, dict] = {}
     for split, table in split_tables.items():
         if table.num_rows == 0:
             continue
-        paths = _write_shards(staging, split, table, shards)
-        for path in paths:
-            files[path.relative_to(staging).as_posix()] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
+        paths = _write_shards(fs, staging, split, table, shards)
+        entries = {posixpath.relpath(p, staging): _file_entry(fs, p) for p in paths}
+        files.update(entries)
         split_stats[split] = {
             "num_examples": table.num_rows,
             "num_bytes": table.nbytes,
-            "download_bytes": sum(p.stat().st_size for p in paths),
-            "shards": [p.relative_to(staging).as_posix() for p in paths],
+            "download_bytes": sum(e["bytes"] for e in entries.values()),
+            "shards": list(entries),
         }
     for split, lines in (jsonl_lines or {}).items():
         if split not in split_stats:
             continue
-        path = staging / "jsonl" / f"{split}.jsonl"
-        path.parent.mkdir(exist_ok=True)
-        with path.open("w", encoding="utf-8", newline="\n") as fh:
-            fh.writelines(lines)
-        files[path.relative_to(staging).as_posix()] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
+        fs.create_dir(f"{staging}/jsonl", recursive=True)
+        path = f"{staging}/jsonl/{split}.jsonl"
+        _write_lines(fs, path, lines)
+        files[posixpath.relpath(path, staging)] = _file_entry(fs, path)
     return files, split_stats
 
 
-def _publish(staging: Path, final: Path) -> None:
-    if final.exists():
-        old = final.parent / f".old-{final.name}-{secrets.token_hex(4)}"
+def _publish_local(staging: str, final: str) -> None:
+    if os.path.exists(final):
+        old = f"{posixpath.dirname(final)}/.old-{posixpath.basename(final)}-{secrets.token_hex(4)}"
         os.replace(final, old)
         os.replace(staging, final)
         shutil.rmtree(old, ignore_errors=True)
@@ -291,44 +379,12 @@ def _publish(staging: Path, final: Path) -> None:
         os.replace(staging, final)
 
 
-def recorded_example_count(wh, name: str, version: str) -> int:
-    flt = (ds.field("export_name") == name) & (ds.field("export_version") == version)
-    return wh.read("training_examples", columns=["example_id"], filter=flt).num_rows
-
-
-def record_training_examples(
-    wh, rows: list[dict], name: str, version: str, fmt: str, snapshot_id: str, run_id: str
-) -> int:
-    """Append an export's rows to `training_examples` once per (name, version); returns rows added.
-    The caller holds the table lock."""
-    if not rows or recorded_example_count(wh, name, version):
-        return 0
-    created_at = utc_now()
-    table_rows = [
-        {
-            "example_id": r["example_id"],
-            "export_name": name,
-            "export_version": version,
-            "format": fmt,
-            "split": r["split"],
-            "text": r.get("text"),
-            "messages": r.get("messages"),
-            "prompt": r.get("prompt"),
-            "completion": r.get("completion"),
-            "token_count": r["token_count"],
-            "doc_id": r["doc_id"],
-            "content_hash": r["content_hash"],
-            "cluster_id": r["cluster_id"],
-            "url": r["url"],
-            "source": r["source"],
-            "language": r["language"],
-            "origin": r["origin"],
-            "snapshot_id": snapshot_id,
-            "created_at": created_at,
-        }
-        for r in rows
-    ]
-    with wh.writer("training_examples", run_id) as writer:
-        for start in range(0, len(table_rows), 10_000):
-            writer.write(table_rows[start : start + 10_000])
-    return len(table_rows)
+def _publish_objects(fs: pafs.FileSystem, staging: str, final: str) -> None:
+    """A version into place on object storage: the old manifest away first, the files moved, the
+    new manifest last (so a half-moved version reads as unfinished, never as complete)."""
+    _remove_file(fs, f"{final}/{MANIFEST}")
+    for rel in _files_under(fs, staging):
+        if rel != MANIFEST:
+            fs.move(f"{staging}/{rel}", f"{final}/{rel}")
+    fs.move(f"{staging}/{MANIFEST}", f"{final}/{MANIFEST}")
+    _remove_tree(fs, staging)

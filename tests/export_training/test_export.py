@@ -16,7 +16,8 @@ from corpusforge.flows.export_training import export_training
 from corpusforge.flows.stage import StageSummary
 from corpusforge.processing.training_format import validate_openai_chat_record
 from corpusforge.schemas.config import Settings, TrainingExport
-from corpusforge.warehouse.training_export import latest_version, recorded_example_count
+from corpusforge.warehouse.training_examples import recorded_example_count
+from corpusforge.warehouse.training_export import latest_version
 from tests.export_training.conftest import annotation_row, pseudo_text, tombstone_row
 
 pytestmark = pytest.mark.usefixtures("prefect_api")  # every export runs as a Prefect flow
