@@ -34,6 +34,9 @@ DEFAULT_URL = "http://127.0.0.1:4200/api"
 START_TIMEOUT_SECONDS = 120.0  # a first start (database migrations) on a busy small machine is slow
 # Commands that run Prefect flows; the others (--help, query, tables, init...) never touch Prefect.
 FLOW_COMMANDS = frozenset({"run", "demo", "crawl", "clean", "dedup", "annotate", "export", "serve"})
+# Flow commands that first ask the warehouse whether they have work (flows/cli/stages.py): they call
+# point_at_shared_server() only before a flow runs, so an idle one neither waits for nor starts a server.
+CHECK_FIRST_COMMANDS = frozenset({"clean"})
 _OPTIONS_WITH_VALUE = frozenset({"-c", "--config"})
 
 
@@ -126,13 +129,19 @@ def _command(args: list[str]) -> str | None:
 
 def use_shared_server(args: list[str]) -> None:
     """Before a command that runs flows: point PREFECT_API_URL at the shared local server."""
-    if os.environ.get("PREFECT_API_URL") or os.environ.get("CORPUSFORGE_PREFECT_SERVER") == "ephemeral":
-        return
     command = _command(args)
-    if "--help" in args or "-h" in args or command not in FLOW_COMMANDS:
+    if "--help" in args or "-h" in args or command not in FLOW_COMMANDS or command in CHECK_FIRST_COMMANDS:
         return
     if command != "demo" and not _has_config(args):
         return  # the command stops at its one-line "no corpusforge.yaml" error: start nothing for it
+    point_at_shared_server()
+
+
+def point_at_shared_server() -> None:
+    """Set PREFECT_API_URL to the shared local server (before Prefect is imported), unless the user
+    set one or asked for Prefect's temporary server."""
+    if os.environ.get("PREFECT_API_URL") or os.environ.get("CORPUSFORGE_PREFECT_SERVER") == "ephemeral":
+        return
     os.environ["PREFECT_API_URL"] = shared_server_url()
 
 

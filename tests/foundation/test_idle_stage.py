@@ -1,0 +1,64 @@
+"""An idle `corpusforge clean` answers without Prefect: the CLI asks the warehouse whether there is
+anything to clean (the flow's own query) and, when there is not, prints the flow's own summary."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from corpusforge.flows.cli.stages import idle_clean_summary
+from corpusforge.schemas.config import Settings
+from corpusforge.warehouse import Warehouse
+from tests.clean.pages import page_row, write_pages
+
+CLI = [str(Path(sys.executable).parent / "corpusforge")]
+HTML = b"<html><head><title>t</title></head><body><p>" + b"Some words of a page. " * 40 + b"</p></body></html>"
+
+
+def _comparable(summary) -> dict:
+    return {"stage": summary.stage, "counts": dict(summary.counts), "drops": dict(summary.drops),
+            "outputs": list(summary.outputs), "notes": list(summary.notes), "error": summary.error}  # fmt: skip
+
+
+def test_the_idle_summary_is_the_flows_own(tmp_path, prefect_api):
+    from corpusforge.flows.clean import clean
+
+    settings = Settings.model_validate({"warehouse": str(tmp_path / "data")})
+    flow_summary = clean(settings)
+    assert flow_summary.notes[-1] == "nothing new to clean"
+    shortcut = idle_clean_summary(settings)
+    assert shortcut is not None
+    assert _comparable(shortcut) == _comparable(flow_summary)
+
+
+def test_a_clean_with_work_or_a_stray_temp_file_goes_to_the_flow(tmp_path, wh):
+    settings = Settings.model_validate({"warehouse": wh.root})
+    assert idle_clean_summary(settings) is not None
+    stray = tmp_path / "data" / "documents" / "_tmp" / "killed.parquet.tmp"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"half a file")
+    assert idle_clean_summary(settings) is None  # the flow sweeps it under its lock
+    stray.unlink()
+    write_pages(wh, [page_row("http://example.org/a", HTML)])
+    assert idle_clean_summary(settings) is None
+
+
+def test_an_idle_clean_command_loads_no_prefect_starts_no_server_and_says_so(tmp_path):
+    (tmp_path / "corpusforge.yaml").write_text("warehouse: ./data\n")
+    code = (
+        "from corpusforge.flows.cli import main; rc = main(['clean']); import sys; "
+        "print(sorted(m for m in ('prefect', 'pandas', 'torch') if m in sys.modules), rc)"
+    )
+    # As a user runs it: no PREFECT_API_URL, the shared local server (flows/prefect_server.py)
+    drop = ("CORPUSFORGE_CONFIG", "PREFECT_API_URL", "CORPUSFORGE_PREFECT_SERVER")
+    env = {k: v for k, v in os.environ.items() if k not in drop} | {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    Warehouse(str(tmp_path / "data")).init()
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env,
+                         timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "nothing new to clean" in out.stdout
+    assert "pages to clean" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "[] 0"
+    assert not (tmp_path / "cache" / "corpusforge" / "prefect-server.json").exists()  # no server started for it
