@@ -2,19 +2,20 @@
 
 Steps (each a plain function, wrapped as a Prefect task by the flow `dedup`):
 
-1. `plan`: compare the current kept documents with the persisted MinHash index and the latest
-   clusters rows: what to sign, what to take out of the index, which clusters to recompute.
-2. `sign`: MinHash signatures of new/changed documents on every core; written with their
-   band hashes to the index (`dedup_signatures`, `dedup_bands`).
-3. `cluster`: candidate pairs from band collisions (grouped in DuckDB) of the affected
-   documents only, verified by estimated Jaccard, connected components, representatives, and
-   `clusters` rows for the documents whose assignment changed.
+1. `plan`: ask the persisted MinHash index (in SQL) which kept documents to sign and which
+   indexed documents to take out; nothing is read per unchanged document.
+2. `sign`: MinHash signatures and shingle sets of new/changed documents on every core; written
+   with their band hashes to the index (`dedup_signatures`, `dedup_bands`).
+3. `cluster`: the documents signed since their last clusters row, the clusters they and the
+   removed documents were in, and everything reachable from those along verified pairs (band
+   collisions in DuckDB, exact Jaccard of the stored shingle sets); clusters around
+   representatives, and `clusters` rows for the documents whose assignment changed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -22,27 +23,11 @@ from prefect.cache_policies import NO_CACHE
 from corpusforge.flows.configs import minhash_params
 from corpusforge.flows.runtime import default_workers, map_with_time_limit, submit_bounded
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
-from corpusforge.processing.dedup import (
-    SERIAL_BELOW,
-    MinHashParams,
-    band_hashes,
-    signature_batch,
-    signature_from_bytes,
-    signature_to_bytes,
-    verified_pairs,
-)
-from corpusforge.processing.dedup_clusters import (
-    Member,
-    assignment_changed,
-    cluster_assignments,
-    documents_to_sign,
-    documents_to_unindex,
-    removed_row,
-    seed_documents,
-)
+from corpusforge.processing.dedup import SERIAL_BELOW, MinHashParams, SignedBatch, band_hashes, signature_batch
+from corpusforge.processing.dedup_clusters import Member, assignment_changed, cluster_assignments, removed_row
 from corpusforge.schemas.config import DedupSettings, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
-from corpusforge.warehouse.dedup_index import DedupIndex, band_rows, signature_rows, unindex_rows
+from corpusforge.warehouse.dedup_index import DedupIndex, band_rows, signature_table, unindex_rows
 
 WRITTEN_TABLES = ("dedup_signatures", "dedup_bands", "clusters")
 PROGRESS_LABEL = "signing documents"
@@ -50,26 +35,13 @@ PROGRESS_LABEL = "signing documents"
 
 @dataclass
 class DedupPlan:
-    active: list[dict]
-    index: dict[str, dict]
-    latest: dict[str, dict]
     to_sign: list[str]
-    to_unindex: list[str]
-    counts: dict[str, int] = field(default_factory=dict)
+    to_unindex: list[dict]  # doc_id, content_hash, exact_hash of the indexed documents that left
 
 
 def plan(wh: Warehouse, cfg: DedupSettings) -> DedupPlan:
-    params = minhash_params(cfg)
-    with DedupIndex(wh, params.key) as stored:
-        active, index, latest = stored.active_documents(), stored.current_index(), stored.latest_clusters()
-    active_ids = {d["doc_id"] for d in active}
-    return DedupPlan(
-        active=active,
-        index=index,
-        latest=latest,
-        to_sign=documents_to_sign(active, index, params.key),
-        to_unindex=documents_to_unindex(active_ids, index),
-    )
+    with DedupIndex(wh, minhash_params(cfg).key) as stored:
+        return DedupPlan(to_sign=stored.documents_to_sign(), to_unindex=stored.documents_to_unindex())
 
 
 def sign(
@@ -82,8 +54,8 @@ def sign(
 ) -> int:
     """Sign the planned documents and add them (and the removals) to the index.
 
-    `compute` turns (doc_ids, texts) batches into (doc_ids, exact, signatures) batches: by
-    default the runtime's process pool; on a Dask task runner, one Prefect task per batch."""
+    `compute` turns (doc_ids, texts) batches into `SignedBatch`es: by default the runtime's
+    process pool; on a Dask task runner, one Prefect task per batch."""
     params = minhash_params(cfg)
     bands, rows = params.bands_rows
     now = utc_now()
@@ -107,38 +79,37 @@ def sign(
                 if compute is not None
                 else signatures_on_pool(batches(), params, cfg.workers, total=len(the_plan.to_sign))
             )
-            for doc_ids, exact, matrix in computed:
-                signatures = [signature_to_bytes(m) for m in matrix]
-                sig_out.write(signature_rows(doc_ids, exact, signatures, ranking, params.key, run_id, now))
-                band_out.write(band_rows(doc_ids, exact, band_hashes(matrix, bands, rows), run_id))
-                signed += len(doc_ids)
+            for batch in computed:
+                sig_out.write(signature_table(batch, ranking, params.key, run_id, now))
+                band_out.write(band_rows(batch.doc_ids, batch.exact, band_hashes(batch.matrix, bands, rows), run_id))
+                signed += len(batch.doc_ids)
                 if progress is not None:
-                    progress.update(PROGRESS_LABEL, advance=len(doc_ids))
+                    progress.update(PROGRESS_LABEL, advance=len(batch.doc_ids))
             if the_plan.to_unindex:
-                sig_out.write(unindex_rows(the_plan.to_unindex, the_plan.index, params.key, run_id, now))
+                sig_out.write(unindex_rows(the_plan.to_unindex, params.key, run_id, now))
     return signed
 
 
-def cluster(wh: Warehouse, cfg: DedupSettings, the_plan: DedupPlan, run_id: str) -> dict[str, int]:
-    """Recompute the clusters of the affected documents and write the changed rows."""
+def cluster(wh: Warehouse, cfg: DedupSettings, run_id: str) -> dict[str, int]:
+    """Recompute the clusters of the affected documents and write the changed rows.
+
+    Rows are written for documents whose assignment changed and for every document signed since
+    its last row, so that a run stopped after signing is finished by the next one."""
     params = minhash_params(cfg)
-    key = params.key
-    seeds, gone = seed_documents(the_plan.active, the_plan.latest, the_plan.to_sign)
-    active_ids = {d["doc_id"] for d in the_plan.active}
     rows: list[dict] = []
-    affected: list[str] = []
     edges: list = []
-    if seeds:
-        with DedupIndex(wh, key) as stored:
-            affected = stored.affected_by(seeds, active_ids)
-            members = [Member(**r) for r in stored.members(affected)]
-            pair_list = stored.candidate_pairs(affected)
-            stored_signatures = stored.signatures(sorted({m.exact_hash for m in members}))
-        sig_of = {h: signature_from_bytes(s) for h, s in stored_signatures.items()}
-        edges = verified_pairs(pair_list, sig_of, cfg.threshold, cfg.verify)
-        rows = cluster_assignments(members, edges, sig_of)
-    changed = [r for r in rows if assignment_changed(r, the_plan.latest.get(r["doc_id"]))]
-    removed = [removed_row(d, the_plan.latest[d]) for d in gone]
+    latest: dict[str, dict] = {}
+    with DedupIndex(wh, params.key) as stored:
+        stale, gone = stored.clusters_to_redo()
+        if stale or gone:
+            start = stored.start_groups(stale, [g["doc_id"] for g in gone])
+            groups, edges = stored.near_closure(start, cfg.threshold, cfg.verify)
+            members = [Member(**r) for r in stored.members(groups)]
+            rows = cluster_assignments(members, edges)
+            latest = stored.latest_rows([r["doc_id"] for r in rows])
+    redo = set(stale)
+    changed = [r for r in rows if r["doc_id"] in redo or assignment_changed(r, latest.get(r["doc_id"]))]
+    removed = [removed_row(g["doc_id"], g) for g in gone]
     out = changed + removed
     if out:
         now = utc_now()
@@ -147,19 +118,19 @@ def cluster(wh: Warehouse, cfg: DedupSettings, the_plan: DedupPlan, run_id: str)
             r["created_at"] = now
         wh.write("clusters", out, run_id)
     return {
-        "affected": len(affected),
-        "candidate pairs": len(edges),
+        "affected": len(rows),
+        "near pairs verified": len(edges),
         "clusters rows written": len(out),
         "left clusters": len(removed),
     }
 
 
-def _fill_summary(wh, summary, the_plan, signed, cluster_counts) -> None:
-    with DedupIndex(wh, "") as stored:
-        totals, largest = stored.cluster_totals(), stored.largest_clusters()
+def _fill_summary(wh, cfg, summary, the_plan, signed, cluster_counts) -> None:
+    with DedupIndex(wh, minhash_params(cfg).key) as stored:
+        indexed, totals, largest = stored.size(), stored.cluster_totals(), stored.largest_clusters()
     summary.counts.update(
         {
-            "documents in": len(the_plan.active),
+            "documents in": indexed,
             "signed (new or changed)": signed,
             "left the index": len(the_plan.to_unindex),
             **cluster_counts,
@@ -179,8 +150,8 @@ def _fill_summary(wh, summary, the_plan, signed, cluster_counts) -> None:
 # ---- Prefect -------------------------------------------------------------------------------
 
 
-# The plan holds the whole document list: hashing it for Prefect's cache would cost more than
-# the step itself, and a rerun must re-plan anyway.
+# The plan can hold the whole document list (a first run): hashing it for Prefect's cache would
+# cost more than the step itself, and a rerun must re-plan anyway.
 @task(name="dedup-plan", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def plan_task(warehouse: str, cfg: DedupSettings) -> DedupPlan:
     return plan(Warehouse(warehouse), cfg)
@@ -206,7 +177,7 @@ def signatures_on_pool(batches, params: MinHashParams, workers: int, total: int)
 
 
 @task(name="dedup-sign-batch", cache_policy=NO_CACHE)
-def sign_batch_task(doc_ids: list[str], texts: list[str], params: MinHashParams) -> tuple:
+def sign_batch_task(doc_ids: list[str], texts: list[str], params: MinHashParams) -> SignedBatch:
     """One batch of signatures: the unit of work a Dask worker gets."""
     return signature_batch(doc_ids, texts, params)
 
@@ -217,8 +188,8 @@ def signatures_on_task_runner(batches, params: MinHashParams):
 
 
 @task(name="dedup-cluster", cache_policy=NO_CACHE)
-def cluster_task(warehouse: str, cfg: DedupSettings, the_plan: DedupPlan, run_id: str) -> dict[str, int]:
-    return cluster(Warehouse(warehouse), cfg, the_plan, run_id)
+def cluster_task(warehouse: str, cfg: DedupSettings, run_id: str) -> dict[str, int]:
+    return cluster(Warehouse(warehouse), cfg, run_id)
 
 
 @flow(name="dedup")
@@ -238,6 +209,6 @@ def dedup(settings: Settings, progress: Progress | None = None) -> StageSummary:
                 signed = sign(wh, cfg, the_plan, run_id, progress, compute=signatures_on_task_runner)
             else:
                 signed = sign_task(settings.warehouse, cfg, the_plan, run_id, progress)
-            counts = cluster_task(settings.warehouse, cfg, the_plan, run_id)
-        _fill_summary(wh, summary, the_plan, signed, counts)
+            counts = cluster_task(settings.warehouse, cfg, run_id)
+        _fill_summary(wh, cfg, summary, the_plan, signed, counts)
     return summary

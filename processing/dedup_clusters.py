@@ -1,10 +1,14 @@
 """Clusters of duplicates and the dedup stage's incremental plan: pure functions over members,
 verified pairs and the stored index rows.
 
-- `UnionFind` and `cluster_assignments`: connected components, the representative rule and the
-  `clusters` rows (stable cluster id = smallest doc_id).
-- `documents_to_sign`, `documents_to_unindex`, `seed_documents`: what changed since the index
-  was last updated, so that only the affected clusters are recomputed.
+- `cluster_assignments`: clusters built around representatives, and the `clusters` rows
+  (stable cluster id = smallest doc_id). Connected components are not used: they chain copies
+  that are each similar to an original but not to each other.
+- `removed_row`, `assignment_changed`: the rows that take a document out, and whether a
+  recomputed assignment differs from the stored one (only changed rows are written).
+
+What changed since the last run (which documents to sign, which clusters to redo) is asked of
+the warehouse in SQL (`warehouse/dedup_index.py`): no Python record per indexed document.
 """
 
 from __future__ import annotations
@@ -13,50 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import numpy as np
-
-from corpusforge.processing.dedup import estimated_jaccard
-
 # ---------------------------------------------------------------------------------------------
 # 5. Clusters
 # ---------------------------------------------------------------------------------------------
-
-
-class UnionFind:
-    """Disjoint sets with path halving and union by size."""
-
-    def __init__(self, items: Iterable[str] = ()):
-        self.parent: dict[str, str] = {}
-        self.size: dict[str, int] = {}
-        for item in items:
-            self.add(item)
-
-    def add(self, item: str) -> None:
-        if item not in self.parent:
-            self.parent[item] = item
-            self.size[item] = 1
-
-    def find(self, item: str) -> str:
-        parent = self.parent
-        while parent[item] != item:
-            parent[item] = parent[parent[item]]
-            item = parent[item]
-        return item
-
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra == rb:
-            return
-        if self.size[ra] < self.size[rb]:
-            ra, rb = rb, ra
-        self.parent[rb] = ra
-        self.size[ra] += self.size[rb]
-
-    def components(self) -> list[list[str]]:
-        groups: dict[str, list[str]] = {}
-        for item in self.parent:
-            groups.setdefault(self.find(item), []).append(item)
-        return [sorted(members) for members in groups.values()]
 
 
 @dataclass(frozen=True)
@@ -82,36 +45,46 @@ def representative_key(m: Member) -> tuple:
     return (-quality, fetched, m.doc_id)
 
 
-def cluster_assignments(
-    members: Sequence[Member],
-    near_edges: Iterable[tuple[str, str, float]],
-    sig_of: dict[str, np.ndarray],
-) -> list[dict]:
+def cluster_assignments(members: Sequence[Member], near_edges: Iterable[tuple[str, str, float]]) -> list[dict]:
     """One `clusters` row (without run id and time) per member.
 
-    Members with the same exact hash are joined; `near_edges` join exact groups (pairs of
-    exact hashes). Cluster id: the smallest doc_id. Each non-representative names the
-    representative, `exact_duplicate_of` when its normalised text equals the representative's,
-    else `near_duplicate_of`, with the estimated Jaccard similarity to the representative.
+    Members with the same exact hash form an exact group (same shingles, same similarities),
+    led by its best member under the representative rule. `near_edges` are verified pairs of
+    exact hashes with their exact Jaccard. Groups are taken in representative order; a group
+    not yet in a cluster becomes a representative, and each of its near neighbours not yet in a
+    cluster joins it: every member's similarity to its representative reaches the threshold.
+    The result depends only on the members and edges given, not on their order, so a run over
+    a union of whole components of the edge graph equals a full run on them.
     """
-    uf = UnionFind(m.doc_id for m in members)
-    first_of_group: dict[str, str] = {}
+    groups: dict[str, list[Member]] = {}
     for m in members:
-        leader = first_of_group.setdefault(m.exact_hash, m.doc_id)
-        uf.union(leader, m.doc_id)
-    for a, b, _sim in near_edges:
-        if a in first_of_group and b in first_of_group:
-            uf.union(first_of_group[a], first_of_group[b])
-    by_id = {m.doc_id: m for m in members}
+        groups.setdefault(m.exact_hash, []).append(m)
+    leaders = {h: min(group, key=representative_key) for h, group in groups.items()}
+    neighbours: dict[str, dict[str, float]] = {h: {} for h in groups}
+    for a, b, sim in near_edges:
+        if a in neighbours and b in neighbours:
+            neighbours[a][b] = sim
+            neighbours[b][a] = sim
+    cluster_of: dict[str, str] = {}  # exact hash -> the exact hash that represents its cluster
+    for h in sorted(groups, key=lambda g: representative_key(leaders[g])):
+        if h in cluster_of:
+            continue
+        cluster_of[h] = h
+        for other in neighbours[h]:
+            cluster_of.setdefault(other, h)
+    clustered: dict[str, list[str]] = {}
+    for h, rep in cluster_of.items():
+        clustered.setdefault(rep, []).append(h)
     rows = []
-    for component in uf.components():
-        group = [by_id[d] for d in component]
-        rep = min(group, key=representative_key)
-        rows.extend(_component_rows(group, rep, sig_of))
+    for rep, hashes in clustered.items():
+        group = [m for h in hashes for m in groups[h]]
+        similarity = {h: neighbours[rep].get(h, 1.0) for h in hashes}
+        rows.extend(_cluster_rows(group, leaders[rep], similarity))
     return rows
 
 
-def _component_rows(group: list[Member], rep: Member, sig_of: dict[str, np.ndarray]) -> list[dict]:
+def _cluster_rows(group: list[Member], rep: Member, similarity: dict[str, float]) -> list[dict]:
+    """Rows of one cluster; `similarity` maps each exact hash to its Jaccard with the representative's."""
     cluster_id = min(m.doc_id for m in group)
     size = len(group)
     all_exact = all(m.exact_hash == rep.exact_hash for m in group)
@@ -137,13 +110,12 @@ def _component_rows(group: list[Member], rep: Member, sig_of: dict[str, np.ndarr
                 similarity=1.0,
             )
         else:
-            sim = estimated_jaccard(sig_of[m.exact_hash], sig_of[rep.exact_hash])
             row.update(
                 is_representative=False,
                 method="near",
                 duplicate_of=rep.doc_id,
                 reason="near_duplicate_of",
-                similarity=round(sim, 6),
+                similarity=round(similarity[m.exact_hash], 6),
             )
         rows.append(row)
     return rows
@@ -192,48 +164,3 @@ def assignment_changed(new: dict, previous: dict | None) -> bool:
         elif a != b:
             return True
     return False
-
-
-# ---------------------------------------------------------------------------------------------
-# 6. Incremental planning: which documents to sign, which clusters to recompute
-# ---------------------------------------------------------------------------------------------
-
-
-def documents_to_sign(active: Iterable[dict], index: dict[str, dict], params_key: str) -> list[str]:
-    """Active documents whose signature is missing or stale: new, changed content, changed
-    ranking fields (quality_score, fetched_at), removed earlier, or signed with other params."""
-    out = []
-    for doc in active:
-        row = index.get(doc["doc_id"])
-        if (
-            row is None
-            or row.get("removed")
-            or row.get("params") != params_key
-            or row.get("content_hash") != doc.get("content_hash")
-            or row.get("quality_score") != doc.get("quality_score")
-            or row.get("fetched_at") != doc.get("fetched_at")
-        ):
-            out.append(doc["doc_id"])
-    return sorted(out)
-
-
-def documents_to_unindex(active_ids: set[str], index: dict[str, dict]) -> list[str]:
-    """Indexed documents that are no longer active (tombstoned, or dropped by a re-clean)."""
-    return sorted(d for d, row in index.items() if not row.get("removed") and d not in active_ids)
-
-
-def seed_documents(
-    active: Iterable[dict], latest_clusters: dict[str, dict], signed: Iterable[str]
-) -> tuple[list[str], list[str]]:
-    """(seeds, gone): documents whose cluster must be recomputed, and clustered documents that
-    left (no longer active). A seed is a freshly signed document or one whose latest clusters
-    row is missing, removed or of another version (e.g. after a run that stopped half-way)."""
-    seeds = set(signed)
-    active_ids = set()
-    for doc in active:
-        active_ids.add(doc["doc_id"])
-        row = latest_clusters.get(doc["doc_id"])
-        if row is None or row.get("removed") or row.get("content_hash") != doc.get("content_hash"):
-            seeds.add(doc["doc_id"])
-    gone = sorted(d for d, row in latest_clusters.items() if not row.get("removed") and d not in active_ids)
-    return sorted(seeds | set(gone)), gone

@@ -120,9 +120,9 @@ class DedupSettings(Strict):
     ngram: int = Field(5, ge=1, description="Words per shingle.")
     num_perm: int = Field(128, ge=16, description="MinHash permutations (signature length).")
     threshold: float = Field(0.8, gt=0, le=1, description="Jaccard similarity that makes a near duplicate.")
-    verify: bool = Field(True, description="Keep a band collision only if the estimated Jaccard reaches threshold.")
+    verify: bool = Field(True, description="Keep a band collision only if the exact Jaccard reaches threshold.")
     false_negative_weight: float = Field(
-        0.95, gt=0, lt=1, description="Weight of missed pairs in datasketch's bands x rows search (rest: false hits)."
+        0.99, gt=0, lt=1, description="Weight of missed pairs in datasketch's bands x rows search (rest: false hits)."
     )
     workers: int = Field(0, ge=0, description="Signature processes; 0 means one per core.")
     seed: int = Field(1, description="Seed of the MinHash permutations (changing it re-signs everything).")

@@ -1,10 +1,12 @@
 """The dedup stage's internal tables: its persisted MinHash index.
 
 `dedup_signatures` holds one row per signed document version (latest per doc_id wins; a row
-with removed=true takes a document out of the index). `dedup_bands` holds the LSH band hashes
-of each signature, written in the same run with the same `run_id`, so the current band index
-is the band rows whose (doc_id, run_id) is a current signature. Candidate pairs are found by
-grouping these band rows in DuckDB, never by loading the index into memory.
+with removed=true takes a document out of the index), with the document's shingle-hash set, so
+that candidate pairs are verified by exact Jaccard without reading old documents' text.
+`dedup_bands` holds the LSH band hashes of each signature, written in the same run with the
+same `run_id`, so the current band index is the band rows whose (doc_id, run_id) is a current
+signature. Candidate pairs are found by grouping these band rows in DuckDB, never by loading the
+index into memory.
 """
 
 import pyarrow as pa
@@ -14,7 +16,7 @@ from corpusforge.schemas.tables import UTC_TS, C, TableSpec, register_table
 DEDUP_SIGNATURES = register_table(
     TableSpec(
         name="dedup_signatures",
-        version=1,
+        version=2,
         description="MinHash signature of each deduplicated document version (dedup's index).",
         key=("doc_id",),
         order_by="created_at",
@@ -26,6 +28,12 @@ DEDUP_SIGNATURES = register_table(
             C("fetched_at", UTC_TS, "fetched_at of that version (representative rule)."),
             C("params", pa.string(), "n-gram, permutations, seed, bands x rows: signatures compare only within."),
             C("signature", pa.binary(), "MinHash values, little-endian uint32[num_perm] (null when removed)."),
+            C(
+                "shingles",
+                pa.list_(pa.uint32()),
+                "Sorted distinct 32-bit hashes of the word n-grams of the normalised text, for exact Jaccard "
+                "(null when removed).",
+            ),
             C("removed", pa.bool_(), "True when the document left the index (tombstoned or no longer kept).", False),
             C("run_id", pa.string(), "Dedup run that wrote the row; its band rows carry the same id.", False),
             C("created_at", UTC_TS, "When the row was written.", False),

@@ -291,7 +291,7 @@ CLUSTERS = register_table(
             C("method", pa.string(), "unique | exact | near: how it joined its cluster."),
             C("duplicate_of", pa.string(), "doc_id of the representative (null for the representative)."),
             C("reason", pa.string(), "exact_duplicate_of | near_duplicate_of | null for representatives."),
-            C("similarity", pa.float64(), "Estimated Jaccard similarity to the representative."),
+            C("similarity", pa.float64(), "Jaccard similarity of its shingle set to the representative's."),
             C("removed", pa.bool_(), "True when the document left its cluster (tombstoned or no longer kept)."),
             C("dedup_run_id", pa.string(), "Id of the dedup run."),
             C("created_at", UTC_TS, "When this assignment was made.", False),

@@ -1,9 +1,11 @@
-"""The dedup stage's storage: its MinHash index (signatures + band hashes) and the SQL over it.
+"""The dedup stage's storage: its MinHash index (signatures, shingle sets, band hashes) and the SQL over it.
 
 All grouping of band hashes happens in DuckDB over the Parquet files, so candidate generation
 works out of core; Python only sees the candidate pairs and the documents they touch.
 `DedupIndex` is what the stage uses: it owns one DuckDB connection over the catalog and answers
 in Python records; the module-level functions are its SQL, each on an open connection.
+`DedupIndex.near_closure` is the loop between the index and the pure verification step: it
+grows the set of exact groups to recluster along verified pairs until no new group is reached.
 The row builders at the end shape what the stage writes to `dedup_signatures` / `dedup_bands`.
 """
 
@@ -12,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
+from corpusforge.processing.dedup import SignedBatch, signature_to_bytes, verified_pairs
 from corpusforge.warehouse.catalog import register_view
 
 # Latest clusters row per document, including removed rows and rows of tombstoned documents
@@ -24,153 +28,208 @@ qualify row_number() over (partition by doc_id order by created_at desc) = 1
 """
 register_view("clusters_latest", LATEST_CLUSTERS_SQL)
 
-# The current band index: band rows of each document's current, non-removed signature that
-# was made with the given parameters.
+# The current index: the latest signature row of each document, when it is not a removal and
+# was made with the given parameters. Only small columns: the shingle sets are read per group.
+_CURRENT = """
+cur as (
+    select doc_id, run_id, exact_hash, content_hash, quality_score, fetched_at, created_at
+    from dedup_signatures where not removed and params = $params
+)
+"""
+# The band rows of the current index, one per (exact group, band).
 _CURRENT_BANDS = """
 cur_bands as (
-    select b.doc_id, b.exact_hash, b.band, b.band_hash
-    from dedup_bands b
-    join dedup_signatures s on s.doc_id = b.doc_id and s.run_id = b.run_id
-    where not s.removed and s.params = $params
+    select distinct b.exact_hash, b.band, b.band_hash
+    from dedup_bands b join cur s on s.doc_id = b.doc_id and s.run_id = b.run_id
 )
 """
 
 
-def active_documents(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The documents dedup covers: the current version of every kept document."""
-    return con.sql(
-        "select doc_id, content_hash, quality_score, fetched_at from documents where kept order by doc_id"
+def _ids(values, name: str = "doc_id") -> pa.Table:
+    return pa.table({name: pa.array(sorted(values), pa.string())})
+
+
+def documents_to_sign(con: duckdb.DuckDBPyConnection, params: str) -> list[str]:
+    """Kept documents whose signature is missing or stale: new, changed content, changed ranking
+    fields (quality_score, fetched_at), removed earlier, or signed with other parameters."""
+    rows = con.sql(
+        """
+        select a.doc_id
+        from (select doc_id, content_hash, quality_score, fetched_at from documents where kept) a
+        left join (select doc_id, content_hash, quality_score, fetched_at, params, removed from dedup_signatures) i
+          using (doc_id)
+        where i.doc_id is null or i.removed or i.params is distinct from $params
+           or i.content_hash is distinct from a.content_hash or i.quality_score is distinct from a.quality_score
+           or i.fetched_at is distinct from a.fetched_at
+        order by a.doc_id
+        """,
+        params={"params": params},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def documents_to_unindex(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Indexed documents that are no longer kept (tombstoned, or dropped by a re-clean)."""
+    return (
+        con.sql(
+            """
+        select doc_id, content_hash, exact_hash from dedup_signatures
+        where not removed and doc_id not in (select doc_id from documents where kept)
+        order by doc_id
+        """
+        )
+        .to_arrow_table()
+        .to_pylist()
+    )
+
+
+def clusters_to_redo(con: duckdb.DuckDBPyConnection, params: str) -> tuple[list[str], list[dict]]:
+    """(stale, gone): kept documents whose latest clusters row is missing, removed, of another
+    content, or older than their current signature (signed since: new, changed, re-ranked, a
+    new stage version, or a run stopped between signing and clustering); and the clustered
+    documents that are no longer kept (with their latest row)."""
+    stale = con.sql(
+        f"""
+        with {_CURRENT}
+        select s.doc_id from cur s
+        join (select doc_id, content_hash from documents where kept) a using (doc_id)
+        left join (select doc_id, content_hash, removed, created_at from clusters_latest) l using (doc_id)
+        where l.doc_id is null or coalesce(l.removed, false) or l.content_hash is distinct from a.content_hash
+           or l.created_at < s.created_at
+        order by s.doc_id
+        """,
+        params={"params": params},
+    ).fetchall()
+    gone = con.sql(
+        """
+        select doc_id, cluster_id, content_hash from clusters_latest
+        where not coalesce(removed, false) and doc_id not in (select doc_id from documents where kept)
+        order by doc_id
+        """
     ).to_arrow_table()
+    return [r[0] for r in stale], gone.to_pylist()
 
 
-def current_index(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The latest signature row of every document ever signed (without the signatures)."""
-    return con.sql(
-        "select doc_id, content_hash, exact_hash, quality_score, fetched_at, params, removed, run_id "
-        "from dedup_signatures"
-    ).to_arrow_table()
+def cluster_mates(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> list[str]:
+    """Every document whose latest clusters row shares a cluster with one of the given documents."""
+    con.register("_dedup_docs", _ids(doc_ids))
+    try:
+        rows = con.sql(
+            """
+            with lc as (select doc_id, cluster_id from clusters_latest where not coalesce(removed, false))
+            select distinct lc.doc_id from lc
+            where lc.cluster_id in (select l.cluster_id from clusters_latest l join _dedup_docs using (doc_id))
+            """
+        ).fetchall()
+    finally:
+        con.unregister("_dedup_docs")
+    return [r[0] for r in rows]
 
 
-def latest_clusters(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The latest clusters row of every document ever clustered."""
-    return con.sql("select * from clusters_latest").to_arrow_table()
+def index_size(con: duckdb.DuckDBPyConnection, params: str) -> int:
+    """Number of documents in the current index."""
+    return con.sql(f"with {_CURRENT} select count(*) from cur", params={"params": params}).fetchall()[0][0]
+
+
+def exact_hashes_of(con: duckdb.DuckDBPyConnection, doc_ids: list[str] | None, params: str) -> set[str]:
+    """Current exact hashes of the given documents (None: of every indexed document)."""
+    if doc_ids is None:
+        rows = con.sql(f"with {_CURRENT} select distinct exact_hash from cur", params={"params": params}).fetchall()
+        return {r[0] for r in rows}
+    con.register("_dedup_docs", _ids(doc_ids))
+    try:
+        rows = con.sql(
+            f"with {_CURRENT} select distinct exact_hash from cur join _dedup_docs using (doc_id)",
+            params={"params": params},
+        ).fetchall()
+    finally:
+        con.unregister("_dedup_docs")
+    return {r[0] for r in rows}
+
+
+def band_partners(con: duckdb.DuckDBPyConnection, exact_hashes: set[str], params: str) -> list[tuple[str, str]]:
+    """Pairs (a < b) of exact groups sharing a band hash, at least one of them in `exact_hashes`:
+    band rows grouped by (band, band_hash) in DuckDB."""
+    con.register("_dedup_groups", _ids(exact_hashes, "exact_hash"))
+    try:
+        rows = con.sql(
+            f"""
+            with {_CURRENT}, {_CURRENT_BANDS},
+            f as (select c.* from cur_bands c join _dedup_groups using (exact_hash))
+            select distinct least(f.exact_hash, c.exact_hash), greatest(f.exact_hash, c.exact_hash)
+            from f join cur_bands c on c.band = f.band and c.band_hash = f.band_hash and c.exact_hash <> f.exact_hash
+            """,
+            params={"params": params},
+        ).fetchall()
+    finally:
+        con.unregister("_dedup_groups")
+    return rows
+
+
+def shingle_sets(con: duckdb.DuckDBPyConnection, exact_hashes: set[str], params: str) -> dict[str, np.ndarray]:
+    """The stored shingle-hash set of each given exact group (its documents share it)."""
+    con.register("_dedup_groups", _ids(exact_hashes, "exact_hash"))
+    try:
+        table = con.sql(
+            f"""
+            with {_CURRENT},
+            one as (
+                select min(doc_id) as doc_id, exact_hash from cur join _dedup_groups using (exact_hash)
+                group by exact_hash
+            ),
+            picked as (select s.doc_id, s.run_id, one.exact_hash from one join cur s using (doc_id))
+            select p.exact_hash, h.shingles
+            from dedup_signatures_history h join picked p on h.doc_id = p.doc_id and h.run_id = p.run_id
+            where h.doc_id in (select doc_id from one)
+            """,
+            params={"params": params},
+        ).to_arrow_table()
+    finally:
+        con.unregister("_dedup_groups")
+    out: dict[str, np.ndarray] = {}
+    for hashes, lists in zip(table.column("exact_hash").chunks, table.column("shingles").chunks, strict=True):
+        values, offsets = lists.values.to_numpy(zero_copy_only=False), lists.offsets.to_numpy()
+        for i, h in enumerate(hashes.to_pylist()):
+            out[h] = values[offsets[i] : offsets[i + 1]]
+    return out
+
+
+def index_members(con: duckdb.DuckDBPyConnection, exact_hashes: set[str], params: str) -> pa.Table:
+    """Current index rows (ranking fields, exact hash) of every document in the given exact groups."""
+    con.register("_dedup_groups", _ids(exact_hashes, "exact_hash"))
+    try:
+        return con.sql(
+            f"""
+            with {_CURRENT}
+            select doc_id, content_hash, exact_hash, quality_score, fetched_at
+            from cur join _dedup_groups using (exact_hash) order by doc_id
+            """,
+            params={"params": params},
+        ).to_arrow_table()
+    finally:
+        con.unregister("_dedup_groups")
+
+
+def latest_cluster_rows(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> dict[str, dict]:
+    """The latest clusters row of each given document that has one."""
+    con.register("_dedup_docs", _ids(doc_ids))
+    try:
+        rows = con.sql("select l.* from clusters_latest l join _dedup_docs using (doc_id)").to_arrow_table()
+    finally:
+        con.unregister("_dedup_docs")
+    return {r["doc_id"]: r for r in rows.to_pylist()}
 
 
 def iter_texts(con: duckdb.DuckDBPyConnection, doc_ids: list[str], batch_rows: int = 1000) -> Iterator[pa.RecordBatch]:
     """The current version (id, content hash, ranking fields, text) of the given documents,
     streamed in batches so that texts never all sit in memory."""
-    con.register("_dedup_wanted", pa.table({"doc_id": pa.array(doc_ids, pa.string())}))
+    con.register("_dedup_wanted", _ids(doc_ids))
     reader = con.sql(
         "select d.doc_id, d.content_hash, d.quality_score, d.fetched_at, d.text "
         "from documents d join _dedup_wanted w using (doc_id) order by d.doc_id"
     ).to_arrow_reader(batch_rows)
     yield from reader
     con.unregister("_dedup_wanted")
-
-
-def partner_exact_hashes(con: duckdb.DuckDBPyConnection, seed_doc_ids: list[str], params: str) -> pa.Table:
-    """Exact hashes of every indexed document that shares a band hash with a seed document:
-    candidate partners of the seeds (one column, `exact_hash`)."""
-    con.register("_dedup_seeds", pa.table({"doc_id": pa.array(seed_doc_ids, pa.string())}))
-    try:
-        return con.sql(
-            f"""
-            with {_CURRENT_BANDS},
-            seed_bands as (
-                select distinct c.band, c.band_hash, c.exact_hash
-                from cur_bands c join _dedup_seeds s using (doc_id)
-            )
-            select distinct c.exact_hash
-            from cur_bands c join seed_bands s on c.band = s.band and c.band_hash = s.band_hash
-            where c.exact_hash <> s.exact_hash
-            """,
-            params={"params": params},
-        ).to_arrow_table()
-    finally:
-        con.unregister("_dedup_seeds")
-
-
-def affected_doc_ids(
-    con: duckdb.DuckDBPyConnection, seed_doc_ids: list[str], exact_hashes: list[str], params: str
-) -> pa.Table:
-    """Documents whose cluster may change: the seeds, every indexed document in one of the
-    given exact groups, and every member of the clusters those documents were in."""
-    con.register("_dedup_seeds", pa.table({"doc_id": pa.array(seed_doc_ids, pa.string())}))
-    con.register("_dedup_exact", pa.table({"exact_hash": pa.array(exact_hashes, pa.string())}))
-    try:
-        return con.sql(
-            """
-            with in_groups as (
-                select s.doc_id from dedup_signatures s join _dedup_exact e using (exact_hash)
-                where not s.removed and s.params = $params
-            ),
-            touched as (select doc_id from in_groups union select doc_id from _dedup_seeds),
-            touched_clusters as (
-                select distinct l.cluster_id from clusters_latest l join touched t using (doc_id)
-                where not coalesce(l.removed, false)
-            )
-            select doc_id from touched
-            union
-            select l.doc_id from clusters_latest l join touched_clusters c using (cluster_id)
-            where not coalesce(l.removed, false)
-            order by doc_id
-            """,
-            params={"params": params},
-        ).to_arrow_table()
-    finally:
-        con.unregister("_dedup_seeds")
-        con.unregister("_dedup_exact")
-
-
-def index_members(con: duckdb.DuckDBPyConnection, doc_ids: list[str], params: str) -> pa.Table:
-    """Current signature rows (ranking fields, exact hash) of the given documents."""
-    con.register("_dedup_members", pa.table({"doc_id": pa.array(doc_ids, pa.string())}))
-    try:
-        return con.sql(
-            "select s.doc_id, s.content_hash, s.exact_hash, s.quality_score, s.fetched_at "
-            "from dedup_signatures s join _dedup_members using (doc_id) "
-            "where not s.removed and s.params = $params order by s.doc_id",
-            params={"params": params},
-        ).to_arrow_table()
-    finally:
-        con.unregister("_dedup_members")
-
-
-def candidate_pairs_within(con: duckdb.DuckDBPyConnection, doc_ids: list[str], params: str) -> pa.Table:
-    """Pairs of exact hashes (a < b) of the given documents that collide in at least one band:
-    band rows grouped by (band, band_hash) in DuckDB, one pair per pair of exact groups."""
-    con.register("_dedup_scope", pa.table({"doc_id": pa.array(doc_ids, pa.string())}))
-    try:
-        return con.sql(
-            f"""
-            with {_CURRENT_BANDS},
-            scoped as (
-                select distinct c.exact_hash, c.band, c.band_hash
-                from cur_bands c join _dedup_scope using (doc_id)
-            )
-            select distinct x.exact_hash as a, y.exact_hash as b
-            from scoped x join scoped y
-              on x.band = y.band and x.band_hash = y.band_hash and x.exact_hash < y.exact_hash
-            order by a, b
-            """,
-            params={"params": params},
-        ).to_arrow_table()
-    finally:
-        con.unregister("_dedup_scope")
-
-
-def signatures_by_exact_hash(con: duckdb.DuckDBPyConnection, exact_hashes: list[str], params: str) -> pa.Table:
-    """One stored signature per exact hash (documents of an exact group share it)."""
-    con.register("_dedup_exact", pa.table({"exact_hash": pa.array(exact_hashes, pa.string())}))
-    try:
-        return con.sql(
-            "select s.exact_hash, any_value(s.signature) as signature "
-            "from dedup_signatures s join _dedup_exact using (exact_hash) "
-            "where not s.removed and s.params = $params group by s.exact_hash",
-            params={"params": params},
-        ).to_arrow_table()
-    finally:
-        con.unregister("_dedup_exact")
 
 
 def largest_clusters(con: duckdb.DuckDBPyConnection, limit: int = 5) -> list[tuple[str, int]]:
@@ -211,38 +270,58 @@ class DedupIndex:
     def __exit__(self, *exc) -> None:
         self._con.close()
 
-    def active_documents(self) -> list[dict]:
-        return active_documents(self._con).to_pylist()
+    def size(self) -> int:
+        """Documents in the current index: every kept document, once the stage has run."""
+        return index_size(self._con, self.params)
 
-    def current_index(self) -> dict[str, dict]:
-        return {r["doc_id"]: r for r in current_index(self._con).to_pylist()}
+    def documents_to_sign(self) -> list[str]:
+        return documents_to_sign(self._con, self.params)
 
-    def latest_clusters(self) -> dict[str, dict]:
-        return {r["doc_id"]: r for r in latest_clusters(self._con).to_pylist()}
+    def documents_to_unindex(self) -> list[dict]:
+        return documents_to_unindex(self._con)
+
+    def clusters_to_redo(self) -> tuple[list[str], list[dict]]:
+        return clusters_to_redo(self._con, self.params)
 
     def texts(self, doc_ids: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
         return iter_texts(self._con, doc_ids, batch_rows)
 
-    def affected_by(self, seeds: list[str], active_ids: set[str]) -> list[str]:
-        """The active documents whose cluster may change: the seeds, the documents sharing an
-        exact hash with them, and those sharing a band with any of these."""
-        live = [d for d in seeds if d in active_ids]
-        seed_exact = [r["exact_hash"] for r in index_members(self._con, live, self.params).to_pylist()]
-        partners = partner_exact_hashes(self._con, live, self.params).column("exact_hash").to_pylist()
-        candidates = affected_doc_ids(self._con, seeds, sorted(set(seed_exact) | set(partners)), self.params)
-        return [d for d in candidates.column("doc_id").to_pylist() if d in active_ids]
+    def start_groups(self, stale: list[str], gone: list[str]) -> set[str]:
+        """Exact groups whose clusters must be recomputed: those of the stale documents and of
+        every document that shared a cluster with a stale or gone one. When most of the index
+        is stale (a first run, a new stage version) that is every group, taken at once."""
+        if 2 * len(stale) > index_size(self._con, self.params):
+            return exact_hashes_of(self._con, None, self.params)
+        docs = set(stale) | set(cluster_mates(self._con, sorted(set(stale) | set(gone))))
+        return exact_hashes_of(self._con, sorted(docs), self.params)
 
-    def members(self, doc_ids: list[str]) -> list[dict]:
-        return index_members(self._con, doc_ids, self.params).to_pylist()
+    def near_closure(
+        self, start: set[str], threshold: float, verify: bool = True
+    ) -> tuple[set[str], list[tuple[str, str, float]]]:
+        """(groups, verified pairs): the exact groups reachable from `start` along verified
+        near-duplicate pairs, and every verified pair among them. A cluster is a representative
+        and its verified neighbours, so these groups are whole components of the pair graph:
+        reclustering them gives what a full run gives them."""
+        reached, frontier = set(start), set(start)
+        checked: set[tuple[str, str]] = set()
+        shingles: dict[str, np.ndarray] = {}
+        edges: list[tuple[str, str, float]] = []
+        while frontier:
+            pairs = [p for p in band_partners(self._con, frontier, self.params) if p not in checked]
+            checked.update(pairs)
+            missing = {h for pair in pairs for h in pair if h not in shingles}
+            shingles.update(shingle_sets(self._con, missing, self.params))
+            verified = verified_pairs(pairs, shingles, threshold, verify)
+            edges.extend(verified)
+            frontier = {h for a, b, _ in verified for h in (a, b)} - reached
+            reached |= frontier
+        return reached, edges
 
-    def candidate_pairs(self, doc_ids: list[str]) -> list[tuple[str, str]]:
-        pairs = candidate_pairs_within(self._con, doc_ids, self.params)
-        return list(zip(pairs.column("a").to_pylist(), pairs.column("b").to_pylist(), strict=True))
+    def members(self, exact_hashes: set[str]) -> list[dict]:
+        return index_members(self._con, exact_hashes, self.params).to_pylist()
 
-    def signatures(self, exact_hashes: list[str]) -> dict[str, bytes]:
-        """exact hash -> stored signature bytes."""
-        table = signatures_by_exact_hash(self._con, exact_hashes, self.params)
-        return dict(zip(table.column("exact_hash").to_pylist(), table.column("signature").to_pylist(), strict=True))
+    def latest_rows(self, doc_ids: list[str]) -> dict[str, dict]:
+        return latest_cluster_rows(self._con, doc_ids)
 
     def cluster_totals(self) -> dict[str, int]:
         return cluster_totals(self._con)
@@ -252,26 +331,28 @@ class DedupIndex:
 
 
 # ---- rows the stage writes -------------------------------------------------------------------
-def signature_rows(doc_ids, exact, signatures: list[bytes], ranking, params: str, run_id: str, now) -> list[dict]:
-    """`dedup_signatures` rows; `ranking[doc_id]` is (content_hash, quality_score, fetched_at)."""
-    out = []
-    for doc_id, exact_hash, signature in zip(doc_ids, exact, signatures, strict=True):
-        content_hash, quality, fetched = ranking[doc_id]
-        out.append(
-            {
-                "doc_id": doc_id,
-                "content_hash": content_hash,
-                "exact_hash": exact_hash,
-                "quality_score": quality,
-                "fetched_at": fetched,
-                "params": params,
-                "signature": signature,
-                "removed": False,
-                "run_id": run_id,
-                "created_at": now,
-            }
-        )
-    return out
+def signature_table(batch: SignedBatch, ranking: dict, params: str, run_id: str, now) -> pa.Table:
+    """`dedup_signatures` rows of a signed batch; `ranking[doc_id]` is (content_hash, quality_score, fetched_at)."""
+    n = len(batch.doc_ids)
+    content, quality, fetched = zip(*(ranking[d] for d in batch.doc_ids), strict=True) if n else ((), (), ())
+    lengths = np.fromiter((len(s) for s in batch.shingles), dtype=np.int32, count=n)
+    offsets = np.concatenate(([0], np.cumsum(lengths, dtype=np.int32)))
+    values = np.concatenate(batch.shingles) if n else np.empty(0, np.uint32)
+    return pa.table(
+        {
+            "doc_id": pa.array(batch.doc_ids, pa.string()),
+            "content_hash": pa.array(content, pa.string()),
+            "exact_hash": pa.array(batch.exact, pa.string()),
+            "quality_score": pa.array(quality, pa.float64()),
+            "fetched_at": pa.array(fetched, pa.timestamp("us", tz="UTC")),
+            "params": pa.array([params] * n, pa.string()),
+            "signature": pa.array([signature_to_bytes(m) for m in batch.matrix], pa.binary()),
+            "shingles": pa.ListArray.from_arrays(pa.array(offsets), pa.array(values.astype(np.uint32))),
+            "removed": pa.array([False] * n, pa.bool_()),
+            "run_id": pa.array([run_id] * n, pa.string()),
+            "created_at": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
+        }
+    )
 
 
 def band_rows(doc_ids, exact, hashes, run_id: str) -> pa.Table:
@@ -288,17 +369,17 @@ def band_rows(doc_ids, exact, hashes, run_id: str) -> pa.Table:
     )
 
 
-def unindex_rows(doc_ids, index: dict[str, dict], params: str, run_id: str, now) -> list[dict]:
+def unindex_rows(rows: list[dict], params: str, run_id: str, now) -> list[dict]:
     """`dedup_signatures` rows that take documents out of the index."""
     return [
         {
-            "doc_id": d,
-            "content_hash": index[d].get("content_hash"),
-            "exact_hash": index[d]["exact_hash"],
+            "doc_id": r["doc_id"],
+            "content_hash": r.get("content_hash"),
+            "exact_hash": r["exact_hash"],
             "params": params,
             "removed": True,
             "run_id": run_id,
             "created_at": now,
         }
-        for d in doc_ids
+        for r in rows
     ]
