@@ -170,13 +170,14 @@ class S3LockFile:
     def delete(self, token: str | None) -> None:
         from botocore.exceptions import ClientError
 
+        condition = {"IfMatch": token} if token else {}
         try:
-            if token is None:
-                self.client.delete_object(Bucket=self.bucket, Key=self.key)
-            else:
-                self.client.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=token)
+            self.client.delete_object(Bucket=self.bucket, Key=self.key, **condition)
         except ClientError as exc:
-            if not self._refused(exc):  # refused: another run took the lock over; it is theirs now
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "NotImplemented" and condition:  # a store without conditional deletes
+                self.client.delete_object(Bucket=self.bucket, Key=self.key)
+            elif not self._refused(exc):  # refused: another run took the lock over; it is theirs now
                 raise
 
 
