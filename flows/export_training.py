@@ -225,8 +225,10 @@ def write(wh: Warehouse, the_plan: ExportPlan, built: BuiltDataset, run_id: str,
         return store.publish_export(wh, staged, dataset_card(info), manifest, texts)
 
 
-def _summary_of(summary: StageSummary, the_plan: ExportPlan, built: BuiltDataset | None, written) -> StageSummary:
-    summary.outputs.append(str(written.path))
+def _summary_of(
+    wh: Warehouse, summary: StageSummary, the_plan: ExportPlan, built: BuiltDataset | None, written
+) -> StageSummary:
+    summary.outputs.append(wh.location(written.path))
     counts = written.manifest.get("counts", {})
     summary.counts.update({"documents selected": counts.get("documents", 0), "examples": counts.get("examples", 0)})
     summary.counts.update(
@@ -312,7 +314,7 @@ def export_one(
                                                          the_plan.config_hash)  # fmt: skip
         if existing is not None:
             store.point_latest(wh, export.name, existing.version)
-            return _summary_of(summary, the_plan, None, existing)
+            return _summary_of(wh, summary, the_plan, None, existing)
         step("selecting documents")
         selected = select_task(warehouse, export, gate)
         verdicts_task(warehouse, export, gate)
@@ -320,7 +322,7 @@ def export_one(
         built = build_task(the_plan, selected)
         step("writing shards")
         written = write_task(warehouse, the_plan, built, new_run_id("export_training"), force)
-        _summary_of(summary, the_plan, built, written)
+        _summary_of(wh, summary, the_plan, built, written)
     return summary
 
 

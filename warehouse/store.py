@@ -105,6 +105,11 @@ class Warehouse:
             raise WarehouseError(f"unknown table {table!r}; known tables: {', '.join(sorted(TABLES))}")
         return f"{self.root}/{table}"
 
+    def location(self, path: str) -> str:
+        """A path of this warehouse's filesystem as a user would name it: the path on a local
+        disk, else a URL (s3://bucket/...), for messages and summaries."""
+        return path if self.is_local else f"{self.root_url.split('://', 1)[0]}://{path}"
+
     @property
     def catalog_path(self) -> str:
         return f"{self.root}/corpus.duckdb"

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
@@ -85,6 +86,32 @@ def sink_rows(batch: pa.RecordBatch | pa.Table) -> pa.Table:
     )
 
 
+# pyarrow's S3 options (as in a warehouse URL's query) -> Lance's object-store options
+_LANCE_S3_OPTIONS = {
+    "region": "aws_region",
+    "access_key": "aws_access_key_id",
+    "secret_key": "aws_secret_access_key",
+    "session_token": "aws_session_token",
+}
+
+
+def lance_location(uri: str) -> tuple[str, dict[str, str] | None]:
+    """(database URI, storage options) for a folder or an s3:// URL; an s3:// URL may carry the
+    warehouse URL's options (`?endpoint_override=host:port&scheme=http&region=...`), which Lance
+    takes as storage options. Credentials not given come from the environment."""
+    parts = urlsplit(uri)
+    if parts.scheme != "s3" or not parts.query:
+        return uri, None
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    options = {lance: query[ours] for ours, lance in _LANCE_S3_OPTIONS.items() if ours in query}
+    if endpoint := query.get("endpoint_override"):
+        scheme = query.get("scheme", "https")
+        options["aws_endpoint"] = endpoint if "://" in endpoint else f"{scheme}://{endpoint}"
+        if options["aws_endpoint"].startswith("http://"):
+            options["allow_http"] = "true"
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), options
+
+
 def _quoted(values: Iterable[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
@@ -104,7 +131,8 @@ class LanceDBSink:
         self.uri = str(uri)
         self.table_name = table_name
         self.ann_index_min_rows = ann_index_min_rows
-        self.db = lancedb.connect(self.uri)
+        location, storage_options = lance_location(self.uri)
+        self.db = lancedb.connect(location, storage_options=storage_options)
 
     # ---- writing ------------------------------------------------------------------------------
     def exists(self) -> bool:
