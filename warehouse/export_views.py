@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import duckdb
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 # The packaged model's dimension (all-MiniLM-L6-v2). The catalog's views are plain SQL, fixed when
@@ -55,8 +56,32 @@ def export_view_statements(folder: str | Path) -> list[str]:
     return stmts
 
 
-def write_export_views(folder: str | Path) -> Path:
-    """Write `export.duckdb` into a RAG export folder (atomically: built aside, then renamed)."""
+def write_export_views(folder: str | Path, filesystem: pafs.FileSystem | None = None) -> str:
+    """Write `export.duckdb` into a RAG export folder (atomically: built aside, then renamed), on
+    a local disk or in `filesystem` (an export beside an s3:// warehouse: one PUT)."""
+    if filesystem is None or isinstance(filesystem, pafs.LocalFileSystem):
+        return str(_write_local_views(folder))
+    return _write_remote_views(str(folder), filesystem)
+
+
+def _write_remote_views(folder: str, fs: pafs.FileSystem) -> str:
+    """The views only name the folder's files, relative to it: built beside zero-row stand-ins of
+    those files (same schemas) in a local temp folder, then the database file is uploaded."""
+    with tempfile.TemporaryDirectory(prefix="export-views-") as local:
+        for name in (CHUNKS_FILE, DELETIONS_FILE):
+            if fs.get_file_info(f"{folder}/{name}").type == pafs.FileType.File:
+                schema = pq.read_schema(f"{folder}/{name}", filesystem=fs)
+                pq.write_table(schema.empty_table(), os.path.join(local, name))
+        if not os.path.isfile(os.path.join(local, CHUNKS_FILE)):
+            raise FileNotFoundError(f"{folder} has no {CHUNKS_FILE}; run `corpusforge export rag` first")
+        built = _write_local_views(local)
+        target = f"{folder}/{EXPORT_DB_FILE}"
+        with open(built, "rb") as src, fs.open_output_stream(target) as dst:
+            dst.write(src.read())
+    return target
+
+
+def _write_local_views(folder: str | Path) -> Path:
     folder = Path(folder)
     if not (folder / CHUNKS_FILE).is_file():
         raise FileNotFoundError(f"{folder} has no {CHUNKS_FILE}; run `corpusforge export rag` first")

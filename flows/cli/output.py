@@ -65,6 +65,8 @@ def _top_drops(drops: dict, n: int = 3) -> str:
 
 
 def _short_path(path: str) -> str:
+    if "://" in path:  # a URL (s3://...): relpath would fold its '//'
+        return path
     try:
         return os.path.relpath(path)
     except ValueError:

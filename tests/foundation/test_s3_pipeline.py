@@ -73,11 +73,12 @@ def _rag_export(wh) -> list[dict]:
     return pq.read_table(path, filesystem=wh.fs, columns=CHUNK_COLUMNS).sort_by("chunk_id").to_pylist()
 
 
-def test_pipeline_on_s3_equals_the_local_run(prefect_api, s3_endpoint, site_server, tmp_path):
+def test_pipeline_on_s3_equals_the_local_run(prefect_api, s3_endpoint, site_server, tmp_path, monkeypatch):
     from corpusforge.flows.pipeline import pipeline
     from corpusforge.schemas.config import load_settings
     from corpusforge.warehouse import Warehouse
 
+    monkeypatch.chdir(tmp_path)  # where a bucket path taken for a local one would land
     local_cfg = _config(tmp_path / "local", site_server.url, "./data")
     s3_cfg = _config(tmp_path / "s3", site_server.url, s3_url(s3_endpoint, "pipeline/data"))
     pipeline(config=str(local_cfg), only=STAGES)
@@ -86,6 +87,8 @@ def test_pipeline_on_s3_equals_the_local_run(prefect_api, s3_endpoint, site_serv
     local, remote = (Warehouse(load_settings(c).warehouse) for c in (local_cfg, s3_cfg))
     assert not remote.is_local
     assert not (tmp_path / "s3" / "data").exists() and not (tmp_path / "s3" / "exports").exists()
+    assert remote.fs.get_file_info("corpus/pipeline/reports/corpus-report.html").size > 0
+    assert not (tmp_path / "corpus").exists(), "a path in the bucket was written to the local disk"
     expected, got = _tables(local), _tables(remote)
     assert len(expected["documents"]) >= PAGES // 2 and expected["chunks"] and expected["training_examples"]
     for table, rows in expected.items():
@@ -101,6 +104,25 @@ def test_pipeline_on_s3_equals_the_local_run(prefect_api, s3_endpoint, site_serv
     assert len(expected_rag) == len(expected["chunks"])
     assert got_rag == expected_rag
     _sinks_read_the_export_on_s3(local, s3_endpoint, tmp_path, len(expected_rag))
+    _export_views_on_s3(remote, tmp_path / "copied", expected_rag)
+
+
+def _export_views_on_s3(wh, copy_to, expected_rag: list[dict]) -> None:
+    """export.duckdb written into the export on S3 names the files relative to its folder: the
+    folder copied down opens as a local one does."""
+    import pyarrow.fs as pafs
+
+    from corpusforge.warehouse import rag_store
+    from corpusforge.warehouse.export_views import connect_export_views, write_export_views
+
+    folder = rag_store.export_dir(wh, "sample")
+    write_export_views(folder, wh.fs)
+    copy_to.mkdir()
+    pafs.copy_files(folder, str(copy_to), source_filesystem=wh.fs, destination_filesystem=pafs.LocalFileSystem())
+    con = connect_export_views(copy_to)
+    rows = con.execute("select chunk_id, typeof(embedding) from chunks order by chunk_id").fetchall()
+    dim = len(expected_rag[0]["embedding"])
+    assert rows == [(r["chunk_id"], f"FLOAT[{dim}]") for r in expected_rag]
 
 
 def _sinks_read_the_export_on_s3(local, endpoint: str, tmp_path, chunks: int) -> None:
