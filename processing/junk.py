@@ -10,10 +10,13 @@ Phrases cover English, German, French, Spanish, Chinese and Japanese.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import re
 from collections import Counter
 
+from corpusforge.processing.phrases import PhraseSet
 from corpusforge.processing.segment import WORD_PUNCTUATION, Segments, tokens
 
 # A page longer than this many prose words is content even if it mentions a wall or an error.
@@ -21,8 +24,8 @@ SHORT_PAGE_WORDS = 400
 _OPENING_CHARS = 400
 
 
-def _phrases(*patterns: str) -> re.Pattern:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
+def _phrases(*patterns: str) -> PhraseSet:
+    return PhraseSet(*patterns)
 
 
 ERROR_PAGE = _phrases(
@@ -203,7 +206,7 @@ def error_page_score(seg: Segments, prose_words: list[str], title: str) -> float
     return float(_short(prose_words) and bool(ERROR_PAGE.search(_opening(seg, title))))
 
 
-def wall_phrase_count(pattern: re.Pattern, seg: Segments, prose_words: list[str], title: str) -> float:
+def wall_phrase_count(pattern: PhraseSet, seg: Segments, prose_words: list[str], title: str) -> float:
     """How many distinct wall phrases a short page uses (0 on long pages)."""
     if not _short(prose_words):
         return 0.0
@@ -288,7 +291,11 @@ def boilerplate_line_fraction(seg: Segments) -> float:
     """Share of prose lines that are site boilerplate (policies, copyright, share/subscribe)."""
     if len(seg.prose) < 3:
         return math.nan
-    return sum(1 for line in seg.prose if BOILERPLATE.search(line)) / len(seg.prose)
+    # One scan of the joined lines (no boilerplate phrase spans a line break), each match's line counted once.
+    text = "\n".join(seg.prose)
+    starts = list(itertools.accumulate((len(line) + 1 for line in seg.prose[:-1]), initial=0))
+    lines = {bisect.bisect_right(starts, m.start()) for m in BOILERPLATE.finditer(text)}
+    return len(lines) / len(seg.prose)
 
 
 def junk_signals(seg: Segments, prose_words: list[str], language: str | None, title: str) -> dict[str, float]:
