@@ -211,23 +211,34 @@ def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]
     return wall, peak / 2**20, out
 
 
+# Only the stage, as `corpusforge dedup` runs it: the clusters are read for scoring afterwards,
+# outside the timed process.
 CORPUSFORGE_RUN = """
 import json, sys
 sys.path.insert(0, {root!r})
 from corpusforge.flows.dedup import dedup
 from corpusforge.schemas.config import DedupSettings, Settings
-from corpusforge.warehouse import Warehouse
-wh = Warehouse({warehouse!r})
 cfg = DedupSettings(threshold={threshold}, num_perm={num_perm}, ngram={ngram})
-summary = dedup(Settings(warehouse=wh.root, dedup=cfg))
+summary = dedup(Settings(warehouse={warehouse!r}, dedup=cfg))
 if summary.failed:
     raise SystemExit(summary.error)
-con = wh.connect()
-rows = con.sql("select doc_id, cluster_id from clusters").fetchall()
-reps = [r[0] for r in con.sql("select doc_id from clusters where is_representative").fetchall()]
-json.dump({{"clusters": dict(rows), "representatives": reps, "counts": summary.counts,
-           "stage_seconds": summary.seconds}}, open({result!r}, "w"))
+json.dump({{"counts": summary.counts, "stage_seconds": summary.seconds}}, open({result!r}, "w"))
 """
+
+
+def read_clusters(warehouse: Path, result: Path) -> None:
+    """The stage's clusters, in the result file the scoring reads (beside its summary)."""
+    from corpusforge.warehouse import Warehouse
+
+    con = Warehouse(str(warehouse)).connect()
+    try:
+        clusters = dict(con.sql("select doc_id, cluster_id from clusters").fetchall())
+        reps = [r[0] for r in con.sql("select doc_id from clusters where is_representative").fetchall()]
+    finally:
+        con.close()
+    data = json.loads(result.read_text())
+    result.write_text(json.dumps({**data, "clusters": clusters, "representatives": reps}))
+
 
 DATATROVE_RUN = """
 import json, sys, glob
@@ -361,6 +372,7 @@ def main() -> None:
 
     prefect_env = {**os.environ, "PREFECT_API_URL": os.environ.get("PREFECT_API_URL") or shared_server_url()}
     wall, mem, _ = measure([sys.executable, "-c", code], prefect_env)
+    read_clusters(wh_root, args.out / "cf.json")
     full_stage = json.loads((args.out / "cf.json").read_text())["stage_seconds"]
     results["corpusforge"] = (wall, mem, *evaluate(args.out / "cf.json", truth, texts, args.threshold), len(docs))
 

@@ -2,12 +2,13 @@
 
 Steps (each a plain function, wrapped as a Prefect task by the flow `dedup`):
 
-1. `plan`: ask the persisted MinHash index (in SQL) which kept documents to sign and which
-   indexed documents to take out; nothing is read per unchanged document.
+1. `plan`: ask the persisted MinHash index (in SQL) which kept documents to sign, which indexed
+   documents to take out, and which clusters rows are missing or stale; no Python record per
+   unchanged document.
 2. `sign`: MinHash signatures and shingle sets of new/changed documents on every core; written
    with their band hashes to the index (`dedup_signatures`, `dedup_bands`).
 3. `cluster`: the documents signed since their last clusters row, the clusters they and the
-   removed documents were in, and everything reachable from those along verified pairs (band
+   documents that left were in, and everything reachable from those along verified pairs (band
    collisions in DuckDB, exact Jaccard of the stored shingle sets); clusters around
    representatives, and `clusters` rows for the documents whose assignment changed.
 """
@@ -23,7 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from corpusforge.flows.configs import minhash_params
 from corpusforge.flows.runtime import default_workers, map_with_time_limit, submit_bounded
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
-from corpusforge.processing.dedup import SERIAL_BELOW, MinHashParams, SignedBatch, band_hashes, signature_batch
+from corpusforge.processing.dedup import SERIAL_BELOW, MinHashParams, SignedBatch, signature_batch
 from corpusforge.processing.dedup_clusters import Member, assignment_changed, cluster_assignments, removed_row
 from corpusforge.schemas.config import DedupSettings, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
@@ -35,13 +36,15 @@ PROGRESS_LABEL = "signing documents"
 
 @dataclass
 class DedupPlan:
-    to_sign: list[str]
+    to_sign: list[tuple[str, str]]  # (doc_id, content_hash) of the kept versions to sign
     to_unindex: list[dict]  # doc_id, content_hash, exact_hash of the indexed documents that left
+    stale: list[str]  # signed documents whose clusters row is missing or older than the signature
+    gone: list[dict]  # doc_id, cluster_id, content_hash of clustered documents no longer kept
 
 
 def plan(wh: Warehouse, cfg: DedupSettings) -> DedupPlan:
     with DedupIndex(wh, minhash_params(cfg).key) as stored:
-        return DedupPlan(to_sign=stored.documents_to_sign(), to_unindex=stored.documents_to_unindex())
+        return DedupPlan(*stored.plan())
 
 
 def sign(
@@ -57,7 +60,6 @@ def sign(
     `compute` turns (doc_ids, texts) batches into `SignedBatch`es: by default the runtime's
     process pool; on a Dask task runner, one Prefect task per batch."""
     params = minhash_params(cfg)
-    bands, rows = params.bands_rows
     now = utc_now()
     signed = 0
     with DedupIndex(wh, params.key) as stored:
@@ -81,7 +83,7 @@ def sign(
             )
             for batch in computed:
                 sig_out.write(signature_table(batch, ranking, params.key, run_id, now))
-                band_out.write(band_rows(batch.doc_ids, batch.exact, band_hashes(batch.matrix, bands, rows), run_id))
+                band_out.write(band_rows(batch.doc_ids, batch.exact, batch.bands, run_id))
                 signed += len(batch.doc_ids)
                 if progress is not None:
                     progress.update(PROGRESS_LABEL, advance=len(batch.doc_ids))
@@ -90,7 +92,7 @@ def sign(
     return signed
 
 
-def cluster(wh: Warehouse, cfg: DedupSettings, run_id: str) -> dict[str, int]:
+def cluster(wh: Warehouse, cfg: DedupSettings, the_plan: DedupPlan, run_id: str) -> dict[str, int]:
     """Recompute the clusters of the affected documents and write the changed rows.
 
     Rows are written for documents whose assignment changed and for every document signed since
@@ -99,11 +101,12 @@ def cluster(wh: Warehouse, cfg: DedupSettings, run_id: str) -> dict[str, int]:
     rows: list[dict] = []
     edges: list = []
     latest: dict[str, dict] = {}
+    stale = sorted(set(the_plan.stale) | {doc_id for doc_id, _ in the_plan.to_sign})
+    gone = the_plan.gone
     with DedupIndex(wh, params.key) as stored:
-        stale, gone = stored.clusters_to_redo()
         if stale or gone:
-            start = stored.start_groups(stale, [g["doc_id"] for g in gone])
-            groups, edges = stored.near_closure(start, cfg.threshold, cfg.verify)
+            start, everything = stored.start_groups(stale, [g["doc_id"] for g in gone])
+            groups, edges = stored.near_closure(start, cfg.threshold, cfg.verify, everything)
             members = [Member(**r) for r in stored.members(groups)]
             rows = cluster_assignments(members, edges)
             latest = stored.latest_rows([r["doc_id"] for r in rows])
@@ -188,8 +191,8 @@ def signatures_on_task_runner(batches, params: MinHashParams):
 
 
 @task(name="dedup-cluster", cache_policy=NO_CACHE)
-def cluster_task(warehouse: str, cfg: DedupSettings, run_id: str) -> dict[str, int]:
-    return cluster(Warehouse(warehouse), cfg, run_id)
+def cluster_task(warehouse: str, cfg: DedupSettings, the_plan: DedupPlan, run_id: str) -> dict[str, int]:
+    return cluster(Warehouse(warehouse), cfg, the_plan, run_id)
 
 
 @flow(name="dedup")
@@ -209,6 +212,6 @@ def dedup(settings: Settings, progress: Progress | None = None) -> StageSummary:
                 signed = sign(wh, cfg, the_plan, run_id, progress, compute=signatures_on_task_runner)
             else:
                 signed = sign_task(settings.warehouse, cfg, the_plan, run_id, progress)
-            counts = cluster_task(settings.warehouse, cfg, run_id)
+            counts = cluster_task(settings.warehouse, cfg, the_plan, run_id)
         _fill_summary(wh, cfg, summary, the_plan, signed, counts)
     return summary

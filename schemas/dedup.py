@@ -2,11 +2,12 @@
 
 `dedup_signatures` holds one row per signed document version (latest per doc_id wins; a row
 with removed=true takes a document out of the index), with the document's shingle-hash set, so
-that candidate pairs are verified by exact Jaccard without reading old documents' text.
-`dedup_bands` holds the LSH band hashes of each signature, written in the same run with the
-same `run_id`, so the current band index is the band rows whose (doc_id, run_id) is a current
-signature. Candidate pairs are found by grouping these band rows in DuckDB, never by loading the
-index into memory.
+that candidate pairs are verified by exact Jaccard without reading old documents' text, and its
+band hashes, which an incremental run loads for the current index in one read to look up the
+partners of the changed documents. `dedup_bands` holds the same band hashes one row per
+document and band, written in the same run with the same `run_id`, so the current band index
+is the band rows whose (doc_id, run_id) is a current signature: a first run (or a new stage
+version) finds every candidate pair by grouping these rows in DuckDB, out of core.
 """
 
 import pyarrow as pa
@@ -34,6 +35,7 @@ DEDUP_SIGNATURES = register_table(
                 "Sorted distinct 32-bit hashes of the word n-grams of the normalised text, for exact Jaccard "
                 "(null when removed).",
             ),
+            C("bands", pa.list_(pa.int64()), "Its LSH band hashes, one per band (null when removed)."),
             C("removed", pa.bool_(), "True when the document left the index (tombstoned or no longer kept).", False),
             C("run_id", pa.string(), "Dedup run that wrote the row; its band rows carry the same id.", False),
             C("created_at", UTC_TS, "When the row was written.", False),

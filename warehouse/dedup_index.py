@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from corpusforge.processing.dedup import SignedBatch, signature_to_bytes, verified_pairs
+from corpusforge.processing.dedup import BandIndex, SignedBatch, signature_to_bytes, verified_pairs
 from corpusforge.warehouse.catalog import register_view
 
 # Latest clusters row per document, including removed rows and rows of tombstoned documents
@@ -28,13 +28,11 @@ qualify row_number() over (partition by doc_id order by created_at desc) = 1
 """
 register_view("clusters_latest", LATEST_CLUSTERS_SQL)
 
-# The current index: the latest signature row of each document, when it is not a removal and
-# was made with the given parameters. Only small columns: the shingle sets are read per group.
+# The current index: the latest signature row of each document, when it is not a removal; its
+# small columns only (the shingle sets and band hashes are read per group). `DedupIndex` makes
+# it a temp table once per connection (`load_current_index`): every question below asks it.
 _CURRENT = """
-cur as (
-    select doc_id, run_id, exact_hash, content_hash, quality_score, fetched_at, created_at
-    from dedup_signatures where not removed and params = $params
-)
+cur as (select * from _dedup_cur where params = $params)
 """
 # The band rows of the current index, one per (exact group, band).
 _CURRENT_BANDS = """
@@ -49,13 +47,32 @@ def _ids(values, name: str = "doc_id") -> pa.Table:
     return pa.table({name: pa.array(sorted(values), pa.string())})
 
 
-def documents_to_sign(con: duckdb.DuckDBPyConnection, params: str) -> list[str]:
+def load_current_index(con: duckdb.DuckDBPyConnection) -> None:
+    """The current index as the connection's temp table `_dedup_cur` (see `_CURRENT`)."""
+    con.execute(
+        "create or replace temp table _dedup_cur as "
+        "select doc_id, run_id, exact_hash, content_hash, quality_score, fetched_at, params, created_at "
+        "from dedup_signatures where not removed"
+    )
+
+
+def load_kept_documents(con: duckdb.DuckDBPyConnection) -> None:
+    """The kept documents' small columns as the connection's temp table `_dedup_kept`: the
+    `documents` view (latest row per document, tombstones hidden) is computed once per plan,
+    not once per question."""
+    con.execute(
+        "create or replace temp table _dedup_kept as "
+        "select doc_id, content_hash, quality_score, fetched_at from documents where kept"
+    )
+
+
+def documents_to_sign(con: duckdb.DuckDBPyConnection, params: str) -> list[tuple[str, str]]:
     """Kept documents whose signature is missing or stale: new, changed content, changed ranking
     fields (quality_score, fetched_at), removed earlier, or signed with other parameters."""
     rows = con.sql(
         """
-        select a.doc_id
-        from (select doc_id, content_hash, quality_score, fetched_at from documents where kept) a
+        select a.doc_id, a.content_hash
+        from _dedup_kept a
         left join (select doc_id, content_hash, quality_score, fetched_at, params, removed from dedup_signatures) i
           using (doc_id)
         where i.doc_id is null or i.removed or i.params is distinct from $params
@@ -65,7 +82,7 @@ def documents_to_sign(con: duckdb.DuckDBPyConnection, params: str) -> list[str]:
         """,
         params={"params": params},
     ).fetchall()
-    return [r[0] for r in rows]
+    return [(r[0], r[1]) for r in rows]
 
 
 def documents_to_unindex(con: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -74,7 +91,7 @@ def documents_to_unindex(con: duckdb.DuckDBPyConnection) -> list[dict]:
         con.sql(
             """
         select doc_id, content_hash, exact_hash from dedup_signatures
-        where not removed and doc_id not in (select doc_id from documents where kept)
+        where not removed and doc_id not in (select doc_id from _dedup_kept)
         order by doc_id
         """
         )
@@ -84,15 +101,15 @@ def documents_to_unindex(con: duckdb.DuckDBPyConnection) -> list[dict]:
 
 
 def clusters_to_redo(con: duckdb.DuckDBPyConnection, params: str) -> tuple[list[str], list[dict]]:
-    """(stale, gone): kept documents whose latest clusters row is missing, removed, of another
-    content, or older than their current signature (signed since: new, changed, re-ranked, a
-    new stage version, or a run stopped between signing and clustering); and the clustered
-    documents that are no longer kept (with their latest row)."""
+    """(stale, gone): indexed kept documents whose latest clusters row is missing, removed, of
+    another content, or older than their current signature (a run stopped between signing and
+    clustering); and the clustered documents that are no longer kept (with their latest row).
+    Asked before signing: the documents about to be signed are stale as well."""
     stale = con.sql(
         f"""
         with {_CURRENT}
         select s.doc_id from cur s
-        join (select doc_id, content_hash from documents where kept) a using (doc_id)
+        join _dedup_kept a using (doc_id)
         left join (select doc_id, content_hash, removed, created_at from clusters_latest) l using (doc_id)
         where l.doc_id is null or coalesce(l.removed, false) or l.content_hash is distinct from a.content_hash
            or l.created_at < s.created_at
@@ -103,7 +120,7 @@ def clusters_to_redo(con: duckdb.DuckDBPyConnection, params: str) -> tuple[list[
     gone = con.sql(
         """
         select doc_id, cluster_id, content_hash from clusters_latest
-        where not coalesce(removed, false) and doc_id not in (select doc_id from documents where kept)
+        where not coalesce(removed, false) and doc_id not in (select doc_id from _dedup_kept)
         order by doc_id
         """
     ).to_arrow_table()
@@ -166,6 +183,23 @@ def band_partners(con: duckdb.DuckDBPyConnection, exact_hashes: set[str], params
     return rows
 
 
+def band_index(con: duckdb.DuckDBPyConnection, params: str) -> BandIndex:
+    """The band hashes of every current exact group, in one read of the signatures' small columns."""
+    table = con.sql(
+        f"""
+        with {_CURRENT}
+        select c.exact_hash, any_value(h.bands) as bands
+        from dedup_signatures_history h join cur c on h.doc_id = c.doc_id and h.run_id = c.run_id
+        group by c.exact_hash
+        """,
+        params={"params": params},
+    ).to_arrow_table()
+    groups = table.column("exact_hash").to_pylist()
+    bands = table.column("bands").combine_chunks()
+    width = len(bands[0]) if len(bands) else 0
+    return BandIndex(groups, bands.values.to_numpy().reshape(len(groups), width))
+
+
 def shingle_sets(con: duckdb.DuckDBPyConnection, exact_hashes: set[str], params: str) -> dict[str, np.ndarray]:
     """The stored shingle-hash set of each given exact group (its documents share it)."""
     con.register("_dedup_groups", _ids(exact_hashes, "exact_hash"))
@@ -220,13 +254,20 @@ def latest_cluster_rows(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> d
     return {r["doc_id"]: r for r in rows.to_pylist()}
 
 
-def iter_texts(con: duckdb.DuckDBPyConnection, doc_ids: list[str], batch_rows: int = 1000) -> Iterator[pa.RecordBatch]:
-    """The current version (id, content hash, ranking fields, text) of the given documents,
-    streamed in batches so that texts never all sit in memory."""
-    con.register("_dedup_wanted", _ids(doc_ids))
+def iter_texts(con: duckdb.DuckDBPyConnection, wanted: pa.Table, batch_rows: int = 1000) -> Iterator[pa.RecordBatch]:
+    """The planned version (doc_id and content_hash in `wanted`) of the given documents: id,
+    content hash, ranking fields and text, streamed in batches so that texts never all sit in
+    memory. Read from the history by (doc_id, content_hash): the `documents` view would be
+    computed for every document to give these few."""
+    con.register("_dedup_wanted", wanted)
     reader = con.sql(
-        "select d.doc_id, d.content_hash, d.quality_score, d.fetched_at, d.text "
-        "from documents d join _dedup_wanted w using (doc_id) order by d.doc_id"
+        """
+        select h.doc_id, h.content_hash, h.quality_score, h.fetched_at, h.text
+        from documents_history h join _dedup_wanted w on h.doc_id = w.doc_id and h.content_hash = w.content_hash
+        where h.kept
+        qualify row_number() over (partition by h.doc_id order by h.cleaned_at desc) = 1
+        order by h.doc_id
+        """
     ).to_arrow_reader(batch_rows)
     yield from reader
     con.unregister("_dedup_wanted")
@@ -263,6 +304,14 @@ class DedupIndex:
     def __init__(self, wh, params: str) -> None:
         self.params = params
         self._con = wh.connect()
+        self._loaded = False
+
+    def _current(self) -> duckdb.DuckDBPyConnection:
+        """The connection, with the current index loaded (once)."""
+        if not self._loaded:
+            load_current_index(self._con)
+            self._loaded = True
+        return self._con
 
     def __enter__(self) -> DedupIndex:
         return self
@@ -272,45 +321,58 @@ class DedupIndex:
 
     def size(self) -> int:
         """Documents in the current index: every kept document, once the stage has run."""
-        return index_size(self._con, self.params)
+        return index_size(self._current(), self.params)
 
-    def documents_to_sign(self) -> list[str]:
-        return documents_to_sign(self._con, self.params)
+    def plan(self) -> tuple[list[tuple[str, str]], list[dict], list[str], list[dict]]:
+        """(to sign as (doc_id, content_hash), to take out of the index, stale, gone): see
+        `documents_to_sign`, `documents_to_unindex`, `clusters_to_redo`."""
+        con = self._current()
+        load_kept_documents(con)
+        to_sign = documents_to_sign(con, self.params)
+        stale, gone = clusters_to_redo(con, self.params)
+        return to_sign, documents_to_unindex(con), stale, gone
 
-    def documents_to_unindex(self) -> list[dict]:
-        return documents_to_unindex(self._con)
+    def texts(self, to_sign: list[tuple[str, str]], batch_rows: int) -> Iterator[pa.RecordBatch]:
+        wanted = pa.table(
+            {
+                "doc_id": pa.array([d for d, _ in to_sign], pa.string()),
+                "content_hash": pa.array([c for _, c in to_sign], pa.string()),
+            }
+        )
+        return iter_texts(self._con, wanted, batch_rows)
 
-    def clusters_to_redo(self) -> tuple[list[str], list[dict]]:
-        return clusters_to_redo(self._con, self.params)
-
-    def texts(self, doc_ids: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
-        return iter_texts(self._con, doc_ids, batch_rows)
-
-    def start_groups(self, stale: list[str], gone: list[str]) -> set[str]:
-        """Exact groups whose clusters must be recomputed: those of the stale documents and of
-        every document that shared a cluster with a stale or gone one. When most of the index
-        is stale (a first run, a new stage version) that is every group, taken at once."""
-        if 2 * len(stale) > index_size(self._con, self.params):
-            return exact_hashes_of(self._con, None, self.params)
-        docs = set(stale) | set(cluster_mates(self._con, sorted(set(stale) | set(gone))))
-        return exact_hashes_of(self._con, sorted(docs), self.params)
+    def start_groups(self, stale: list[str], gone: list[str]) -> tuple[set[str], bool]:
+        """(groups, everything): the exact groups whose clusters must be recomputed, those of
+        the stale documents and of every document that shared a cluster with a stale or gone
+        one. When most of the index is stale (a first run, a new stage version) that is every
+        group, taken at once (everything=True)."""
+        con = self._current()
+        if 2 * len(stale) > index_size(con, self.params):
+            return exact_hashes_of(con, None, self.params), True
+        docs = set(stale) | set(cluster_mates(con, sorted(set(stale) | set(gone))))
+        return exact_hashes_of(con, sorted(docs), self.params), False
 
     def near_closure(
-        self, start: set[str], threshold: float, verify: bool = True
+        self, start: set[str], threshold: float, verify: bool = True, everything: bool = False
     ) -> tuple[set[str], list[tuple[str, str, float]]]:
         """(groups, verified pairs): the exact groups reachable from `start` along verified
         near-duplicate pairs, and every verified pair among them. A cluster is a representative
         and its verified neighbours, so these groups are whole components of the pair graph:
-        reclustering them gives what a full run gives them."""
+        reclustering them gives what a full run gives them. With `everything` (start is every
+        group), the pairs come from grouping all band rows in DuckDB; else from an in-memory
+        `BandIndex` of the current signatures' band hashes, searched per frontier."""
+        con = self._current()
         reached, frontier = set(start), set(start)
         checked: set[tuple[str, str]] = set()
         shingles: dict[str, np.ndarray] = {}
         edges: list[tuple[str, str, float]] = []
+        lookup = None if everything else band_index(con, self.params)
         while frontier:
-            pairs = [p for p in band_partners(self._con, frontier, self.params) if p not in checked]
+            found = band_partners(con, frontier, self.params) if lookup is None else lookup.partners(frontier)
+            pairs = sorted(set(found) - checked)
             checked.update(pairs)
             missing = {h for pair in pairs for h in pair if h not in shingles}
-            shingles.update(shingle_sets(self._con, missing, self.params))
+            shingles.update(shingle_sets(con, missing, self.params))
             verified = verified_pairs(pairs, shingles, threshold, verify)
             edges.extend(verified)
             frontier = {h for a, b, _ in verified for h in (a, b)} - reached
@@ -318,7 +380,7 @@ class DedupIndex:
         return reached, edges
 
     def members(self, exact_hashes: set[str]) -> list[dict]:
-        return index_members(self._con, exact_hashes, self.params).to_pylist()
+        return index_members(self._current(), exact_hashes, self.params).to_pylist()
 
     def latest_rows(self, doc_ids: list[str]) -> dict[str, dict]:
         return latest_cluster_rows(self._con, doc_ids)
@@ -348,6 +410,7 @@ def signature_table(batch: SignedBatch, ranking: dict, params: str, run_id: str,
             "params": pa.array([params] * n, pa.string()),
             "signature": pa.array([signature_to_bytes(m) for m in batch.matrix], pa.binary()),
             "shingles": pa.ListArray.from_arrays(pa.array(offsets), pa.array(values.astype(np.uint32))),
+            "bands": pa.array(list(batch.bands), pa.list_(pa.int64())),
             "removed": pa.array([False] * n, pa.bool_()),
             "run_id": pa.array([run_id] * n, pa.string()),
             "created_at": pa.array([now] * n, pa.timestamp("us", tz="UTC")),

@@ -8,6 +8,7 @@ import pytest
 
 from corpusforge.flows.dedup import dedup
 from corpusforge.processing.dedup import (
+    BandIndex,
     MinHashParams,
     exact_jaccard,
     lsh_bands,
@@ -114,3 +115,19 @@ def test_chained_copies_are_not_one_cluster_and_similarity_is_exact(wh, cfg):
     assert rows["orig"][:2] == ("copy", None) and rows["copy"][:2] == ("copy", "orig")
     assert rows["copy"][2] == pytest.approx(j_copy, abs=1e-3)
     assert rows["copy2"] == ("copy2", None, None)
+
+
+def test_band_index_finds_the_same_pairs_as_comparing_every_band():
+    rng = np.random.default_rng(3)
+    hashes = rng.integers(0, 6, size=(40, 4))  # few values: many collisions
+    groups = [f"g{i:02d}" for i in range(40)]
+    index = BandIndex(groups, hashes)
+    frontier = {"g03", "g17", "g30", "not-indexed"}
+    expected = {
+        tuple(sorted((groups[i], groups[j])))
+        for i in range(40)
+        for j in range(40)
+        if i != j and groups[i] in frontier and (hashes[i] == hashes[j]).any()
+    }
+    assert index.partners(frontier) == expected and expected
+    assert index.partners(set()) == set()
