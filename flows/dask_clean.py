@@ -29,6 +29,10 @@ from contextlib import contextmanager
 
 HEADER_BYTES = 8
 CHILD_MODULE = "corpusforge.flows.dask_clean"
+# A child says it is ready once its imports and language model are loaded: batches' limits start
+# after that, so a slow start (a busy machine) never counts against a page.
+START_LIMIT = 300.0
+READY = "ready"
 
 
 class ChildTimeout(Exception):
@@ -54,6 +58,7 @@ class CleanChild:
             stdout=subprocess.PIPE,
             close_fds=True,
         )
+        self.ready = False
 
     @property
     def alive(self) -> bool:
@@ -62,17 +67,22 @@ class CleanChild:
     def clean(self, job, batch, limit: float) -> list[dict]:
         """The batch's document rows; ChildTimeout past `limit` seconds (the child is killed),
         ChildDied when it exits, RuntimeError with the child's error when cleaning raised."""
+        if not self.ready:
+            self._receive(time.monotonic() + START_LIMIT)
+            self.ready = True
         try:
             os.write(self.proc.stdin.fileno(), _frame((job, batch)))
         except BrokenPipeError:
             self.kill()
             raise ChildDied(f"clean child exited with code {self.proc.returncode}") from None
-        deadline = time.monotonic() + limit
-        size = int.from_bytes(self._read(HEADER_BYTES, deadline), "big")
-        status, value = pickle.loads(self._read(size, deadline))
+        status, value = self._receive(time.monotonic() + limit)
         if status != "ok":
             raise RuntimeError(value)
         return value
+
+    def _receive(self, deadline: float):
+        size = int.from_bytes(self._read(HEADER_BYTES, deadline), "big")
+        return pickle.loads(self._read(size, deadline))
 
     def _read(self, n: int, deadline: float) -> bytes:
         fd, parts, got = self.proc.stdout.fileno(), [], 0
@@ -118,7 +128,11 @@ def clean_child() -> Iterator[CleanChild]:
 def run_child_loop(requests, answers) -> None:
     """The child's side: answer every (job, batch) frame with ("ok", rows) or ("error", message)."""
     from corpusforge.flows.clean_worker import clean_page_batch
+    from corpusforge.processing.language import identify_language
 
+    identify_language("warm up the language model")
+    answers.write(_frame(READY))
+    answers.flush()
     while True:
         header = requests.read(HEADER_BYTES)
         if len(header) < HEADER_BYTES:
