@@ -107,7 +107,7 @@ def render_config() -> str:
     out += _list_item(RagExport())
     out += ["", "schedules:  # cron schedules `corpusforge serve` runs (empty string: not scheduled)"]
     out += _field_lines(defaults.schedules, "  ")
-    out += ["", "task_runner: default  # default | dask (clean and dedup's CPU work on a Dask cluster)"]
+    out += ["", "task_runner: default  # default | dask (clean, dedup and RAG embedding work on a Dask cluster)"]
     out += ["dask_address: null  # a Dask scheduler, e.g. tcp://10.0.0.5:8786 (null: a local cluster)", ""]
     return "\n".join(out)
 
