@@ -293,6 +293,14 @@ def existing_export(wh, name: str, version: str) -> WrittenExport | None:
     return WrittenExport(export_path(wh, name, version), version, manifest, created=False)
 
 
+def remove_abandoned_staging(wh, versions_dir: str) -> None:
+    """Remove the hidden folders of runs killed before they published (a whole dataset each, left
+    for ever otherwise). Called under the training_examples lock, so no live run is staging."""
+    for info in wh.fs.get_file_info(pafs.FileSelector(versions_dir, allow_not_found=True)):
+        if info.base_name.startswith(".tmp-"):
+            _remove_tree(wh.fs, info.path)
+
+
 def stage_export(
     wh,
     name: str,
@@ -304,6 +312,7 @@ def stage_export(
     """Write the shards (and JSONL) of one version into a hidden folder beside its final place."""
     move_legacy_versions(wh, name)
     final = export_path(wh, name, version)
+    remove_abandoned_staging(wh, posixpath.dirname(final))
     staging = f"{posixpath.dirname(final)}/.tmp-{version}-{secrets.token_hex(4)}"
     wh.fs.create_dir(f"{staging}/data", recursive=True)
     try:

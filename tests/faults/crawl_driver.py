@@ -66,10 +66,15 @@ def crawl_all(settings: Settings) -> list[dict]:
     return results
 
 
-if __name__ == "__main__":
+def main(argv: list[str]) -> int:
     try:
-        for result in crawl_all(load_settings(sys.argv[1])):
+        for result in crawl_all(load_settings(argv[0])):
             print(result, flush=True)
     except CrawlStopped as exc:
         print(f"stopped: {exc}", file=sys.stderr, flush=True)
-        sys.exit(143)
+        return 143
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,21 +1,13 @@
-"""Issue 15.7: a crawl killed with SIGKILL at seeded random moments, then run again, ends with the
+"""Issue 15.7: a crawl killed with SIGKILL at 10 seeded moments in a row (each run resuming what the
+last one left, and killed soon after it wrote its first pages), then run to the end, ends with the
 same tables as a crawl that was never interrupted (nothing lost, nothing doubled)."""
 
 from __future__ import annotations
 
-import os
-import random
-import signal
-import time
-
-import pytest
-
-from corpusforge.schemas.config import load_settings
 from corpusforge.warehouse import Warehouse
-from tests.faults.conftest import start_crawl, write_config
-from tests.faults.crawl_driver import crawl_all
+from tests.faults import kill9
+from tests.faults.conftest import write_config
 
-MOMENTS = 5
 SEED = 15
 
 
@@ -31,76 +23,33 @@ def tables_view(wh: Warehouse) -> dict:
     }
 
 
-@pytest.fixture()
-def sample_server(sample_site_dir):
-    from corpusforge.connectors.sample_site import SampleServer
-
-    with SampleServer(sample_site_dir) as srv:
-        yield srv
+def crawl(folder, url, moment: kill9.Moment | None) -> kill9.Run:
+    config = write_config(folder, url, timeout=10, retries=1, flush_rows=3, flush_seconds=0.5, delay=0.05)
+    return kill9.run(["crawl", str(config)], folder, moment, lambda: kill9.output_files(folder / "data" / "pages"))
 
 
-def first_pages_file(folder) -> bool:
-    pages = folder / "data" / "pages"
-    return pages.exists() and any(p.name != "00000000-schema.parquet" for p in pages.glob("*.parquet"))
-
-
-def run_subprocess_crawl(folder, url, kill_after: float | None) -> tuple[float, float | None, bool]:
-    """(seconds it ran, seconds until its first pages file, whether it was killed)."""
-    config = write_config(folder, url, timeout=10, retries=1, flush_rows=5, flush_seconds=0.5, delay=0.05)
-    started = time.monotonic()
-    proc = start_crawl(config, folder / "crawl.log")
-    first_file = None
-    limit = kill_after if kill_after is not None else 120
-    while proc.poll() is None and time.monotonic() - started < limit:
-        if first_file is None and first_pages_file(folder):
-            first_file = time.monotonic() - started
-        time.sleep(0.02)
-    killed = proc.poll() is None
-    if killed:
-        os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    if not killed:
-        assert proc.returncode == 0, (folder / "crawl.log").read_text()
-    return time.monotonic() - started, first_file, killed
-
-
-def test_sigkill_at_random_moments_then_rerun_equals_an_uninterrupted_crawl(sample_server, tmp_path):
-    reference = tmp_path / "reference"
-    reference.mkdir()
-    duration, first_file, _ = run_subprocess_crawl(reference, sample_server.url, None)
+def test_sigkill_at_ten_moments_then_rerun_equals_an_uninterrupted_crawl(site_server, tmp_path):
+    reference, folder = tmp_path / "reference", tmp_path / "killed"
+    reference.mkdir(), folder.mkdir()
+    done = crawl(reference, site_server.url, None)
     expected = tables_view(Warehouse(str(reference / "data")))
     assert len(expected["pages"]) > 40
 
-    rng = random.Random(SEED)
-    killed_mid_crawl = 0
-    for n in range(MOMENTS):
-        folder = tmp_path / f"kill-{n}"
-        folder.mkdir()
-        moment = rng.uniform(first_file * 0.8, duration)  # from the imports' end to the crawl's end
-        _, _, killed = run_subprocess_crawl(folder, sample_server.url, moment)
-        wh = Warehouse(str(folder / "data"))
-        if killed and first_pages_file(folder) and not tables_view(wh)["completed_sources"]:
-            killed_mid_crawl += 1
-        if killed and not tables_view(wh)["completed_sources"]:  # killed after completing: nothing to finish
-            crawl_all(load_settings(folder / "corpusforge.yaml"))  # the next run finishes the job
-        got = tables_view(wh)
-        assert got == expected, f"kill at {moment:.2f}s (seed {SEED}, moment {n}):\n{_diff(got, expected)}"
-    assert killed_mid_crawl >= 2  # the moments did land inside crawls that had written pages
+    # Each run is killed within a tenth of the reference's crawling time after its first new
+    # pages file: the ten kills walk through the whole crawl.
+    moments = kill9.seeded_moments(SEED, 0.0, done.active / kill9.MOMENTS, after_progress=True)
+    wh = Warehouse(str(folder / "data"))
+
+    def finished() -> bool:  # a completed crawl is not run again (a new run would recrawl)
+        return (folder / "data" / "crawl_runs").exists() and bool(tables_view(wh)["completed_sources"])
+
+    runs = kill9.kill_chain(lambda m: crawl(folder, site_server.url, m), moments, finished)
+    got = tables_view(wh)
+    assert got == expected, kill9.diff(got, expected)
+    assert sum(r.killed for r in runs) >= kill9.MOMENTS - 2, runs  # the moments did land inside crawls
 
 
-def _diff(a: dict, b: dict) -> str:
-    from collections import Counter
-
-    out = []
-    for key in a:
-        if a[key] != b[key]:
-            ca, cb = Counter(a[key]), Counter(b[key])
-            out.append(f"{key}: only after the kill {sorted((ca - cb).elements())[:5]}; "
-                       f"only uninterrupted {sorted((cb - ca).elements())[:5]}")  # fmt: skip
-    return "\n".join(out)
-
-
-def test_a_resumed_redirect_row_still_leads_to_its_target(sample_server, sample_manifest):
+def test_a_resumed_redirect_row_still_leads_to_its_target(site_server, sample_manifest):
     """What the kill -9 test found: a run killed after writing a redirect's row, before its target's,
     must still crawl the target when it resumes."""
     import asyncio
@@ -110,8 +59,8 @@ def test_a_resumed_redirect_row_still_leads_to_its_target(sample_server, sample_
     from corpusforge.schemas.config import SourceConfig
 
     old = sorted(p for p in sample_manifest["redirects"] if p.startswith("/old/"))[0]
-    start, target = sample_server.url + old, sample_server.url + sample_manifest["redirects"][old]
-    root = sample_server.url + "/"
+    start, target = site_server.url + old, site_server.url + sample_manifest["redirects"][old]
+    root = site_server.url + "/"
     source = SourceConfig(name="s", kind="site", url=root, max_depth=1, allow_private_network=True)
     done = {root: {"fetch_status": "fetched", "final_url": root, "depth": 0},
             start: {"fetch_status": "skipped", "final_url": target, "depth": 1}}  # fmt: skip

@@ -1,113 +1,82 @@
-"""Issue 15.7 for the dedup stage and the training export: the real CLI, in a subprocess, killed
-with SIGKILL at seeded random moments, then run again, ends with the same clusters (dedup) and the
-same published dataset (training export) as a run that was never interrupted."""
+"""Issue 15.7 for the dedup stage and the training export: the real CLI, killed with SIGKILL at 10
+seeded moments in a row (each run resuming what the last one left), then run to the end, leaves
+every table as a run never interrupted did: the same clusters (dedup); the same published dataset,
+row for row, with no half-written version beside it (training export)."""
 
 from __future__ import annotations
 
 import json
-import os
-import random
-import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
-import yaml
 
-from corpusforge.schemas.config import load_settings
-from corpusforge.warehouse import Warehouse
-from tests.faults.crawl_driver import crawl_all
+from tests.faults import kill9
+from tests.faults.conftest import stage_run
 
-MOMENTS = 3  # each moment is two CLI runs; 3 per stage keeps the test near two minutes
 SEED = 11
-CLI = str(Path(sys.executable).with_name("corpusforge"))
+TABLE = "training_examples"  # what the training export locks while it writes a version
 
 
-def run(folder: Path, *command: str, kill_after: float | None = None) -> tuple[float, bool]:
-    """(seconds it ran, whether it was killed); an uninterrupted run must succeed."""
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    started = time.monotonic()
-    with open(folder / "cli.log", "ab") as log:
-        proc = subprocess.Popen([CLI, "-c", str(folder / "corpusforge.yaml"), *command], cwd=folder, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    limit = kill_after if kill_after is not None else 300
-    while proc.poll() is None and time.monotonic() - started < limit:
-        time.sleep(0.02)
-    killed = proc.poll() is None
-    if killed:
-        os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    if not killed:
-        assert proc.returncode == 0, (folder / "cli.log").read_text()[-3000:]
-    return time.monotonic() - started, killed
+def kill_ten_times(src: Path, target: Path, moments: list[kill9.Moment], table: str, *command: str) -> list[kill9.Run]:
+    """`command` on a copy of `src`, killed at each moment (`table`: what it locks while it
+    works), then run to the end."""
+    folder = kill9.copy(src, target)
+    progress = kill9.lock_holder(folder, table)
+    runs = kill9.kill_chain(lambda m: kill9.run(kill9.cli(folder, *command), folder, m, progress), moments)
+    assert sum(r.killed for r in runs) >= kill9.MOMENTS // 2, runs  # the moments landed inside runs
+    return runs
 
 
-def clusters_view(folder: Path) -> list[tuple]:
-    """The current cluster of every document (the catalog's `clusters` view)."""
-    con = Warehouse(str(folder / "data")).connect(read_only=True)
-    try:
-        return con.execute(
-            "select doc_id, cluster_id, is_representative, method, coalesce(removed, false) from clusters order by 1"
-        ).fetchall()
-    finally:
-        con.close()
+@pytest.mark.slow
+def test_sigkill_during_dedup_ten_times_then_rerun_equals_an_uninterrupted_dedup(cleaned, deduped, tmp_path):
+    expected = kill9.warehouse_view(deduped.folder)
+    assert len(expected["clusters"]) > 30
+    moments = kill9.progress_moments(SEED, deduped.run)  # over the time the reference held its locks
+    kill_ten_times(cleaned.folder, tmp_path / "killed", moments, "clusters", "dedup")
+    got = kill9.warehouse_view(tmp_path / "killed")
+    assert got == expected, kill9.diff(got, expected)
 
 
-def published_dataset(folder: Path) -> tuple:
+def published_dataset(folder: Path) -> dict:
+    """The training export's published version: manifest (less its run's time), files and rows."""
     latest = folder / "exports" / "training" / "default" / "latest"
-    manifest = json.loads((latest / "manifest.json").read_text())
-    files = sorted(p.relative_to(latest).as_posix() for p in (latest / "data").rglob("*.parquet"))
-    return manifest["version"], manifest["counts"], files
-
-
-@pytest.fixture(scope="module")
-def cleaned(prefect_api, sample_site_dir, tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("cleaned")
-    cfg = {"warehouse": "data", "sources": [{"name": "docs", "kind": "files", "path": str(sample_site_dir)}]}
-    (folder / "corpusforge.yaml").write_text(yaml.safe_dump(cfg))
-    crawl_all(load_settings(folder / "corpusforge.yaml"))
-    run(folder, "clean")
-    return folder
-
-
-def _copy(src: Path, target: Path) -> Path:
-    shutil.copytree(src, target)
-    return target
+    manifest = {k: v for k, v in json.loads((latest / "manifest.json").read_text()).items() if not kill9.volatile(k)}
+    files = sorted((latest / "data").rglob("*.parquet"))
+    rows = {p.relative_to(latest).as_posix(): sorted(map(repr, pq.read_table(p).to_pylist())) for p in files}
+    return {"manifest": manifest, "rows": rows}
 
 
 @pytest.mark.slow
-def test_sigkill_during_dedup_then_rerun_equals_an_uninterrupted_dedup(cleaned, tmp_path):
-    reference = _copy(cleaned, tmp_path / "reference")
-    duration, _ = run(reference, "dedup")
-    expected = clusters_view(reference)
-    assert len(expected) > 30
-    rng = random.Random(SEED)
-    for n in range(MOMENTS):
-        folder = _copy(cleaned, tmp_path / f"kill-{n}")
-        moment = rng.uniform(duration * 0.3, duration * 0.95)
-        _, killed = run(folder, "dedup", kill_after=moment)
-        assert killed  # the kill landed before the run finished
-        run(folder, "dedup")
-        assert clusters_view(folder) == expected, f"kill at {moment:.2f}s (seed {SEED}, moment {n})"
+def test_sigkill_during_training_export_ten_times_then_publishes_the_same_dataset(deduped, tmp_path):
+    reference = stage_run(deduped.folder, tmp_path / "reference", TABLE, "export", "training")
+    expected = published_dataset(reference.folder)
+    assert expected["rows"]
+    # It holds its lock only while it publishes (a fraction of a second): moments over the whole run.
+    seconds = reference.run.seconds
+    moments = kill9.seeded_moments(SEED, seconds * 0.2, seconds * 0.97)
+    kill_ten_times(deduped.folder, tmp_path / "killed", moments, TABLE, "export", "training")
+    assert published_dataset(tmp_path / "killed") == expected
+    versions = tmp_path / "killed" / "exports" / "training" / "default" / "__versions__"
+    assert [v.name for v in versions.iterdir()] == [expected["manifest"]["version"]]  # no half-written version
+    listing = [
+        sorted(p.name for p in (f / "exports" / "training" / "default").iterdir())
+        for f in (tmp_path / "killed", reference.folder)
+    ]
+    assert listing[0] == listing[1]  # nor a half-made latest/
+    got, want = kill9.warehouse_view(tmp_path / "killed"), kill9.warehouse_view(reference.folder)
+    assert got == want, kill9.diff(got, want)
 
 
-@pytest.mark.slow
-def test_sigkill_during_training_export_then_rerun_publishes_the_same_dataset(cleaned, tmp_path):
-    deduped = _copy(cleaned, tmp_path / "deduped")
-    run(deduped, "dedup")
-    reference = _copy(deduped, tmp_path / "reference")
-    duration, _ = run(reference, "export", "training")
-    expected = published_dataset(reference)
-    rng = random.Random(SEED)
-    for n in range(MOMENTS):
-        folder = _copy(deduped, tmp_path / f"kill-{n}")
-        moment = rng.uniform(duration * 0.3, duration * 0.95)
-        _, killed = run(folder, "export", "training", kill_after=moment)
-        assert killed
-        run(folder, "export", "training")
-        assert published_dataset(folder) == expected, f"kill at {moment:.2f}s (seed {SEED}, moment {n})"
-        versions = list((folder / "exports" / "training" / "default" / "__versions__").iterdir())
-        assert [v.name for v in versions] == [expected[0]]  # no half-written version left beside it
+def test_a_version_staged_by_a_killed_export_is_removed_by_the_next_export(wh):
+    """What the kill -9 test found: a training export killed while it staged a version left its
+    hidden folder (a whole dataset) in __versions__ for ever."""
+    import pyarrow as pa
+
+    from corpusforge.warehouse import training_export as store
+
+    versions = Path(store.export_path(wh, "default", "v2")).parent
+    (versions / ".tmp-v1-dead0000" / "data").mkdir(parents=True)
+    (versions / ".tmp-v1-dead0000" / "data" / "train-00000.parquet").write_bytes(b"half a file")
+    staged = store.stage_export(wh, "default", "v2", {"train": pa.table({"text": ["a", "b"]})}, shards=1)
+    assert [p.name for p in versions.iterdir()] == [Path(staged.staging).name]

@@ -18,10 +18,9 @@ import yaml
 
 from corpusforge.connectors.sample_site import generate_site
 from corpusforge.schemas.config import load_settings
-from corpusforge.warehouse import Warehouse
 from tests.faults.conftest import wait_until
 from tests.faults.crawl_driver import crawl_all
-from tests.faults.test_kill9_clean import documents_view
+from tests.faults.kill9 import table_rows
 
 CLI = str(Path(sys.executable).with_name("corpusforge"))
 PAGES = 600  # several seconds of cleaning on 2 cores: the signal lands mid-run
@@ -55,7 +54,7 @@ def test_sigterm_on_the_clean_command_keeps_what_was_cleaned_and_the_next_run_fi
     reference, stopped = (shutil.copytree(crawled, tmp_path / name) for name in ("reference", "stopped"))
 
     assert start_clean(reference).wait(300) == 0, (reference / "clean.log").read_text()[-3000:]
-    expected = documents_view(Warehouse(str(reference / "data")))
+    expected = table_rows(reference, "documents")
     assert len(expected) > PAGES // 2
 
     proc = start_clean(stopped)
@@ -77,9 +76,9 @@ def test_sigterm_on_the_clean_command_keeps_what_was_cleaned_and_the_next_run_fi
     log = (stopped / "clean.log").read_text()
     assert "stopped by SIGTERM" in log, log[-3000:]
     assert not (stopped / "data" / "documents" / "_lock").exists()
-    kept = documents_view(Warehouse(str(stopped / "data")))
+    kept = table_rows(stopped, "documents")
     assert 0 < len(kept) < len(expected)  # what was cleaned before the signal was written, not the rest
     assert set(kept) <= set(expected)
 
     assert start_clean(stopped).wait(300) == 0, (stopped / "clean.log").read_text()[-3000:]
-    assert documents_view(Warehouse(str(stopped / "data"))) == expected
+    assert table_rows(stopped, "documents") == expected
