@@ -119,7 +119,7 @@ class PeakSampler:
                 try:
                     rss = proc.memory_info().rss / 2**20
                     if rss > self.peaks.get(proc.pid, (0.0, ""))[0]:
-                        cmd = self.peaks.get(proc.pid, (0.0, ""))[1] or " ".join(proc.cmdline())[:120]
+                        cmd = self.peaks.get(proc.pid, (0.0, ""))[1] or " ".join(proc.cmdline()).split("\n")[0][:100]
                         self.peaks[proc.pid] = (rss, cmd)
                 except psutil.Error:
                     pass

@@ -86,8 +86,11 @@ class _UrlCrawl:
     def _skip(self, url: str, depth: int, error: str) -> None:
         self.emit(Outcome(_page_row(self.job, url, datetime.now(UTC), "skipped", error=error, depth=depth)))
 
-    def enqueue(self, raw_url: str, depth: int, chain: tuple[str, ...] = (), record_refusal: bool = False) -> None:
-        url = normalize_url(raw_url)
+    def enqueue(self, raw_url: str, depth: int, chain: tuple[str, ...] = (), record_refusal: bool = False,
+                normalized: bool = False) -> None:  # fmt: skip
+        if raw_url in self.seen:  # most links of a page were met before: no normalising again
+            return
+        url = raw_url if normalized else normalize_url(raw_url)
         if url is None:
             if record_refusal:
                 self._skip(raw_url, depth, "invalid_url: not an http(s) URL")
@@ -112,8 +115,8 @@ class _UrlCrawl:
 
     def follow_links(self, item: _Item, links: Iterable[str] | None) -> None:
         if self.follow and links and item.depth < self.job.source.max_depth:
-            for link in links:
-                self.enqueue(link, item.depth + 1)
+            for link in links:  # normalised by extract_links (now or when the links were stored)
+                self.enqueue(link, item.depth + 1, normalized=True)
 
     # -- run --------------------------------------------------------------------------------------
     async def run(self) -> CrawlReport:

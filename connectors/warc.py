@@ -7,6 +7,7 @@ its HTTP status line and headers, so another crawler or a replay tool can read o
 from __future__ import annotations
 
 import io
+import shutil
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -77,6 +78,14 @@ class WarcOut:
         with self._lock:
             self._writer.write_record(record)
             self.records += 1
+
+    def append_part(self, part: Path, records: int) -> None:
+        """Move the records of a WARC written elsewhere (a crawl worker process) into this one, and
+        remove it: WARC records concatenate, gzipped one by one or not."""
+        with self._lock, open(part, "rb") as fh:
+            shutil.copyfileobj(fh, self._fh)
+            self.records += records
+        part.unlink()
 
     def close(self) -> None:
         with self._lock:

@@ -1,12 +1,12 @@
 """The crawl stage: sources in corpusforge.yaml -> rows of the pages table.
 
 `crawl` is a Prefect flow with one task per source (sources run in parallel, a task is retried
-only for I/O trouble, and a retried or re-run source resumes its interrupted run).
+only for I/O trouble, and a retried or re-run source resumes its interrupted run). Each task crawls
+in a worker process of its own that imports no Prefect (flows/crawl_worker.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections import Counter
@@ -15,30 +15,14 @@ import httpx
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from corpusforge.connectors.crawler import (
-    RECORD_KINDS,
-    CrawlJob,
-    CrawlStopped,
-    StopSignal,
-    crawl_urls,
-    ingest_records,
-    open_warc,
-    record_source_records,
-)
+from corpusforge.connectors.crawler import CrawlStopped, StopSignal
 from corpusforge.connectors.warc import WarcOut
 from corpusforge.flows.configs import fetch_policy
+from corpusforge.flows.crawl_worker import crawl_in_worker
 from corpusforge.flows.stage import Progress, StageSummary, error_line, run_name
 from corpusforge.schemas.config import Settings, SourceConfig
 from corpusforge.warehouse import Warehouse, new_run_id
-from corpusforge.warehouse.crawl_state import (
-    PageBatchWriter,
-    crawl_locks,
-    interrupted_run,
-    load_crawl_state,
-    load_links,
-    mark_run,
-    urls_done_in_run,
-)
+from corpusforge.warehouse.crawl_state import crawl_locks
 from corpusforge.warehouse.shutdown import RunGuard
 
 
@@ -52,47 +36,12 @@ def crawl_source(
 ) -> dict:
     """Crawl one source into the warehouse (the caller holds the crawl locks); returns its counts.
 
-    A run of this source that started and never completed is resumed under its own run id: the
-    URLs it already wrote are not fetched again, only their stored links are followed.
+    The crawl runs in a worker process that imports no Prefect (flows/crawl_worker.py): progress
+    and a stop request pass through, its error is raised here. A run of this source that started
+    and never completed is resumed under its own run id: the URLs it already wrote are not fetched
+    again, only their stored links are followed.
     """
-    resumed_run = interrupted_run(wh, source.name)
-    run_id = resumed_run or new_run_id("crawl")
-    if resumed_run is None:
-        mark_run(wh, run_id, source.name, "started")
-    job = CrawlJob(
-        source=source,
-        run_id=run_id,
-        state=load_crawl_state(wh, source.name),
-        known_links=load_links(wh, source.name) if source.kind == "site" else {},
-        done=urls_done_in_run(wh, source.name, resumed_run) if resumed_run else {},
-    )
-    policy = fetch_policy(settings.crawl, source)
-
-    def report(done: int, discovered: int) -> None:
-        if progress is not None:
-            progress.update(f"crawl {source.name}", completed=done, total=discovered)
-
-    crawl = settings.crawl
-    with PageBatchWriter(wh, run_id, crawl.flush_rows, crawl.flush_seconds) as sink:
-
-        def emit(outcome) -> None:
-            sink.add(outcome.page, outcome.links, outcome.tombstone)
-
-        if source.kind in RECORD_KINDS:
-            with open_warc(source, policy) if source.kind == "warc" else contextlib.nullcontext() as stream:
-                report = ingest_records(job, record_source_records(source, stream), emit, warc, report, stop=stop)
-        else:
-            report = asyncio.run(crawl_urls(job, policy, emit, report, warc, stop=stop))
-    counts = {k: int(v) for k, v in report.counts.items()}
-    mark_run(wh, run_id, source.name, "completed", counts)
-    return {
-        "source": source.name,
-        "run_id": run_id,
-        "resumed": resumed_run is not None,
-        "counts": counts,
-        "reasons": dict(report.reasons),
-        "skipped_by_robots": report.skipped_by_robots,
-    }
+    return crawl_in_worker(wh, settings, source, fetch_policy(settings.crawl, source), warc, progress, stop)
 
 
 @contextlib.contextmanager

@@ -80,8 +80,10 @@ def test_per_host_delay_and_robots_crawl_delay_are_honoured(serve, site_copy, wh
     robots = site_copy / "robots.txt"
     srv = serve(site_copy)
     run_crawl(make_settings(wh.root, srv.url + "/", delay=0.2, concurrency_per_host=2, source={"max_pages": 6}))
-    starts = [e["t"] for e in requests_of(srv)]
-    assert len(starts) >= 6
+    # After robots.txt, as below: the worker process's first connection (set up after its start was
+    # granted) makes robots.txt arrive late, so its server-side gap to the next request looks short.
+    starts = [e["t"] for e in requests_of(srv)[1:]]
+    assert requests_of(srv)[0]["path"] == "/robots.txt" and len(starts) >= 6
     assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 0.2 * 0.9  # server-side timestamps
 
     robots.write_text(robots.read_text().replace("User-agent: *\n", "User-agent: *\nCrawl-delay: 0.3\n", 1))
