@@ -36,6 +36,7 @@ PROGRESS_LABEL = "signing documents"
 
 @dataclass
 class DedupPlan:
+    kept: int  # kept documents: what the stage covers
     to_sign: list[tuple[str, str]]  # (doc_id, content_hash) of the kept versions to sign
     to_unindex: list[dict]  # doc_id, content_hash, exact_hash of the indexed documents that left
     stale: list[str]  # signed documents whose clusters row is missing or older than the signature
@@ -130,10 +131,10 @@ def cluster(wh: Warehouse, cfg: DedupSettings, the_plan: DedupPlan, run_id: str)
 
 def _fill_summary(wh, cfg, summary, the_plan, signed, cluster_counts) -> None:
     with DedupIndex(wh, minhash_params(cfg).key) as stored:
-        indexed, totals, largest = stored.size(), stored.cluster_totals(), stored.largest_clusters()
+        totals, largest = stored.cluster_totals(), stored.largest_clusters()
     summary.counts.update(
         {
-            "documents in": indexed,
+            "documents in": the_plan.kept,
             "signed (new or changed)": signed,
             "left the index": len(the_plan.to_unindex),
             **cluster_counts,

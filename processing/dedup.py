@@ -269,7 +269,8 @@ def band_hashes(matrix: np.ndarray, bands: int, rows: int) -> np.ndarray:
 class BandIndex:
     """In-memory lookup of band collisions: which exact groups share a band hash with given ones.
 
-    Built from one row of band hashes per exact group (shape (groups, bands)); each band's
+    Built from rows of band hashes, each labelled with its exact group (shape (rows, bands); an
+    exact group may have several rows, one per document); each band's
     column is sorted once, so finding the partners of a few hundred groups is a binary search
     per group and band, not a pass over every band row. Memory: about 3 x 8 bytes per group and
     band (20 MB for 50,000 groups and 18 bands); a first run groups the band rows in DuckDB.
@@ -293,11 +294,11 @@ class BandIndex:
             keys = self.hashes[rows, band]
             lo, hi = np.searchsorted(column, keys, "left"), np.searchsorted(column, keys, "right")
             for row, start, end in zip(rows.tolist(), lo.tolist(), hi.tolist(), strict=True):
-                if end - start > 1:  # the group itself is always one of the equal hashes
+                if end - start > 1:  # the row itself is always one of the equal hashes
                     mine = self.groups[row]
                     for other in self.order[start:end, band].tolist():
-                        if other != row:
-                            theirs = self.groups[other]
+                        theirs = self.groups[other]
+                        if theirs != mine:  # rows of one exact group share every band
                             pairs.add((mine, theirs) if mine < theirs else (theirs, mine))
         return pairs
 

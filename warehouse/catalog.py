@@ -50,9 +50,11 @@ def _current_view_sql(spec: TableSpec) -> str:
     keys = ", ".join(spec.key)
     sql = f"select * from {history} h qualify row_number() over (partition by {keys} order by {spec.order_by} desc) = 1"
     if spec.hide_tombstoned_by:
+        # An ANTI JOIN, not NOT EXISTS: DuckDB plans the correlated subquery as a delim join, about
+        # 8x slower on 50,000 documents (0.5 s against 0.07 s); the rows kept are the same.
         sql = (
-            f"select * from ({sql}) cur where not exists (select 1 from tombstones t "
-            f"where t.doc_id = cur.doc_id and t.created_at >= cur.{spec.hide_tombstoned_by})"
+            f"select cur.* from ({sql}) cur anti join tombstones t "
+            f"on t.doc_id = cur.doc_id and t.created_at >= cur.{spec.hide_tombstoned_by}"
         )
     return sql
 

@@ -184,13 +184,13 @@ def band_partners(con: duckdb.DuckDBPyConnection, exact_hashes: set[str], params
 
 
 def band_index(con: duckdb.DuckDBPyConnection, params: str) -> BandIndex:
-    """The band hashes of every current exact group, in one read of the signatures' small columns."""
+    """The band hashes of every current document, in one read of the signatures' band column
+    (the documents of an exact group have the same ones: `BandIndex` pairs groups, not rows)."""
     table = con.sql(
         f"""
         with {_CURRENT}
-        select c.exact_hash, any_value(h.bands) as bands
+        select c.exact_hash, h.bands
         from dedup_signatures_history h join cur c on h.doc_id = c.doc_id and h.run_id = c.run_id
-        group by c.exact_hash
         """,
         params={"params": params},
     ).to_arrow_table()
@@ -319,18 +319,15 @@ class DedupIndex:
     def __exit__(self, *exc) -> None:
         self._con.close()
 
-    def size(self) -> int:
-        """Documents in the current index: every kept document, once the stage has run."""
-        return index_size(self._current(), self.params)
-
-    def plan(self) -> tuple[list[tuple[str, str]], list[dict], list[str], list[dict]]:
-        """(to sign as (doc_id, content_hash), to take out of the index, stale, gone): see
-        `documents_to_sign`, `documents_to_unindex`, `clusters_to_redo`."""
+    def plan(self) -> tuple[int, list[tuple[str, str]], list[dict], list[str], list[dict]]:
+        """(kept documents, to sign as (doc_id, content_hash), to take out of the index, stale,
+        gone): see `documents_to_sign`, `documents_to_unindex`, `clusters_to_redo`."""
         con = self._current()
         load_kept_documents(con)
+        kept = con.sql("select count(*) from _dedup_kept").fetchall()[0][0]
         to_sign = documents_to_sign(con, self.params)
         stale, gone = clusters_to_redo(con, self.params)
-        return to_sign, documents_to_unindex(con), stale, gone
+        return kept, to_sign, documents_to_unindex(con), stale, gone
 
     def texts(self, to_sign: list[tuple[str, str]], batch_rows: int) -> Iterator[pa.RecordBatch]:
         wanted = pa.table(
