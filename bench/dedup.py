@@ -15,7 +15,9 @@ subprocess (wall time and peak memory of the whole process tree, sampled with ps
 - naive: `MinHash()` + `update` per shingle + `MinHashLSH` insert/query, on `--naive-docs`
   documents (extrapolated linearly to the full size, and labelled so);
 - incremental: `--incremental` new documents (half of them near copies of existing originals)
-  added to the corpusforge warehouse, run again; printed beside the full run with their ratio.
+  added to the corpusforge warehouse, run again; printed beside the full run with their ratio,
+  twice: "process" is the subprocess end to end (interpreter start, imports, Prefect's flow and
+  task runs, the stage), "stage" the flow's own timer (what the stage reads, computes, writes).
 
 Both corpusforge runs use the shared local Prefect server, as `corpusforge dedup` does (started
 before the first timed run if none answers), so neither pays for a temporary server.
