@@ -28,7 +28,8 @@ from corpusforge.processing.dedup import SERIAL_BELOW, MinHashParams, SignedBatc
 from corpusforge.processing.dedup_clusters import Member, assignment_changed, cluster_assignments, removed_row
 from corpusforge.schemas.config import DedupSettings, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
-from corpusforge.warehouse.dedup_index import DedupIndex, band_rows, signature_table, unindex_rows
+from corpusforge.warehouse.dedup_index import DedupIndex
+from corpusforge.warehouse.dedup_rows import band_rows, signature_table, unindex_rows
 
 WRITTEN_TABLES = ("dedup_signatures", "dedup_bands", "clusters")
 PROGRESS_LABEL = "signing documents"
