@@ -7,7 +7,7 @@ prints pages/s of
     quality filter, PII redaction, warehouse write) on the process pool,
 their ratio, and the peak memory (resident set of this process plus its workers).
 
-    .venv/bin/python bench/clean.py [--pages 2000] [--workers 0] [--full-extraction]
+    .venv/bin/python bench/clean.py [--pages 2000] [--workers 0] [--full-extraction] [--corpus all]
 """
 
 from __future__ import annotations
@@ -37,12 +37,21 @@ PYTHON_DOCS = Path("/usr/share/doc/python3.11/html")
 class PeakMemory:
     """Samples the memory of this process and all its children every 50 ms: the proportional set
     size (PSS), which splits pages the forked workers share with their parent instead of counting
-    them once per process as the resident set size would."""
+    them once per process as the resident set size would. Also the CPU seconds they used (the
+    last sample of each process), a figure other load on the machine disturbs less than wall time."""
 
     def __init__(self) -> None:
         self.peak = 0
+        self._cpu: dict[int, float] = {}
+        # processes alive before (this one, a forkserver left by an earlier run) count from here
+        me = psutil.Process()
+        self._cpu_start = {p.pid: sum(p.cpu_times()[:2]) for p in [me, *me.children(recursive=True)]}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(cpu - self._cpu_start.get(pid, 0.0) for pid, cpu in self._cpu.items())
 
     def _run(self) -> None:
         me = psutil.Process()
@@ -51,6 +60,7 @@ class PeakMemory:
             for proc in [me, *me.children(recursive=True)]:
                 try:
                     total += proc.memory_full_info().pss
+                    self._cpu[proc.pid] = sum(proc.cpu_times()[:2])
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
@@ -77,13 +87,14 @@ def python_docs_pages() -> list[tuple[str, bytes]]:
     return [(f"http://docs.test/{f.relative_to(PYTHON_DOCS)}", f.read_bytes()) for f in files]
 
 
-def plain_trafilatura_rate(pages: list[tuple[str, bytes]]) -> float:
+def plain_trafilatura_rate(pages: list[tuple[str, bytes]]) -> tuple[float, float]:
+    """Pages per wall-clock second and per CPU second of `trafilatura.extract` in this process."""
     import trafilatura
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _, body in pages:
         trafilatura.extract(body)
-    return len(pages) / (time.perf_counter() - start)
+    return len(pages) / (time.perf_counter() - start), len(pages) / (time.process_time() - cpu)
 
 
 def write_pages(wh: Warehouse, pages: list[tuple[str, bytes]], source: str) -> None:
@@ -109,8 +120,9 @@ def write_pages(wh: Warehouse, pages: list[tuple[str, bytes]], source: str) -> N
         wh.write("pages", rows[i : i + 500], run_id)
 
 
-def clean_stage_rate(pages: list[tuple[str, bytes]], clean: CleanSettings, tmp: Path) -> tuple[float, int, dict]:
-    """Pages/s of the clean stage (plan, read, clean, write) and its peak memory in bytes."""
+def clean_stage_rate(pages: list[tuple[str, bytes]], clean: CleanSettings, tmp: Path) -> tuple[float, float, int, dict]:
+    """Pages per second and per CPU second (all processes) of the clean stage (plan, read, clean,
+    write), and its peak memory in bytes."""
     wh = Warehouse(str(tmp / "warehouse"))
     wh.init()
     write_pages(wh, pages, "bench")
@@ -123,7 +135,7 @@ def clean_stage_rate(pages: list[tuple[str, bytes]], clean: CleanSettings, tmp: 
         pending = plan_task.fn(wh, configs, default)
         result = clean_pages_task.fn(wh, clean, pending, configs, default, new_run_id("clean"))
         seconds = time.perf_counter() - start
-    return len(pending) / seconds, memory.peak, result["counts"]
+    return len(pending) / seconds, len(pending) / memory.cpu_seconds, memory.peak, result["counts"]
 
 
 def main() -> None:
@@ -131,6 +143,10 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=2000, help="sample site size")
     parser.add_argument("--workers", type=int, default=0, help="clean workers (0 = one per core)")
     parser.add_argument("--full-extraction", action="store_true", help="clean.fast_extraction = false")
+    parser.add_argument(
+        "--corpus", choices=("site", "docs", "both", "all"), default="all",
+        help="which rows to measure: the sample site, Python's docs, both in one run, or all three (default)",
+    )  # fmt: skip
     args = parser.parse_args()
     clean = CleanSettings(workers=args.workers, fast_extraction=not args.full_extraction)
     print(
@@ -139,23 +155,31 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="corpusforge-bench-") as tmp_dir:
         tmp = Path(tmp_dir)
+        site = sample_site_pages(args.pages, tmp / "site") if args.corpus != "docs" else []
+        docs = python_docs_pages() if args.corpus != "site" else []
         corpora = {
-            f"sample site ({args.pages} pages)": sample_site_pages(args.pages, tmp / "site"),
-            "python 3.11 docs": python_docs_pages(),
+            f"sample site ({args.pages} pages)": site if args.corpus in ("site", "all") else [],
+            "python 3.11 docs": docs if args.corpus in ("docs", "all") else [],
+            "both": site + docs if args.corpus in ("both", "all") else [],
         }
-        corpora["both"] = [p for pages in corpora.values() for p in pages]
+        corpora = {name: pages for name, pages in corpora.items() if pages}
         print(
             f"{'corpus':<28}{'pages':>7}{'trafilatura p/s':>17}{'clean p/s':>11}{'ratio':>7}{'peak MB':>9}"
-            "  kept/dropped"
+            f"{'cpu ratio':>11}  kept/dropped"
         )
         for number, (name, pages) in enumerate(corpora.items()):
-            baseline = plain_trafilatura_rate(pages)
-            rate, peak, counts = clean_stage_rate(pages, clean, tmp / f"run{number}")
+            baseline, baseline_cpu = plain_trafilatura_rate(pages)
+            rate, rate_cpu, peak, counts = clean_stage_rate(pages, clean, tmp / f"run{number}")
             print(
                 f"{name:<28}{len(pages):>7}{baseline:>17.1f}{rate:>11.1f}{rate / baseline:>7.2f}"
-                f"{peak / 2**20:>9.0f}  {counts.get('kept', 0)}/{counts.get('dropped', 0)}"
-                f" (failed: {counts.get('failed', 0)})"
+                f"{peak / 2**20:>9.0f}{rate_cpu / baseline_cpu:>11.2f}  {counts.get('kept', 0)}/"
+                f"{counts.get('dropped', 0)} (failed: {counts.get('failed', 0)})"
             )
+        print(
+            "ratio: clean p/s over trafilatura p/s (wall clock). cpu ratio: pages per CPU second of the stage "
+            "(driver and workers together) over trafilatura's; on an otherwise idle machine the wall-clock ratio "
+            "approaches the cpu ratio times the workers."
+        )
 
 
 if __name__ == "__main__":

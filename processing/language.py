@@ -15,6 +15,7 @@ describe the same automaton, transition by transition).
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -32,27 +33,34 @@ class LanguageGuess:
 
 
 def _transitions(identifier: LanguageIdentifier) -> tuple[np.ndarray, np.ndarray]:
-    """The DFA as arrays: next state = moves[rowbase[state] + byte]."""
-    return np.asarray(identifier.tk_nextmove, dtype=np.int64), np.asarray(identifier._rowbase, dtype=np.int64)
+    """The DFA as arrays: next state = moves[rowbase[state] + byte] (the model's own buffer, no copy)."""
+    moves = identifier.tk_nextmove
+    moves = np.frombuffer(moves, dtype=f"=u{moves.itemsize}") if isinstance(moves, array) else np.asarray(moves)
+    return moves, np.asarray(identifier._rowbase, dtype=np.int64)
 
 
-def state_strings(identifier: LanguageIdentifier) -> tuple[np.ndarray, np.ndarray]:
+def state_strings(identifier: LanguageIdentifier, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """(length, bytes as a big-endian integer) of every DFA state's string, by breadth-first
-    search from the start state: the first path to reach a state spells its string."""
+    search from the start state: the first path to reach a state spells its string. (A frontier
+    is expanded `chunk` states at a time, so the 256 moves of each stay a few MB.)"""
     moves, rowbase = _transitions(identifier)
-    length = np.full(len(rowbase), -1, dtype=np.int64)
+    length = np.full(len(rowbase), -1, dtype=np.int8)
     key = np.zeros(len(rowbase), dtype=np.int64)
     length[0] = 0
     frontier, byte = np.array([0]), np.arange(256, dtype=np.int64)
     depth = 0
     while len(frontier):
-        children = moves[rowbase[frontier][:, None] + byte].ravel()
-        keys = (key[frontier][:, None] * 256 + byte).ravel()
-        new = length[children] < 0
-        states, first = np.unique(children[new], return_index=True)
         depth += 1
-        length[states], key[states] = depth, keys[new][first]
-        frontier = states
+        reached = []
+        for start in range(0, len(frontier), chunk):
+            part = frontier[start : start + chunk]
+            children = moves[rowbase[part][:, None] + byte].ravel()
+            new = length[children] < 0
+            states, first = np.unique(children[new], return_index=True)
+            length[states] = depth
+            key[states] = (key[part][:, None] * 256 + byte).ravel()[new][first]
+            reached.append(states)
+        frontier = np.concatenate(reached)
     return length, key
 
 
@@ -71,7 +79,7 @@ class SuffixStates:
     def states(self, data: bytes) -> np.ndarray:
         """The state after each byte: the longest suffix that is a state's string."""
         raw = np.frombuffer(data, dtype=np.uint8).astype(np.int64)
-        state = self.moves[self.rowbase[0] + raw]  # suffixes of one byte
+        state = self.moves[self.rowbase[0] + raw].astype(np.int64)  # suffixes of one byte
         level = state.copy()
         valid = self.depth[level] == 1
         for n in range(2, min(self.longest, len(raw)) + 1):

@@ -71,15 +71,15 @@ def _duplicates(items: list[str]) -> tuple[int, int]:
     return count, chars
 
 
-def _ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
-    """A 64-bit polynomial hash of every word n-gram (wrap-around arithmetic; collisions are
-    vanishingly rare at document sizes)."""
-    length = len(ids) - n + 1
-    h = np.zeros(length, dtype=np.uint64)
+def _all_ngram_hashes(ids: np.ndarray, longest: int) -> dict[int, np.ndarray]:
+    """A 64-bit polynomial hash of every word n-gram, for every n up to `longest` (wrap-around
+    arithmetic; collisions are vanishingly rare at document sizes), each from the one before:
+    an n-gram's hash is that of its first n - 1 words times the prime plus the last word's id."""
     prime = np.uint64(1_000_003)
-    for k in range(n):
-        h = h * prime + ids[k : k + length]
-    return h
+    out = {1: ids.copy()}
+    for n in range(2, min(longest, len(ids)) + 1):
+        out[n] = out[n - 1][:-1] * prime + ids[n - 1 :]
+    return out
 
 
 def ngram_signals(words: list[str]) -> dict[str, float]:
@@ -93,11 +93,12 @@ def ngram_signals(words: list[str]) -> dict[str, float]:
     lengths = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
     total = float(lengths.sum()) or 1.0
     cum = np.concatenate(([0], np.cumsum(lengths)))
+    hashes_by_n = _all_ngram_hashes(ids, max(DUP_NGRAMS))
     for n in TOP_NGRAMS:
         if len(words) < n:
             continue
         # Characters in the most frequent n-gram times its count (only when it repeats at all).
-        hashes = _ngram_hashes(ids, n)
+        hashes = hashes_by_n[n]
         _, first, counts = np.unique(hashes, return_index=True, return_counts=True)
         best = int(counts.argmax())
         if counts[best] > 1:
@@ -107,13 +108,12 @@ def ngram_signals(words: list[str]) -> dict[str, float]:
         if len(words) < n:
             continue
         # Characters of words inside n-grams that repeat an earlier n-gram, overlaps counted once.
-        hashes = _ngram_hashes(ids, n)
+        hashes = hashes_by_n[n]
         _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
         repeat_starts = np.flatnonzero(first[inverse] != np.arange(len(hashes)))
         if len(repeat_starts):
-            cover = np.zeros(len(words) + 1, dtype=np.int64)
-            np.add.at(cover, repeat_starts, 1)
-            np.add.at(cover, repeat_starts + n, -1)
+            size = len(words) + 1
+            cover = np.bincount(repeat_starts, minlength=size) - np.bincount(repeat_starts + n, minlength=size)
             covered = np.cumsum(cover[:-1]) > 0
             out[f"dup_{n}gram_char_fraction"] = float(lengths[covered].sum()) / total
     return out
