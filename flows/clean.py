@@ -90,7 +90,7 @@ def plan_task(wh: Warehouse, configs: dict[str, CleanConfig], default: CleanConf
 
 
 # Preloaded by the pool's forkserver: workers start with the cleaning code and language model loaded.
-WORKER_PRELOAD = ("__main__", "corpusforge.flows.clean_worker")
+WORKER_PRELOAD = ("__main__", "corpusforge.flows.clean_worker", "corpusforge.flows.clean_worker_preload")
 
 
 def _rows_on_pool(wh: Warehouse, pending: PendingPages, job: CleanJob, cfg: CleanSettings, stop: Event | None):
