@@ -1,6 +1,7 @@
 """The pipeline on a Dask cluster as it is deployed: `dask scheduler` and two `dask worker`
 processes started from the command line with default settings (a nanny, daemonic worker
-processes), the pipeline pointed at them by `task_runner: dask` and `dask_address`.
+processes), a warehouse on object storage (a moto S3 server) that the workers read and write
+themselves, the pipeline pointed at them by `task_runner: dask` and `dask_address`.
 
 The tables and both exports equal those of the default runner on the same crawl, and the clean
 and embedding tasks ran on the workers: each such Prefect task run is matched to the Dask task
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import free_port
+from tests.foundation.conftest import s3_endpoint, s3_url  # noqa: F401 - the S3 server fixture
 from tests.pipeline.conftest import write_config
 
 pytestmark = pytest.mark.slow
@@ -39,7 +40,7 @@ def _start(args: list[str], log: Path) -> subprocess.Popen:
 
 
 @pytest.fixture(scope="module")
-def dask_cluster(tmp_path_factory):
+def dask_cluster(tmp_path_factory, s3_endpoint):  # noqa: F811 - after the S3 server: workers get its credentials
     """A scheduler and two workers, each its own process, as on separate machines."""
     from distributed import Client
 
@@ -75,11 +76,15 @@ def small_site(tmp_path_factory):
         yield server
 
 
-def _tables(config: Path) -> dict:
+def _warehouse(config: Path):
     from corpusforge.schemas.config import load_settings
     from corpusforge.warehouse import Warehouse
 
-    con = Warehouse(load_settings(config).warehouse).connect()
+    return Warehouse(load_settings(config).warehouse)
+
+
+def _tables(config: Path) -> dict:
+    con = _warehouse(config).connect()
     queries = {
         "documents": "select url, content_hash, kept, drop_reasons, language, quality_score, text from documents",
         "clusters": "select d.url, c.cluster_id, c.is_representative, c.reason "
@@ -93,16 +98,21 @@ def _tables(config: Path) -> dict:
         con.close()
 
 
-def _exports(workdir: Path) -> dict:
-    """Every Parquet file of both exports (training version folders by their relative path,
-    without the version id, which names the run's snapshot), rows sorted, vectors apart."""
+def _exports(config: Path) -> dict:
+    """Every Parquet file of both exports, on the warehouse's filesystem (training version folders
+    by their path without the version id, which names the run's snapshot), rows sorted, vectors
+    apart."""
+    import pyarrow.fs as pafs
+
+    wh = _warehouse(config)
+    root = f"{wh.root.rsplit('/', 1)[0]}/exports"
     out = {}
-    for path in sorted((workdir / "exports").rglob("*.parquet")):
-        parts = path.relative_to(workdir / "exports").parts
-        key = "/".join(
-            p for p in parts if p != "__versions__" and not (len(p) == 12 and p.isalnum() and p != path.name)
-        )
-        table = pq.read_table(path)
+    files = wh.fs.get_file_info(pafs.FileSelector(root, recursive=True))
+    for path in sorted(i.path for i in files if i.path.endswith(".parquet")):
+        parts = path[len(root) + 1 :].split("/")
+        version_ids = {p for p in parts[:-1] if len(p) == 12 and p.isalnum()}
+        key = "/".join(p for p in parts if p != "__versions__" and p not in version_ids)
+        table = pq.read_table(path, filesystem=wh.fs)
         vectors = None
         if "embedding" in table.column_names:
             order = np.argsort(table.column("chunk_id").to_numpy(zero_copy_only=False))
@@ -139,23 +149,38 @@ def _worker_of(run, stream: list[dict]) -> str | None:
     return worker
 
 
-def test_pipeline_on_a_dask_cluster_equals_the_default_runner(prefect_api, dask_cluster, small_site, tmp_path):
+def test_pipeline_on_a_dask_cluster_equals_the_default_runner(
+    prefect_api,
+    s3_endpoint,  # noqa: F811
+    dask_cluster,
+    small_site,
+    tmp_path,
+    monkeypatch,
+):
     from datetime import UTC, datetime
+
+    import pyarrow.fs as pafs
 
     from corpusforge.flows.pipeline import pipeline
 
     address, client = dask_cluster
     for key in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"):
         os.environ.pop(key, None)
+    monkeypatch.chdir(tmp_path)  # where a bucket path taken for a local one would land
     (tmp_path / "default").mkdir()
+    (tmp_path / "dask").mkdir()
+    warehouses = {run: s3_url(s3_endpoint, f"dask-cluster/{run}/data") for run in ("default", "dask")}
     exports = {"training": [{"name": "sample", "format": "text", "jsonl": False}], "rag": [RAG_EXPORT]}
-    default_cfg = write_config(tmp_path / "default", small_site.url, exports=exports)
+    default_cfg = write_config(tmp_path / "default", small_site.url, exports=exports, warehouse=warehouses["default"])
     # One crawl for both: the representative rule looks at fetch times, which differ between crawls.
     pipeline(config=str(default_cfg), only=["crawl"])
-    shutil.copytree(tmp_path / "default", tmp_path / "dask")
+    crawled = _warehouse(default_cfg)
+    target = f"{crawled.root.rsplit('/', 2)[0]}/dask/data"
+    pafs.copy_files(crawled.root, target, source_filesystem=crawled.fs, destination_filesystem=crawled.fs)
     dask_cfg = write_config(
-        tmp_path / "dask", small_site.url, exports=exports, task_runner="dask", dask_address=address
-    )
+        tmp_path / "dask", small_site.url, exports=exports, warehouse=warehouses["dask"], task_runner="dask",
+        dask_address=address,
+    )  # fmt: skip
     pipeline(config=str(default_cfg), only=STAGES)
 
     since = datetime.now(UTC)
@@ -166,7 +191,8 @@ def test_pipeline_on_a_dask_cluster_equals_the_default_runner(prefect_api, dask_
     assert len(expected["documents"]) >= 30 and len(expected["chunks"]) >= 6
     for table in expected:
         assert got[table] == expected[table], table
-    expected_exports, got_exports = _exports(tmp_path / "default"), _exports(tmp_path / "dask")
+    assert not _warehouse(dask_cfg).is_local and not (tmp_path / "corpus").exists()
+    expected_exports, got_exports = _exports(default_cfg), _exports(dask_cfg)
     assert any("rag" in k for k in expected_exports) and any("training" in k for k in expected_exports)
     assert sorted(got_exports) == sorted(expected_exports)
     for key, (rows, vectors) in expected_exports.items():
