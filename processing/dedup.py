@@ -10,7 +10,7 @@ The pieces, in the order the dedup stage uses them:
    numpy (one hash per word, combined per n-gram), not with a Python call per shingle. The stage
    stores each document's set, so that a candidate pair is verified exactly, also against
    documents signed by an earlier run, without reading their text again.
-4. `signatures`: MinHash signatures computed in bulk with numpy (`minhash_matrix`), one batch at
+4. `signatures`: MinHash signatures with datasketch (`minhash_matrix`), one batch at
    a time (`signature_batch`); the stage spreads batches over its worker processes.
 5. `lsh_bands`: bands x rows from datasketch's optimal-parameter search for the threshold;
    `band_hashes` hashes each band of a signature to one int64 (candidates collide on it).
@@ -173,33 +173,19 @@ class SignedBatch:
     bands: np.ndarray  # int64 band hashes, shape (len(doc_ids), bands)
 
 
-# Signatures are computed here rather than with datasketch's MinHash: importing datasketch
-# imports scipy (1-3 s on two cores), a fixed cost an incremental run of a few hundred
-# documents cannot afford. The scheme is the classic one: per permutation k, the strongly
-# universal multiply-add-shift hash (a_k * x + b_k mod 2^64) >> 32 of each 32-bit shingle hash
-# (Dietzfelbinger 1996), with a_k odd; the signature slot is its minimum over the shingles.
-
-
-@lru_cache(maxsize=8)
-def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    top = np.iinfo(np.uint64).max
-    a = rng.integers(0, top, num_perm, dtype=np.uint64, endpoint=True) | _U64(1)
-    b = rng.integers(0, top, num_perm, dtype=np.uint64, endpoint=True)
-    return a, b
-
-
 def minhash_matrix(shingle_sets: Sequence[np.ndarray], num_perm: int, seed: int) -> np.ndarray:
-    """uint32 MinHash signatures, shape (len(shingle_sets), num_perm); a document without
-    shingles gets the all-ones signature (it collides only with other empty documents)."""
-    a, b = _permutations(num_perm, seed)
-    out = np.full((len(shingle_sets), num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
-    with np.errstate(over="ignore"):  # arithmetic modulo 2^64 is the hash
-        for i, shingles in enumerate(shingle_sets):
-            if len(shingles):
-                # one (shingles, num_perm) block per document: it stays in cache (faster than
-                # one block for many documents reduced with np.minimum.reduceat)
-                out[i] = ((shingles.astype(_U64)[:, None] * a + b) >> _U64(32)).min(axis=0)
+    """uint32 MinHash signatures, shape (len(shingle_sets), num_perm): datasketch's MinHash with
+    its `affine32` scheme over the 32-bit shingle hashes (already hashed: `hashfunc=int`). A
+    document without shingles keeps the initial all-ones signature (it collides only with
+    other empty documents)."""
+    from datasketch import MinHash  # imported when signing, not by every command that reads params
+
+    template = MinHash(num_perm=num_perm, seed=seed, hashfunc=int, scheme="affine32")
+    out = np.empty((len(shingle_sets), num_perm), dtype=np.uint32)
+    for i, shingles in enumerate(shingle_sets):
+        sig = MinHash(num_perm=num_perm, seed=seed, hashfunc=int, permutations=template.permutations, scheme="affine32")
+        sig.update_batch(shingles.tolist())
+        out[i] = sig.hashvalues
     return out
 
 
@@ -227,32 +213,17 @@ SERIAL_BELOW = 2_000  # documents: below this a process pool costs more to start
 @lru_cache(maxsize=32)
 def lsh_bands(threshold: float, num_perm: int, false_negative_weight: float = 0.5) -> tuple[int, int]:
     """(bands, rows) minimising the weighted false positive + false negative probability
-    around `threshold`: datasketch's optimal-parameter search (`MinHashLSH`'s `weights`),
-    without importing it (see `minhash_matrix`).
+    around `threshold`: datasketch's optimal-parameter search (`MinHashLSH`'s `weights`).
 
     Equal weights put the S-curve's midpoint above the threshold (b=9, r=13 for 0.8: a pair at
     Jaccard 0.8 collides in only 40 % of cases). Every candidate is verified by the exact Jaccard
     of its shingle sets, so a false positive costs only one comparison: the stage weighs false
     negatives 0.99 (b=18, r=7: 98.6 % of pairs at 0.8 collide, 99.9 % at 0.85; b=16, r=8, at
     0.95, missed 5 % at 0.8)."""
-    # The integrands are polynomials of degree <= num_perm: Gauss-Legendre quadrature with
-    # num_perm // 2 + 1 nodes integrates them exactly.
-    nodes, weights = np.polynomial.legendre.leggauss(num_perm // 2 + 1)
+    from datasketch import MinHashLSH
 
-    def integral(bands: int, rows: int, lo: float, hi: float, collide: bool) -> float:
-        half = (hi - lo) / 2
-        miss = (1 - (half * nodes + (hi + lo) / 2) ** rows) ** bands  # P(no band collides) at s
-        return half * float(np.dot(weights, 1 - miss if collide else miss))
-
-    best, best_error = (0, 0), float("inf")
-    for bands in range(1, num_perm + 1):
-        for rows in range(1, num_perm // bands + 1):
-            false_pos = integral(bands, rows, 0.0, threshold, collide=True)
-            false_neg = integral(bands, rows, threshold, 1.0, collide=False)
-            error = false_pos * (1 - false_negative_weight) + false_neg * false_negative_weight
-            if error < best_error:
-                best, best_error = (bands, rows), error
-    return best
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(1 - false_negative_weight, false_negative_weight))
+    return lsh.b, lsh.r
 
 
 def band_hashes(matrix: np.ndarray, bands: int, rows: int) -> np.ndarray:
