@@ -294,10 +294,11 @@ def existing_export(wh, name: str, version: str) -> WrittenExport | None:
 
 
 def remove_abandoned_staging(wh, versions_dir: str) -> None:
-    """Remove the hidden folders of runs killed before they published (a whole dataset each, left
-    for ever otherwise). Called under the training_examples lock, so no live run is staging."""
+    """Remove the hidden folders of runs killed before they published or while they replaced a
+    version (.tmp- / .old-: a whole dataset each, left for ever otherwise). Called under the
+    training_examples lock, so no live run is using one."""
     for info in wh.fs.get_file_info(pafs.FileSelector(versions_dir, allow_not_found=True)):
-        if info.base_name.startswith(".tmp-"):
+        if info.base_name.startswith((".tmp-", ".old-")):
             _remove_tree(wh.fs, info.path)
 
 

@@ -53,9 +53,11 @@ def test_sigkill_during_training_export_ten_times_then_publishes_the_same_datase
     expected = published_dataset(reference.folder)
     assert expected["rows"]
     # It holds its lock only while it publishes (a fraction of a second): moments over the whole run.
+    # --force: once a version is published a run only points latest/ at it; forced, every run builds,
+    # stages and publishes again (replacing the version), so every kill lands in that work.
     seconds = reference.run.seconds
     moments = kill9.seeded_moments(SEED, seconds * 0.2, seconds * 0.97)
-    kill_ten_times(deduped.folder, tmp_path / "killed", moments, TABLE, "export", "training")
+    kill_ten_times(deduped.folder, tmp_path / "killed", moments, TABLE, "export", "training", "--force")
     assert published_dataset(tmp_path / "killed") == expected
     versions = tmp_path / "killed" / "exports" / "training" / "default" / "__versions__"
     assert [v.name for v in versions.iterdir()] == [expected["manifest"]["version"]]  # no half-written version
@@ -70,13 +72,15 @@ def test_sigkill_during_training_export_ten_times_then_publishes_the_same_datase
 
 def test_a_version_staged_by_a_killed_export_is_removed_by_the_next_export(wh):
     """What the kill -9 test found: a training export killed while it staged a version left its
-    hidden folder (a whole dataset) in __versions__ for ever."""
+    hidden folder (a whole dataset) in __versions__ for ever; so did one killed while it replaced a
+    version (--force) with the old copy."""
     import pyarrow as pa
 
     from corpusforge.warehouse import training_export as store
 
     versions = Path(store.export_path(wh, "default", "v2")).parent
-    (versions / ".tmp-v1-dead0000" / "data").mkdir(parents=True)
-    (versions / ".tmp-v1-dead0000" / "data" / "train-00000.parquet").write_bytes(b"half a file")
+    for left in (".tmp-v1-dead0000", ".old-v1-dead0001"):  # killed while staging; while replacing v1
+        (versions / left / "data").mkdir(parents=True)
+        (versions / left / "data" / "train-00000.parquet").write_bytes(b"half a file")
     staged = store.stage_export(wh, "default", "v2", {"train": pa.table({"text": ["a", "b"]})}, shards=1)
     assert [p.name for p in versions.iterdir()] == [Path(staged.staging).name]
