@@ -4,6 +4,8 @@ same tables as a crawl that was never interrupted (nothing lost, nothing doubled
 
 from __future__ import annotations
 
+import pytest
+
 from corpusforge.warehouse import Warehouse
 from tests.faults import kill9
 from tests.faults.conftest import write_config
@@ -28,6 +30,7 @@ def crawl(folder, url, moment: kill9.Moment | None) -> kill9.Run:
     return kill9.run(["crawl", str(config)], folder, moment, lambda: kill9.output_files(folder / "data" / "pages"))
 
 
+@pytest.mark.slow
 def test_sigkill_at_ten_moments_then_rerun_equals_an_uninterrupted_crawl(site_server, tmp_path):
     reference, folder = tmp_path / "reference", tmp_path / "killed"
     reference.mkdir(), folder.mkdir()
