@@ -193,10 +193,10 @@ def write_task(warehouse: str, cfg: RagExport, selected: pa.Table, counts: Embed
 
 
 @task(name="export-rag-views", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def views_task(export_path: str) -> str:
+def views_task(warehouse: str, export_path: str) -> str:
     from corpusforge.warehouse.export_views import write_export_views
 
-    return str(write_export_views(export_path))
+    return str(write_export_views(export_path, Warehouse(warehouse).fs))
 
 
 @task(name="export-rag-sink", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
@@ -236,8 +236,7 @@ def export_one(
             else:
                 counts, facts = chunk_and_embed_task(warehouse, cfg, selected, run_id, progress)
             result = write_task(warehouse, cfg, selected, counts, facts, run_id)
-            if wh.is_local:  # export.duckdb is a DuckDB file: written where DuckDB can write
-                views_task(result.path)
+            views_task(warehouse, result.path)  # on object storage too: built locally, uploaded
             synced = sink_task(warehouse, cfg, result.path) if cfg.sink != "parquet" else None
         _fill_summary(summary, selected, counts, result)
         if synced is not None:
