@@ -1,6 +1,6 @@
 """Crawl benchmark: the `corpusforge crawl` command, end to end, against a minimal Scrapy CrawlSpider.
 
-    .venv/bin/python bench/crawl.py [--pages 5000] [--concurrency 16] [--skip-scrapy] [--skip-docs]
+    .venv/bin/python bench/crawl.py [--pages 5000] [--concurrency 16] [--skip-scrapy] [--skip-docs] [--skip-site]
 
 1. Generates the 5,000-page sample site (cached under bench/out/) and serves it with SampleServer in
    a separate process, so the server does not share the crawler's interpreter.
@@ -248,6 +248,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--skip-scrapy", action="store_true")
     parser.add_argument("--skip-docs", action="store_true")
+    parser.add_argument("--skip-site", action="store_true", help="only the Python docs")
     args = parser.parse_args()
 
     sys.path.insert(0, str(REPO))
@@ -266,7 +267,8 @@ def main() -> int:
         started = time.perf_counter()
         print(f"shared Prefect server {shared_server_url()} (ready after {time.perf_counter() - started:.1f}s)")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}", flush=True)
-    bench_site(f"sample site, {args.pages} pages", site, args.concurrency, not args.skip_scrapy)
+    if not args.skip_site:
+        bench_site(f"sample site, {args.pages} pages", site, args.concurrency, not args.skip_scrapy)
     if not args.skip_docs:
         if PY_DOCS.is_dir():
             bench_site(f"Python docs {PY_DOCS}", PY_DOCS, args.concurrency, not args.skip_scrapy)

@@ -40,6 +40,9 @@ from latest l left join good g on g.source = l.source and g.url = l.url
 register_view("crawl_state", CRAWL_STATE_SQL)
 
 CRAWL_TABLES = ("pages", "crawl_links", "tombstones", "crawl_runs")
+# A batch of large pages is written early: the bodies it holds (and their Arrow copy while it is
+# written) bound the crawling process's memory, not `flush_rows` times the largest page.
+FLUSH_BODY_BYTES = 4 << 20
 
 
 def _fetch(wh: Warehouse, sql: str, params: list) -> list[tuple]:
@@ -112,7 +115,8 @@ def crawl_locks(wh: Warehouse, run_id: str, wait: float = 0.0, grace: float = DE
 
 @dataclass
 class PageBatchWriter:
-    """Buffers crawl outcomes and makes them durable every `flush_rows` pages or `flush_seconds`.
+    """Buffers crawl outcomes and makes them durable every `flush_rows` pages, FLUSH_BODY_BYTES of
+    bodies or `flush_seconds`.
 
     Links and tombstones of a batch become visible before its pages: a page row therefore never
     exists without its links, which is what lets a resumed crawl skip it and still follow them.
@@ -131,6 +135,7 @@ class PageBatchWriter:
     _last_flush: float = field(default_factory=time.monotonic)
     _stack: contextlib.ExitStack | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    _body_bytes: int = 0
     _closed: threading.Event = field(default_factory=threading.Event)
 
     def __enter__(self) -> PageBatchWriter:
@@ -175,7 +180,12 @@ class PageBatchWriter:
             )
         if tombstone is not None:
             self.tombstones.append(tombstone)
-        if len(self.pages) >= self.flush_rows or time.monotonic() - self._last_flush >= self.flush_seconds:
+        self._body_bytes += len(page.get("body") or b"")
+        if (
+            len(self.pages) >= self.flush_rows
+            or self._body_bytes >= FLUSH_BODY_BYTES
+            or time.monotonic() - self._last_flush >= self.flush_seconds
+        ):
             self.flush()
 
     def flush(self) -> None:
@@ -189,4 +199,5 @@ class PageBatchWriter:
                 self._writers[table].flush()
         self.rows_written += len(self.pages)
         self.pages, self.links, self.tombstones = [], [], []
+        self._body_bytes = 0
         self._last_flush = time.monotonic()
