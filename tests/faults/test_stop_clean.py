@@ -33,6 +33,20 @@ def start_clean(folder: Path) -> subprocess.Popen:
                                 stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
 
 
+def workers_cpu_seconds(proc: subprocess.Popen) -> float:
+    """CPU time the pool's workers (the leaves below the command) have spent: a progress measure
+    that a loaded machine does not fool, unlike a fixed sleep."""
+    total = 0.0
+    try:
+        for child in psutil.Process(proc.pid).children(recursive=True):
+            if not child.children():
+                times = child.cpu_times()
+                total += times.user + times.system
+    except psutil.Error:
+        pass
+    return total
+
+
 def workers_running(proc: subprocess.Popen) -> bool:
     """The clean's process pool is up (forkserver and two workers below the command)."""
     try:
@@ -60,7 +74,8 @@ def test_sigterm_on_the_clean_command_keeps_what_was_cleaned_and_the_next_run_fi
     proc = start_clean(stopped)
     try:
         wait_until(lambda: workers_running(proc), 120, "the clean's workers start")
-        time.sleep(1.5)  # some batches done, most still to come
+        # some batches done, most still to come (the whole clean takes the workers ~10 s of CPU)
+        wait_until(lambda: workers_cpu_seconds(proc) >= 2.0, 120, "the workers clean for a while")
         assert proc.poll() is None, "the clean finished before the signal: the test proves nothing"
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)
