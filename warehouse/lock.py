@@ -19,6 +19,7 @@ import os
 import socket
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
@@ -70,12 +71,18 @@ class LocalLockFile:
         self.path = path
 
     def create(self, data: bytes) -> str | None:
+        # The holder is written to a file of our own, then hard-linked to the lock's name (an
+        # exclusive create, like O_EXCL): the lock never exists empty, so a kill between create
+        # and write cannot leave one that no rule can tell stale.
+        staged = f"{self.path}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        with open(staged, "wb") as fh:
+            fh.write(data)
         try:
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            os.link(staged, self.path)
         except FileExistsError:
             return None
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        finally:
+            os.unlink(staged)
         return "local"
 
     def read(self) -> tuple[bytes, str | None]:
