@@ -104,6 +104,46 @@ def site_server(sample_site_dir):
         yield srv
 
 
+S3_BUCKET = "corpus"
+
+
+def s3_url(endpoint: str, prefix: str) -> str:
+    """A warehouse URL on the test S3 server: pyarrow's S3 options in the query."""
+    return f"s3://{S3_BUCKET}/{prefix}?endpoint_override={endpoint}&scheme=http&region=us-east-1"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint(tmp_path_factory):
+    """A local S3 server (moto's server mode) with the bucket S3_BUCKET, for warehouses on object
+    storage as workers on several machines would share one. The AWS_* credentials are set in this
+    process's environment while it runs, so processes started after it (Dask workers) get them."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=fh, stderr=fh
+        )
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1")
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/moto-api/", 60, proc, log)
+        import pyarrow.fs as pafs
+
+        fs = pafs.S3FileSystem(
+            endpoint_override=f"127.0.0.1:{port}", scheme="http", region="us-east-1", allow_bucket_creation=True
+        )
+        fs.create_dir(S3_BUCKET)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 @pytest.fixture()
 def wh(tmp_path):
     """A fresh, initialised warehouse in a temporary folder."""

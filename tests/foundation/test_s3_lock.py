@@ -13,7 +13,7 @@ import time
 import pytest
 
 from corpusforge.warehouse import TableLockedError, Warehouse
-from tests.foundation.conftest import BUCKET, s3_url
+from tests.conftest import S3_BUCKET, s3_url
 
 # Takes the lock, says so, holds it until a line comes on stdin (or `hold` seconds), releases.
 HOLDER = """
@@ -103,5 +103,5 @@ def test_a_dead_holder_on_this_host_is_taken_over_one_on_another_host_is_not(s3_
     key = f"{s3_wh.table_dir('documents')}/_lock"
     with s3_wh.fs.open_output_stream(key) as fh:
         fh.write(json.dumps({"run_id": "remote-run", "pid": 1, "host": "another-machine"}).encode())
-    with pytest.raises(TableLockedError, match=rf"run remote-run \(pid 1 on another-machine.*delete {BUCKET}/"):
+    with pytest.raises(TableLockedError, match=rf"run remote-run \(pid 1 on another-machine.*delete {S3_BUCKET}/"):
         s3_wh.lock("documents", "local-run").acquire()
