@@ -2,8 +2,16 @@
 driver: the language model is loaded there once, before any worker is forked, so every worker
 (and every replacement for one killed at its time limit) starts with it in memory shared with
 the forkserver, instead of each loading its own copy. A stage with nothing to clean starts no
-forkserver, so it still never loads the model."""
+forkserver, so it still never loads the model.
+
+Then everything imported so far is moved out of the garbage collector's reach (`gc.freeze`):
+the workers' collections no longer walk the hundreds of thousands of objects of the imported
+libraries, and no longer write to those objects' memory, which would copy the shared pages
+into every worker."""
+
+import gc
 
 from corpusforge.processing.language import identify_language
 
 identify_language("load the language model")
+gc.freeze()
