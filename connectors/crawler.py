@@ -10,6 +10,7 @@ stable reason code in `error` (`robots_disallowed: ...`, `private_address: ...`,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ class _UrlCrawl:
         self.ended_by: str | None = None  # "stop" or "deadline" when the crawl did not run to its end
         src = job.source
         self.scope = Scope.for_start(normalize_url(src.url) or src.url, src.include, src.exclude)
-        self.follow = src.kind == "site"
+        self.follow = follows_links(src)
         self.queue: asyncio.Queue[_Item] = asyncio.Queue()
         self.seen: set[str] = set()
         self.report = CrawlReport()
@@ -346,3 +347,21 @@ async def crawl_urls(job: CrawlJob, policy: FetchPolicy, emit: Emit, progress: P
     if job.source.kind not in URL_KINDS:
         raise ValueError(f"crawl_urls handles {', '.join(URL_KINDS)} sources, not {job.source.kind!r}")
     return await _UrlCrawl(job, policy, emit, progress, warc, transport, stop, resolver).run()
+
+
+def read_source(job: CrawlJob, policy: FetchPolicy, emit: Emit, progress: Progress | None = None,
+                warc: WarcOut | None = None, stop: StopSignal | None = None) -> CrawlReport:  # fmt: skip
+    """Read one source, whatever its kind: a site, sitemap or feed fetched politely over HTTP, or
+    the records of a WARC file or a local folder. The crawl stage's one entry into connectors:
+    it never picks a reader by `source.kind` itself."""
+    source = job.source
+    if source.kind in RECORD_KINDS:
+        with open_warc(source, policy) if source.kind == "warc" else contextlib.nullcontext() as stream:
+            return ingest_records(job, record_source_records(source, stream), emit, warc, progress, stop=stop)
+    return asyncio.run(crawl_urls(job, policy, emit, progress, warc, stop=stop))
+
+
+def follows_links(source) -> bool:
+    """Whether a source's crawl follows the links it finds (a site), so it needs the links the
+    last crawl stored."""
+    return source.kind == "site"

@@ -19,7 +19,6 @@ The two talk over pipes, one line per message:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import json
@@ -36,16 +35,7 @@ from typing import Any
 
 import httpx
 
-from corpusforge.connectors.crawler import (
-    RECORD_KINDS,
-    CrawlJob,
-    CrawlStopped,
-    StopSignal,
-    crawl_urls,
-    ingest_records,
-    open_warc,
-    record_source_records,
-)
+from corpusforge.connectors.crawler import CrawlJob, CrawlStopped, StopSignal, follows_links, read_source
 from corpusforge.connectors.fetcher import FetchPolicy
 from corpusforge.connectors.warc import WarcOut
 from corpusforge.schemas.config import Settings, SourceConfig
@@ -85,7 +75,7 @@ def crawl_source_here(
         source=source,
         run_id=run_id,
         state=load_crawl_state(wh, source.name),
-        known_links=load_links(wh, source.name) if source.kind == "site" else {},
+        known_links=load_links(wh, source.name) if follows_links(source) else {},
         done=urls_done_in_run(wh, source.name, resumed_run) if resumed_run else {},
     )
     crawl = settings.crawl
@@ -94,11 +84,7 @@ def crawl_source_here(
         def emit(outcome) -> None:
             sink.add(outcome.page, outcome.links, outcome.tombstone)
 
-        if source.kind in RECORD_KINDS:
-            with open_warc(source, policy) if source.kind == "warc" else contextlib.nullcontext() as stream:
-                report = ingest_records(job, record_source_records(source, stream), emit, warc, progress, stop=stop)
-        else:
-            report = asyncio.run(crawl_urls(job, policy, emit, progress, warc, stop=stop))
+        report = read_source(job, policy, emit, progress, warc, stop)
     counts = {k: int(v) for k, v in report.counts.items()}
     mark_run(wh, run_id, source.name, "completed", counts)
     return {
