@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from corpusforge.connectors.fetcher import FetchPolicy
 from corpusforge.processing.chunking import ChunkerConfig
-from corpusforge.processing.clean import CleanConfig
 from corpusforge.processing.dedup import MinHashParams
 from corpusforge.processing.quality import UnknownThresholdError, merge_thresholds
 from corpusforge.processing.sampling import SampleSpec
@@ -29,10 +27,15 @@ from corpusforge.schemas.config import (
 )
 
 if TYPE_CHECKING:
+    # Imported where used: httpx and trafilatura are not for the commands that only read configs.
+    from corpusforge.connectors.fetcher import FetchPolicy
+    from corpusforge.processing.clean import CleanConfig
     from corpusforge.processing.embedding import Embedder
 
 
 def fetch_policy(crawl: CrawlSettings, source: SourceConfig) -> FetchPolicy:
+    from corpusforge.connectors.fetcher import FetchPolicy
+
     return FetchPolicy(
         user_agent=crawl.user_agent,
         delay=source.delay if source.delay is not None else crawl.delay,
@@ -50,6 +53,8 @@ def fetch_policy(crawl: CrawlSettings, source: SourceConfig) -> FetchPolicy:
 
 def clean_config(clean: CleanSettings, source: SourceConfig | None) -> CleanConfig:
     """The effective config of one source: global settings, then the source's overrides."""
+    from corpusforge.processing.clean import CleanConfig
+
     try:
         profile = (source.profile if source else None) or clean.profile
         thresholds = merge_thresholds(profile, clean.filters, source.filters if source else {})
