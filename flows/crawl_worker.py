@@ -48,6 +48,7 @@ from corpusforge.warehouse.crawl_state import (
     mark_run,
     urls_done_in_run,
 )
+from corpusforge.warehouse.shutdown import StopToken  # no Prefect there: the worker stays light
 
 PROGRESS_EVERY_S = 0.1  # the worker reports progress at most this often (and once at the end)
 
@@ -187,18 +188,7 @@ def _answer(final: dict, source: SourceConfig, returncode: int | None) -> dict:
 
 
 # -- the worker's side ------------------------------------------------------------------------------
-class _StopRequest(threading.Event):
-    def __init__(self) -> None:
-        super().__init__()
-        self.reason: str | None = None
-
-    def request(self, reason: str) -> None:
-        if not self.is_set():
-            self.reason = reason
-            self.set()
-
-
-def _listen(stop: _StopRequest) -> None:
+def _listen(stop: StopToken) -> None:
     """Stop requests from the flow; the end of input means the flow's process is gone."""
     for line in sys.stdin:
         if line.startswith("stop"):
@@ -251,7 +241,7 @@ def worker_main() -> None:
             out.write(json.dumps(message) + "\n")
 
     job = pickle.loads(base64.b64decode(sys.stdin.readline()))
-    stop = _StopRequest()
+    stop = StopToken()
     signal.signal(signal.SIGTERM, lambda *_: stop.request("SIGTERM"))
     threading.Thread(target=_listen, args=(stop,), daemon=True).start()
     wh = Warehouse(job["root"])

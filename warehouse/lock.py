@@ -123,9 +123,7 @@ class FsLockFile:
         except OSError:
             return b"", None
 
-    def replace(self, token: str | None, data: bytes) -> str | None:
-        self.delete(token)
-        return self.create(data)
+    replace = LocalLockFile.replace  # no version to compare: delete, then an exclusive create
 
     def delete(self, token: str | None) -> None:
         try:
