@@ -8,6 +8,16 @@ import httpx
 from corpusforge.processing.ids import sha256_hex
 from corpusforge.warehouse import new_run_id, utc_now
 
+# A page whose extraction takes far longer than a 1 s time limit (20,000 nested blocks).
+HUGE_PAGE = (
+    "<html><body>"
+    + "".join(
+        f'<div class="c{i % 7}"><p>Cell {i} has <b>bold</b> and <a href="/x{i}">link</a>.</p></div>'
+        for i in range(20_000)
+    )
+    + "</body></html>"
+).encode()
+
 
 def page_row(
     url: str,

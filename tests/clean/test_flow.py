@@ -7,7 +7,7 @@ import pytest
 
 from corpusforge.flows.clean import clean
 from corpusforge.schemas.config import CleanSettings, ConfigError, Settings, SourceConfig
-from tests.clean.pages import page_row, write_pages
+from tests.clean.pages import HUGE_PAGE, page_row, write_pages
 
 
 def settings_for(wh, clean: CleanSettings | None = None, **sources: dict) -> Settings:
@@ -73,14 +73,7 @@ def test_clean_fills_documents_and_is_incremental(prefect_api, wh, sample_pages)
 def test_time_limit_languages_and_pii_per_source(prefect_api, wh, sample_pages, articles_by_url):
     english = next(p for p in sample_pages if articles_by_url[p["url"]]["kind"] == "article")
     pii = next(p for p in sample_pages if articles_by_url[p["url"]]["kind"] == "pii")
-    huge = (
-        "<html><body>"
-        + "".join(
-            f'<div class="c{i % 7}"><p>Cell {i} has <b>bold</b> and <a href="/x{i}">link</a>.</p></div>'
-            for i in range(20_000)
-        )
-        + "</body></html>"
-    ).encode()
+    huge = HUGE_PAGE
     rows = [
         page_row("http://slow.test/huge.html", huge, "text/html", "slow"),
         page_row(english["url"], english["body"], english["content_type"], "german_only"),

@@ -11,7 +11,7 @@ from corpusforge.flows.clean import _job, clean_batch_in_child
 from corpusforge.flows.configs import clean_configs
 from corpusforge.schemas.config import CleanSettings, Settings, SourceConfig
 from corpusforge.warehouse.clean_state import page_batches
-from tests.clean.pages import page_row, write_pages
+from tests.clean.pages import HUGE_PAGE, page_row, write_pages
 
 ARTICLE = (
     "<html><head><title>Reading files line by line</title></head><body><article><h1>Reading files</h1>"
@@ -22,15 +22,7 @@ ARTICLE = (
     )
     + "</article></body></html>"
 ).encode()
-# Extraction of this page takes far longer than the 1 s limit below.
-HUGE = (
-    "<html><body>"
-    + "".join(
-        f'<div class="c{i % 7}"><p>Cell {i} has <b>bold</b> and <a href="/x{i}">link</a>.</p></div>'
-        for i in range(20_000)
-    )
-    + "</body></html>"
-).encode()
+HUGE = HUGE_PAGE  # extraction takes far longer than the 1 s limit below
 
 
 def _in_a_task_thread(fn, *args):
