@@ -81,10 +81,19 @@ def _write_remote_views(folder: str, fs: pafs.FileSystem) -> str:
     return target
 
 
+def _remove_abandoned_builds(folder: Path) -> None:
+    """A run killed while it built `export.duckdb` leaves its `.export-*.duckdb` (and WAL) beside
+    it; the next build removes them (the export's writers hold its tables' locks, so no live run
+    is building one)."""
+    for leftover in folder.glob(".export-*.duckdb*"):
+        leftover.unlink(missing_ok=True)
+
+
 def _write_local_views(folder: str | Path) -> Path:
     folder = Path(folder)
     if not (folder / CHUNKS_FILE).is_file():
         raise FileNotFoundError(f"{folder} has no {CHUNKS_FILE}; run `corpusforge export rag` first")
+    _remove_abandoned_builds(folder)
     fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".duckdb", dir=folder)
     os.close(fd)
     os.unlink(tmp)  # duckdb wants to create the file itself

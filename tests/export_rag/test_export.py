@@ -235,3 +235,21 @@ def test_a_sink_on_an_object_store_warehouse_is_a_one_line_error_before_any_work
     with pytest.raises(ValueError, match="sink lancedb reads the export folder from a local disk") as err:
         export_one(root, RagExport(sink="lancedb"))
     assert "\n" not in str(err.value)
+
+
+def test_a_views_build_left_by_a_killed_run_is_removed_by_the_next(exported_copy):
+    """A run killed while it built export.duckdb leaves `.export-*.duckdb` in the folder users
+    load; the next build removes it and the views still answer."""
+    from corpusforge.warehouse.export_views import write_export_views
+
+    wh, _ = exported_copy
+    folder = Path(rag_store.export_dir(wh, "default"))
+    (folder / ".export-killed1.duckdb").write_bytes(b"half a database")
+    (folder / ".export-killed1.duckdb.wal").write_bytes(b"")
+    write_export_views(folder)
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
+    con = rag_store.connect_export(wh, "default")
+    try:
+        assert con.execute("select count(*) from rag_chunks").fetchone()[0] > 0
+    finally:
+        con.close()
