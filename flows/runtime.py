@@ -16,6 +16,7 @@ instead of bodies and let the workers read what they need.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import threading
@@ -133,11 +134,7 @@ def submit_bounded(submit: Callable[[Any], Any], items: Iterable[Any], window: i
 
 
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
+    """Lists of `size` items (the last may be shorter): itertools.batched from Python 3.12."""
+    it = iter(items)
+    while batch := list(itertools.islice(it, size)):
         yield batch

@@ -13,6 +13,7 @@ its task, which it reads itself (`read_documents`) from the references the drive
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 
@@ -127,15 +128,8 @@ def pending_versions(wh, selected: pa.Table, config_hash: str, model_id: str) ->
 
 def pending_documents(selected: pa.Table, done: set[Version], size: int = DOCS_PER_BATCH) -> Iterator[list[dict]]:
     """Batches of the selected documents whose version has no complete chunk state."""
-    batch: list[dict] = []
-    for record_batch in selected.to_batches(size):
-        for doc in record_batch.to_pylist():
-            if version_of(doc) not in done:
-                batch.append(doc)
-                if len(batch) >= size:
-                    yield batch
-                    batch = []
-    if batch:
+    pending = (doc for rows in selected.to_batches(size) for doc in rows.to_pylist() if version_of(doc) not in done)
+    while batch := list(itertools.islice(pending, size)):
         yield batch
 
 
