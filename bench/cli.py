@@ -34,9 +34,9 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 FLOOR = "import typer, rich.table, pydantic, yaml, pyarrow, duckdb; duckdb.sql('select 1').to_arrow_table()"
 TARGETS = {"--help": 0.4, 'query "select 1"': 0.6}
-# `corpusforge` with the idle check of flows/cli/stages.py switched off: every clean runs its flow.
+# `corpusforge` with the idle check (flows/clean_plan.py) switched off: every clean runs its flow.
 WITHOUT_IDLE_CHECK = (
-    "import sys; import corpusforge.flows.cli.stages as stages; stages.idle_clean_summary = lambda settings: None; "
+    "import sys; import corpusforge.flows.clean_plan as plan; plan.idle_clean_summary = lambda settings: None; "
     "from corpusforge.flows.cli.main import main; sys.exit(main(sys.argv[1:]))"
 )
 

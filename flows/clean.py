@@ -17,15 +17,16 @@ from threading import Event
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from corpusforge.flows.clean_plan import clean_notes, pending_for
 from corpusforge.flows.clean_worker import CleanJob, clean_page_batch, timeout_row
 from corpusforge.flows.configs import clean_configs
 from corpusforge.flows.dask_clean import ChildDied, ChildTimeout, clean_child
-from corpusforge.flows.runtime import Outcome, default_workers, map_with_time_limit, submit_bounded
+from corpusforge.flows.runtime import Outcome, map_with_time_limit, submit_bounded
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
 from corpusforge.processing.clean import CleanConfig, failed_document
 from corpusforge.schemas.config import CleanSettings, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
-from corpusforge.warehouse.clean_state import PageBatch, PendingPages, page_batches, pending_pages
+from corpusforge.warehouse.clean_state import PageBatch, PendingPages, page_batches
 from corpusforge.warehouse.shutdown import RunGuard, StopToken, guarded_locks
 
 ROWS_PER_FILE = 5_000  # a killed run keeps every finished file; the next run redoes the rest
@@ -85,8 +86,7 @@ def clean_batches(batches: Iterable[PageBatch], job: CleanJob, workers: int, sto
 
 @task(name="plan-clean", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def plan_task(wh: Warehouse, configs: dict[str, CleanConfig], default: CleanConfig) -> PendingPages:
-    versions = {name: cfg.pipeline_version() for name, cfg in configs.items()}
-    return pending_pages(wh, versions, default.pipeline_version())
+    return pending_for(wh, configs, default)
 
 
 # Preloaded by the pool's forkserver: workers start with the cleaning code and language model loaded.
@@ -224,11 +224,5 @@ def clean(settings: Settings, progress: Progress | None = None) -> StageSummary:
         summary.counts[key] = counts.get(key, 0)
     summary.drops.update(result.get("drops", {}))
     summary.outputs = list(result.get("files", []))
-    summary.notes.append(
-        f"workers: {default_workers(settings.clean.workers)}; drop reasons of the current corpus: "
-        'corpusforge query "select reason, count(*) from (select unnest(drop_reasons) as reason '
-        'from documents) group by 1 order by 2 desc"'
-    )
-    if not len(pending):
-        summary.notes.append("nothing new to clean")
+    summary.notes += clean_notes(settings, nothing_to_do=not len(pending))
     return summary

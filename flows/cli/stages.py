@@ -66,6 +66,8 @@ def clean(
     """
     cli = cli_context(ctx)
     settings = _with(cli.settings(), "clean", workers=workers, extract_timeout=timeout)
+    from corpusforge.flows.clean_plan import idle_clean_summary  # no Prefect: an idle clean answers at once
+
     summary = idle_clean_summary(settings)
     if summary is None:  # there is work: the clean flow runs (and Prefect is imported) only now
         from corpusforge.flows.prefect_server import point_at_shared_server
@@ -76,39 +78,6 @@ def clean(
         with RichProgress(cli.err_console) as progress:
             summary = _named(clean_flow, "clean")(settings, progress)
     print_summary(summary, cli.console)
-
-
-def idle_clean_summary(settings):
-    """The clean flow's own summary when it would find nothing to clean, or None when it has work.
-
-    Asked of the warehouse with the flow's own query (pending_pages), without importing Prefect or
-    starting a flow run: an idle `corpusforge clean` answers in about a second instead of paying
-    Prefect's import and a flow run for nothing. A warehouse with stray temp files (a killed run)
-    goes to the flow, which sweeps them under its lock. tests/foundation/test_idle_stage.py checks
-    that this summary equals the flow's."""
-    from corpusforge.flows.configs import clean_configs
-    from corpusforge.flows.runtime import default_workers
-    from corpusforge.flows.stage import StageSummary, timed
-    from corpusforge.warehouse import Warehouse
-    from corpusforge.warehouse.clean_state import pending_pages
-
-    summary = StageSummary(stage="clean")
-    with timed(summary):
-        wh = Warehouse(settings.warehouse)
-        if not _initialised(wh) or _has_temp_files(wh, "documents"):
-            return None  # the flow creates the tables, or sweeps the temp files under its lock
-        configs, default = clean_configs(settings)
-        versions = {name: cfg.pipeline_version() for name, cfg in configs.items()}
-        if len(pending_pages(wh, versions, default.pipeline_version())):
-            return None
-    summary.counts = {"pages to clean": 0, "extracted": 0, "failed": 0, "kept": 0, "dropped": 0}
-    summary.notes = [
-        f"workers: {default_workers(settings.clean.workers)}; drop reasons of the current corpus: "
-        'corpusforge query "select reason, count(*) from (select unnest(drop_reasons) as reason '
-        'from documents) group by 1 order by 2 desc"',
-        "nothing new to clean",
-    ]
-    return summary
 
 
 def dedup(
@@ -128,30 +97,6 @@ def dedup(
     with RichProgress(cli.err_console) as progress:
         summary = _named(dedup_flow, "dedup")(settings, progress)
     print_summary(summary, cli.console)
-
-
-def _initialised(wh) -> bool:
-    """Whether every table has its schema file (and a local warehouse its catalog): what
-    `Warehouse.init` makes, checked without rewriting anything (init's schema comparison alone
-    imports pandas through pyarrow)."""
-    from pyarrow import fs as pafs
-
-    from corpusforge.schemas.tables import TABLES
-    from corpusforge.warehouse.store import SCHEMA_FILE
-
-    paths = [f"{wh.table_dir(table)}/{SCHEMA_FILE}" for table in TABLES]
-    paths += [wh.catalog_path] if wh.is_local else []
-    return all(info.type != pafs.FileType.NotFound for info in wh.fs.get_file_info(paths))
-
-
-def _has_temp_files(wh, table: str) -> bool:
-    """Whether a killed writer left temp files in the table (warehouse.store's `_tmp` folder)."""
-    from pyarrow import fs as pafs
-
-    from corpusforge.warehouse.store import TMP_DIR
-
-    selector = pafs.FileSelector(f"{wh.table_dir(table)}/{TMP_DIR}", allow_not_found=True)
-    return any(info.path.endswith(".tmp") for info in wh.fs.get_file_info(selector))
 
 
 def register(app: typer.Typer) -> None:

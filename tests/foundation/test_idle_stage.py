@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from corpusforge.flows.cli.stages import idle_clean_summary
+from corpusforge.flows.clean_plan import idle_clean_summary
 from corpusforge.schemas.config import Settings
 from corpusforge.warehouse import Warehouse
 from tests.clean.pages import page_row, write_pages
