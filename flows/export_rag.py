@@ -41,13 +41,14 @@ INPUT_TABLES = ("documents", "clusters", "annotations", "tombstones")
 
 
 def check_sink(wh: Warehouse, cfg: RagExport) -> None:
-    """Refuse, before any work, a sink that cannot read the export: sinks read the export folder
-    from the local disk, so a warehouse on object storage has no sink (copy the folder down and
-    sync it with connectors.sinks)."""
-    if cfg.sink != "parquet" and not wh.is_local:
+    """Refuse, before any work, a sink with no place to go: LanceDB's default database sits beside
+    the export (rag_store.lancedb_dir), on a local disk or S3; on other filesystems it needs its
+    own `lancedb_uri`. (Chroma reads the export through the warehouse's filesystem, any one.)"""
+    scheme = "" if wh.is_local else wh.root_url.split("://", 1)[0]
+    if cfg.sink == "lancedb" and not cfg.lancedb_uri and scheme not in ("", "s3"):
         raise ValueError(
-            f"exports.rag {cfg.name}: sink {cfg.sink} reads the export folder from a local disk, but the warehouse "
-            f"is {wh.root_url}; use sink: parquet, copy exports/rag/{cfg.name} down and sync it from there"
+            f"exports.rag {cfg.name}: LanceDB has no default database beside a {scheme}:// warehouse; "
+            "set lancedb_uri to a local folder or an s3://, gs:// or az:// URL"
         )
 
 
@@ -59,19 +60,20 @@ def lancedb_uri(wh: Warehouse, cfg: RagExport) -> str:
 def sync_sink(wh: Warehouse, cfg: RagExport, export_path: str):
     """Sync the written export folder into the configured vector store; the SyncResult, or None
     for sink: parquet."""
-    from corpusforge.connectors.sinks import ChromaSink, LanceDBSink  # lancedb/chromadb only when used
+    from corpusforge.connectors.sinks import ChromaSink, ExportFolder, LanceDBSink  # lancedb/chromadb when used
 
+    folder = ExportFolder.open(export_path, filesystem=wh.fs)  # on the warehouse's storage: a disk or a bucket
     if cfg.sink == "lancedb":
-        return LanceDBSink(lancedb_uri(wh, cfg), cfg.name).sync(export_path)
+        return LanceDBSink(lancedb_uri(wh, cfg), cfg.name).sync(folder)
     if cfg.sink == "chroma":
         host, port = chroma_address(cfg)
-        return ChromaSink.connect(host, port, cfg.name).sync(export_path)
+        return ChromaSink.connect(host, port, cfg.name).sync(folder)
     return None
 
 
 def sink_location(wh: Warehouse, cfg: RagExport) -> str:
     if cfg.sink == "lancedb":
-        return f"lancedb {lancedb_uri(wh, cfg)} table {cfg.name}"
+        return f"lancedb {store.public_location(lancedb_uri(wh, cfg))} table {cfg.name}"
     return f"chroma {cfg.chroma_url} collection {cfg.name}"
 
 

@@ -245,7 +245,9 @@ class RagExport(Strict):
         "server at chroma_url).",
     )
     lancedb_uri: str | None = Field(
-        None, description="LanceDB database folder (default: <warehouse parent>/exports/lancedb). Local paths only."
+        None,
+        description="LanceDB database: a local folder or an s3://, gs:// or az:// URL (default: exports/lancedb "
+        "beside exports/rag/, in the bucket for an s3:// warehouse).",
     )
     chroma_url: str | None = Field(None, description="Chroma server, e.g. http://localhost:8000 (`chroma run`).")
     sources: list[str] = Field(default_factory=list)
@@ -263,11 +265,16 @@ class RagExport(Strict):
                     f"exports.rag name {self.name!r} is not a valid Chroma collection name: 3-512 characters of "
                     "letters, digits, '.', '_' or '-', starting and ending with a letter or digit"
                 )
-        if self.lancedb_uri and "://" in self.lancedb_uri and not self.lancedb_uri.startswith("file://"):
-            raise ValueError(f"exports.rag {self.name}: lancedb_uri must be a local folder, got {self.lancedb_uri!r}")
+        scheme = self.lancedb_uri.split("://", 1)[0] if self.lancedb_uri and "://" in self.lancedb_uri else "file"
+        if scheme not in _LANCEDB_SCHEMES:
+            raise ValueError(
+                f"exports.rag {self.name}: lancedb_uri must be a local folder or an s3://, gs:// or az:// URL, "
+                f"got {self.lancedb_uri!r}"
+            )
         return self
 
 
+_LANCEDB_SCHEMES = ("file", "s3", "gs", "az")  # the object stores LanceDB opens itself
 _CHROMA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import duckdb
 import numpy as np
@@ -61,11 +62,26 @@ def export_dir(wh, name: str) -> str:
 
 
 def lancedb_dir(wh, configured: str | None = None) -> str:
-    """The LanceDB database folder of the RAG exports: `configured` (the export's `lancedb_uri`),
-    or `<warehouse parent>/exports/lancedb`, beside `exports/rag/`; one table per export."""
+    """The LanceDB database of the RAG exports, one table per export: `configured` (the export's
+    `lancedb_uri`: a local folder, or an object-store URL as it is), else `exports/lancedb` beside
+    `exports/rag/`. On an s3:// warehouse that default is in the bucket too, with the warehouse
+    URL's query (the same endpoint, region and credentials): the database sits with the export it
+    is synced from, and every machine of a run finds it (flows.export_rag.check_sink refuses a
+    default on other remote filesystems)."""
     if configured:
+        if "://" in configured and not configured.startswith("file://"):
+            return configured
         return os.path.abspath(configured.removeprefix("file://"))
-    return f"{os.path.dirname(wh.root)}/exports/lancedb"
+    folder = f"{os.path.dirname(wh.root)}/exports/lancedb"
+    if wh.is_local:
+        return folder
+    query = urlsplit(wh.root_url).query
+    return wh.location(folder) + (f"?{query}" if query else "")
+
+
+def public_location(uri: str) -> str:
+    """A database URI for messages and summaries: its query (endpoint options, maybe keys) left out."""
+    return uri.split("?", 1)[0]
 
 
 def read_manifest(wh, name: str) -> dict | None:

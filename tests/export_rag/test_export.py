@@ -228,13 +228,27 @@ def test_lancedb_sink_at_a_configured_folder(exported_copy, tmp_path):
     assert lancedb.connect(str(uri)).open_table("default").count_rows() == chunks.num_rows
 
 
-def test_a_sink_on_an_object_store_warehouse_is_a_one_line_error_before_any_work():
+def test_lancedb_with_no_default_database_beside_the_warehouse_is_a_one_line_error_before_any_work():
+    """LanceDB opens a local folder or an object store (s3://, gs://, az://), not an fsspec
+    filesystem such as memory://: there the default database beside the export has no place."""
     from corpusforge.flows.export_rag import export_one
 
-    root = "s3://corpus/data?endpoint_override=127.0.0.1:9&scheme=http&region=us-east-1"
-    with pytest.raises(ValueError, match="sink lancedb reads the export folder from a local disk") as err:
-        export_one(root, RagExport(sink="lancedb"))
+    with pytest.raises(ValueError, match="no default database beside a memory:// warehouse; set lancedb_uri") as err:
+        export_one("memory://corpus/data", RagExport(sink="lancedb"))
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("uri", ["http://example.com/db", "ftp://host/db"])
+def test_a_lancedb_uri_lancedb_cannot_open_is_a_one_line_config_error(uri, tmp_path):
+    from corpusforge.schemas.config import ConfigError, load_settings
+
+    config = tmp_path / "corpusforge.yaml"
+    config.write_text(f"exports:\n  rag:\n    - name: vectors\n      sink: lancedb\n      lancedb_uri: {uri}\n")
+    with pytest.raises(ConfigError, match="lancedb_uri must be a local folder or an s3://, gs:// or az:// URL") as err:
+        load_settings(config)
+    assert "\n" not in str(err.value)
+    for accepted in ("s3://bucket/vectors?region=eu-west-1", "file:///tmp/vectors", "vectors"):
+        assert RagExport(sink="lancedb", lancedb_uri=accepted).lancedb_uri == accepted
 
 
 def test_a_views_build_left_by_a_killed_run_is_removed_by_the_next(exported_copy):

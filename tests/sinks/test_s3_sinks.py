@@ -1,0 +1,82 @@
+"""`sink: lancedb` and `sink: chroma` with the warehouse on S3 (a moto S3 server): the export flow
+writes the export into the bucket and syncs the configured store from there, with no copy on the
+local disk. LanceDB's database defaults to `exports/lancedb` in the bucket beside `exports/rag/`
+(or a local folder the user configures); a Chroma server (a real `chroma run`) gets the rows of
+the export on S3. The sink tests' small warehouse is copied into the bucket, so the vectors come
+from its embedding cache and nothing is embedded again."""
+
+from __future__ import annotations
+
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from corpusforge.connectors.sinks import ChromaSink, LanceDBSink
+from corpusforge.flows.export_rag import export_rag
+from corpusforge.schemas.config import RagExport, Settings
+from corpusforge.warehouse import Warehouse, rag_store
+from tests.conftest import S3_BUCKET, s3_url
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+PREFIX = "sinks-on-s3"  # the warehouse is <bucket>/<prefix>/data, its exports <prefix>/exports
+
+
+@pytest.fixture(scope="module")
+def s3_warehouse(exports, s3_endpoint) -> Warehouse:
+    """The sink tests' warehouse (tables and embedding cache) copied into the bucket."""
+    wh = Warehouse(s3_url(s3_endpoint, f"{PREFIX}/data"))
+    pafs.copy_files(exports.wh.root, wh.root, pafs.LocalFileSystem(), wh.fs)
+    return wh
+
+
+def _export_chunk_ids(wh: Warehouse, name: str) -> set[str]:
+    table = pq.read_table(f"{rag_store.export_dir(wh, name)}/chunks.parquet", columns=["chunk_id"], filesystem=wh.fs)
+    return set(table.column("chunk_id").to_pylist())
+
+
+def test_lancedb_sink_defaults_to_a_database_in_the_bucket(s3_warehouse, tmp_path, monkeypatch, capsys):
+    wh = s3_warehouse
+    local = tmp_path / "vectors"
+    in_bucket, on_disk = RagExport(name="s3-lance", sink="lancedb"), RagExport(name="s3-lance-local", sink="lancedb")
+    on_disk.lancedb_uri = str(local)
+    summary = export_rag(Settings(warehouse=wh.root_url, exports={"rag": [in_bucket, on_disk]}))
+
+    assert summary.counts["s3-lance: chunks embedded"] == 0  # the vectors came from the cache in the bucket
+    database = f"{S3_BUCKET}/{PREFIX}/exports/lancedb"
+    # Named without the URL's query (endpoint options, keys), as every s3:// location in a summary.
+    assert f"lancedb s3://{database} table s3-lance" in summary.outputs
+    assert f"lancedb {local} table s3-lance-local" in summary.outputs
+    listing = wh.fs.get_file_info(pafs.FileSelector(f"{database}/s3-lance.lance", recursive=True))
+    assert any(i.path.endswith(".lance") for i in listing), "the LanceDB table is not in the bucket"
+    for cfg in (in_bucket, on_disk):
+        expected = _export_chunk_ids(wh, cfg.name)
+        assert summary.counts[f"{cfg.name}: sink rows"] == summary.counts[f"{cfg.name}: sink inserted"] == len(expected)
+        assert LanceDBSink(rag_store.lancedb_dir(wh, cfg.lancedb_uri), cfg.name).chunk_ids() == expected
+
+    # `corpusforge search --sink lancedb` finds the database in the bucket from the same config.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpusforge.yaml").write_text(
+        yaml.safe_dump({"warehouse": wh.root_url, "exports": {"rag": [in_bucket.model_dump(mode="json")]}})
+    )
+    from corpusforge.flows.cli import main
+
+    question = ["search", "how to install the package", "-k", "2", "--name", "s3-lance", "--sink", "lancedb"]
+    assert main(["-c", "corpusforge.yaml", *question]) == 0
+    assert "top 2 for 'how to install the package' (lancedb)" in capsys.readouterr().out
+    assert not (tmp_path / S3_BUCKET).exists() and not (tmp_path / "exports").exists()  # nothing landed locally
+
+
+def test_chroma_sink_gets_its_rows_from_the_export_on_s3(s3_warehouse, chroma_server, question_vectors):
+    host, port = chroma_server
+    wh = s3_warehouse
+    cfg = RagExport(name="s3-chroma", sink="chroma", chroma_url=f"http://{host}:{port}")
+    summary = export_rag(Settings(warehouse=wh.root_url, exports={"rag": [cfg]}))
+
+    expected = _export_chunk_ids(wh, cfg.name)
+    assert summary.counts["sink rows"] == summary.counts["sink inserted"] == len(expected) > 0
+    assert f"chroma http://{host}:{port} collection {cfg.name}" in summary.outputs
+    sink = ChromaSink.connect(host, port, cfg.name)
+    assert sink.chunk_ids() == expected
+    hits = sink.search(question_vectors["how to install the package"], 3)
+    assert hits.num_rows == 3 and set(hits.column("chunk_id").to_pylist()) <= expected
