@@ -10,26 +10,42 @@ different machines never both hold a table. Taking over a stale lock on S3 is a 
 `If-Match: <etag of the stale lock>` (only one of several contenders replaces that very object),
 and a release deletes the lock only while it is still ours (`If-Match` on the delete). Other
 remote filesystems (gs://, memory://, ...) get check-then-write: good for one writer at a time only.
+
+On S3 a holder on another machine cannot be checked by its pid, so the lock is a lease
+(warehouse/lock_lease.py): the holder refreshes it every lease/3 seconds, a lock left unrefreshed
+for a whole lease is taken over whatever host it names, and a holder that finds its lock taken
+stops its run from committing anything more. Locks on a local disk have no lease.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import socket
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
-from urllib.parse import parse_qs, urlsplit
 
 import pyarrow.fs as pafs
+
+from corpusforge.warehouse import lock_lease as lease_rules
+from corpusforge.warehouse.s3_lock import S3LockFile, s3_client
+
+log = logging.getLogger(__name__)
 
 
 class TableLockedError(RuntimeError):
     """Another run is writing the table."""
+
+
+class LockLostError(TableLockedError):
+    """This run's lock was taken over (its lease ran out unrefreshed): it must not write on."""
 
 
 def print_to_stderr(line: str) -> None:
@@ -48,13 +64,17 @@ def _pid_alive(pid: int) -> bool:
 
 class LockFile(Protocol):
     """Where a lock lives. `token` names one version of the lock file (an S3 ETag), so that a
-    takeover or a release acts on that version only."""
+    takeover or a release acts on that version only. `leased`: the store can tell how long ago
+    the file was written and replace it conditionally, so its holders keep it by a lease."""
+
+    leased: bool
 
     def create(self, data: bytes) -> str | None:
         """Create the file only if there is none; its token, or None when it exists."""
 
-    def read(self) -> tuple[bytes, str | None]:
-        """The file's bytes and token (b"", None when there is no file)."""
+    def read(self) -> tuple[bytes, str | None, float | None]:
+        """The file's bytes, token, and age in seconds by the store's clock (None: not leased);
+        (b"", None, None) when there is no file."""
 
     def replace(self, token: str | None, data: bytes) -> str | None:
         """Replace the version `token` (a stale lock) with `data`; the new token, or None when
@@ -65,7 +85,9 @@ class LockFile(Protocol):
 
 
 class LocalLockFile:
-    """A lock file on a local disk (O_EXCL create)."""
+    """A lock file on a local disk (O_EXCL create); a dead holder is told by its pid, no lease."""
+
+    leased = False
 
     def __init__(self, path: str):
         self.path = path
@@ -85,12 +107,12 @@ class LocalLockFile:
             os.unlink(staged)
         return "local"
 
-    def read(self) -> tuple[bytes, str | None]:
+    def read(self) -> tuple[bytes, str | None, float | None]:
         try:
             with open(self.path, "rb") as fh:
-                return fh.read(), "local"
+                return fh.read(), "local", None
         except OSError:
-            return b"", None
+            return b"", None, None
 
     def replace(self, token: str | None, data: bytes) -> str | None:
         self.delete(token)
@@ -106,6 +128,8 @@ class LocalLockFile:
 class FsLockFile:
     """Check-then-write through a pyarrow filesystem with no exclusive create (best effort)."""
 
+    leased = False
+
     def __init__(self, fs: pafs.FileSystem, path: str):
         self.fs, self.path = fs, path
 
@@ -116,12 +140,12 @@ class FsLockFile:
             fh.write(data)
         return "fs"
 
-    def read(self) -> tuple[bytes, str | None]:
+    def read(self) -> tuple[bytes, str | None, float | None]:
         try:
             with self.fs.open_input_stream(self.path) as fh:
-                return fh.read(), "fs"
+                return fh.read(), "fs", None
         except OSError:
-            return b"", None
+            return b"", None, None
 
     replace = LocalLockFile.replace  # no version to compare: delete, then an exclusive create
 
@@ -130,80 +154,6 @@ class FsLockFile:
             self.fs.delete_file(self.path)
         except FileNotFoundError:
             pass
-
-
-class S3LockFile:
-    """A lock object on S3, written with conditional requests (boto3)."""
-
-    def __init__(self, client, bucket: str, key: str):
-        self.client, self.bucket, self.key = client, bucket, key
-
-    def _refused(self, exc: Exception) -> bool:
-        # 412: the condition failed; 409: a concurrent conditional write to the key won the race.
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-        return code in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "404")
-
-    def _put(self, data: bytes, **condition) -> str | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            return self.client.put_object(Bucket=self.bucket, Key=self.key, Body=data, **condition)["ETag"]
-        except ClientError as exc:
-            if self._refused(exc):
-                return None
-            raise
-
-    def create(self, data: bytes) -> str | None:
-        return self._put(data, IfNoneMatch="*")
-
-    def read(self) -> tuple[bytes, str | None]:
-        from botocore.exceptions import ClientError
-
-        try:
-            got = self.client.get_object(Bucket=self.bucket, Key=self.key)
-        except ClientError as exc:
-            if self._refused(exc):
-                return b"", None
-            raise
-        return got["Body"].read(), got["ETag"]
-
-    def replace(self, token: str | None, data: bytes) -> str | None:
-        if token is None:
-            return self.create(data)
-        return self._put(data, IfMatch=token)
-
-    def delete(self, token: str | None) -> None:
-        from botocore.exceptions import ClientError
-
-        condition = {"IfMatch": token} if token else {}
-        try:
-            self.client.delete_object(Bucket=self.bucket, Key=self.key, **condition)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code == "NotImplemented" and condition:  # a store without conditional deletes
-                self.client.delete_object(Bucket=self.bucket, Key=self.key)
-            elif not self._refused(exc):  # refused: another run took the lock over; it is theirs now
-                raise
-
-
-def s3_client(root_url: str):
-    """A boto3 S3 client for a warehouse URL, with the options pyarrow reads from its query
-    (`endpoint_override`, `scheme`, `region`, `access_key`, `secret_key`, `session_token`);
-    anything not given comes from the environment (AWS_ENDPOINT_URL, AWS_REGION, credentials)."""
-    import boto3
-
-    query = {k: v[-1] for k, v in parse_qs(urlsplit(root_url).query).items()}
-    endpoint = query.get("endpoint_override")
-    if endpoint and "://" not in endpoint:
-        endpoint = f"{query.get('scheme', 'https')}://{endpoint}"
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint or None,
-        region_name=query.get("region") or None,
-        aws_access_key_id=query.get("access_key") or None,
-        aws_secret_access_key=query.get("secret_key") or None,
-        aws_session_token=query.get("session_token") or None,
-    )
 
 
 def lock_file_for(fs: pafs.FileSystem, path: str, root_url: str, is_local: bool) -> LockFile:
@@ -224,25 +174,40 @@ class TableLock:
         self._token: str | None = None  # the version of the lock file we wrote
         # Told once, in one line, when the lock is busy and we wait for its holder.
         self.notify: Callable[[str], None] = print_to_stderr
+        # Leased storage (S3): seconds without a refresh after which the lock is anyone's; set
+        # before acquiring. Told (once, with why) when another run took the lock from us.
+        self.lease = lease_rules.default_lease() if lock_file.leased else 0.0
+        self.on_lost: Callable[[str], None] | None = None
+        self.lost: str | None = None
+        self._since = ""
+        self._renewals = 0
+        self._mutex = threading.Lock()  # the keeper's refresh vs. a release
+        self._keeper: lease_rules.LeaseKeeper | None = None
+        self._clock = lease_rules.LeaseClock()
 
-    def _holder_info(self) -> dict:
-        payload = {
-            "run_id": self.run_id,
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "since": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        return payload
+    def _holder_bytes(self) -> bytes:
+        payload = {"run_id": self.run_id, "pid": os.getpid(), "host": socket.gethostname(), "since": self._since}
+        if self.lock_file.leased:
+            # Every refresh writes different bytes, hence a new ETag: a contender's If-Match on the
+            # version it judged expired then fails against a lock refreshed meanwhile.
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            payload.update(lease=self.lease, renewals=self._renewals, renewed_at=now)
+        return json.dumps(payload).encode()
 
-    def _read_holder(self) -> tuple[dict, str | None]:
-        data, token = self.lock_file.read()
+    def _read_holder(self) -> tuple[dict, str | None, float | None]:
+        data, token, age = self.lock_file.read()
         try:
-            return json.loads(data.decode() or "{}"), token
+            return json.loads(data.decode() or "{}"), token, age
         except ValueError:
-            return {}, token
+            return {}, token, age
 
-    def _is_stale(self, holder: dict) -> bool:
-        return holder.get("host") == socket.gethostname() and not _pid_alive(int(holder.get("pid", 0) or 0))
+    def _is_stale(self, holder: dict, age: float | None) -> bool:
+        """Its holder is gone: a dead pid of this host, or (leased storage) no refresh for a
+        whole lease, whatever host it names."""
+        pid = int(holder.get("pid", 0) or 0)
+        if holder and holder.get("host") == socket.gethostname() and not _pid_alive(pid):
+            return True
+        return age is not None and age > lease_rules.lease_of(holder, self.lease)
 
     def acquire(self) -> TableLock:
         deadline = time.monotonic() + self.wait
@@ -259,7 +224,7 @@ class TableLock:
                 time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
     def _waiting_line(self) -> str:
-        holder, _ = self._read_holder()
+        holder, _, _ = self._read_holder()
         return (
             f"waiting for run {holder.get('run_id', '?')} (pid {holder.get('pid', '?')} on {holder.get('host', '?')}) "
             f"to finish writing table '{self.table}' (up to {self.wait:g}s)"
@@ -268,32 +233,105 @@ class TableLock:
     def _took(self, token: str | None) -> bool:
         if token is None:
             return False
-        self.held, self._token = True, token
+        self.held, self._token, self.lost = True, token, None
+        if self.lock_file.leased:
+            self._clock.renewed()
+            lease_rules.register(self.run_id, self)
+            self._keeper = lease_rules.LeaseKeeper(self._renew, self.lease / 3, f"lease {self.table}")
         return True
 
     def _acquire_once(self) -> TableLock:
-        data = json.dumps(self._holder_info()).encode()
+        self._since = datetime.now(UTC).isoformat(timespec="seconds")
+        data = self._holder_bytes()
         if self._took(self.lock_file.create(data)):
             return self
-        holder, token = self._read_holder()
-        if holder and self._is_stale(holder):
+        holder, token, age = self._read_holder()
+        if self._is_stale(holder, age):
             if self._took(self.lock_file.replace(token, data)):
                 return self
-            holder, _ = self._read_holder()
-        raise TableLockedError(
+            holder, _, age = self._read_holder()
+        raise TableLockedError(self._busy_line(holder, age))
+
+    def _busy_line(self, holder: dict, age: float | None) -> str:
+        line = (
             f"table '{self.table}' is being written by run {holder.get('run_id', '?')} "
             f"(pid {holder.get('pid', '?')} on {holder.get('host', '?')} since {holder.get('since', '?')}); "
-            f"wait for it to finish, or delete {self.path} if that run is dead"
+        )
+        if age is None:
+            return line + f"wait for it to finish, or delete {self.path} if that run is dead"
+        lease = lease_rules.lease_of(holder, self.lease)
+        left = math.ceil(max(0.0, lease - age))
+        return (
+            line + f"wait for it to finish (if that run is dead, the lock is free when its {lease:g}s lease runs out, "
+            f"in {left}s)"
         )
 
+    # ---- the lease (leased storage only) ------------------------------------------------------
+    def _renew(self) -> bool:
+        """Refresh the lock (If-Match on our last version); False once it turns out to be lost."""
+        with self._mutex:
+            if self.lost is not None or self._token is None:
+                return False
+            self._renewals += 1
+            try:
+                token = self.lock_file.replace(self._token, self._holder_bytes())
+            except Exception as exc:  # the store unreachable: retried next time, the lease has margin
+                log.warning("could not refresh the lock on table %s (%s); retrying", self.table, exc)
+                return True
+            if token is None:
+                self._mark_lost()
+                return False
+            self._token = token
+            self._clock.renewed()
+            return True
+
+    def _mark_lost(self) -> None:
+        holder, _, _ = self._read_holder()
+        taker = (
+            f"run {holder.get('run_id', '?')} (pid {holder.get('pid', '?')} on {holder.get('host', '?')}) took it over"
+            if holder
+            else "its lock file was deleted"
+        )
+        self.held = False
+        self.lost = (
+            f"run {self.run_id} lost its lock on table '{self.table}': {taker} after this run's lease of "
+            f"{self.lease:g}s went unrefreshed; this run writes nothing more to it"
+        )
+        log.error(self.lost)
+        print_to_stderr(f"error: {self.lost}")
+        if self.on_lost is not None:
+            try:
+                self.on_lost(f"lost the lock on table '{self.table}'")
+            except Exception:  # the keeper thread must not die of a callback
+                log.exception("on_lost of table %s failed", self.table)
+
+    def ensure_held(self) -> None:
+        """Raise LockLostError if the lock was taken from us; a holder whose refresh is overdue
+        (its process stalled) refreshes first, so a commit never trusts a stale lease."""
+        if self.lost is None and self._keeper is not None and self._clock.since() > self.lease * 2 / 3:
+            self._renew()
+        if self.lost is not None:
+            raise LockLostError(self.lost)
+
+    def _stop_keeper(self) -> None:
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            keeper.stop()
+
     def release(self) -> None:
-        if self.held:
-            self.lock_file.delete(self._token)
-            self.held = False
+        self._stop_keeper()
+        with self._mutex:
+            if self.held:
+                self.lock_file.delete(self._token)
+                self.held = False
+        if self.lost is None:  # a lost lock stays registered: its run's later commits are refused
+            lease_rules.unregister(self.run_id, self)
 
     def abandon(self) -> None:
         """Stop holding the lock without deleting its file: used when work under it may still be
-        writing. The file names this process, so another run takes it over once we are gone."""
+        writing. The file names this process, so another run takes it over once we are gone (on
+        leased storage the lease is still refreshed while this process lives, as the pid is
+        alive on a local disk)."""
         self.held = False
 
     def __enter__(self) -> TableLock:

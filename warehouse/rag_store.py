@@ -22,6 +22,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from corpusforge.schemas import conform, schema_of
+from corpusforge.warehouse.lock_lease import raise_if_lost
 
 EXPORT_ROW_GROUP_ROWS = 2_048  # ~3 MB per group with 384-dim vectors and their text
 CHUNKS_FILE = "chunks.parquet"
@@ -225,6 +226,7 @@ def write_export(
     tmp_manifest = f"{tmp_dir}/{run_id}-{MANIFEST_FILE}"
     with wh.fs.open_output_stream(tmp_manifest) as sink:
         sink.write(json.dumps(manifest, indent=2, sort_keys=True, default=str).encode())
+    raise_if_lost(run_id)  # the run lost its lock on chunks/embeddings: another run exports now
     # Manifest last: it names the export a reader is looking at.
     wh.fs.move(tmp_chunks, f"{out_dir}/{CHUNKS_FILE}")
     wh.fs.move(tmp_deletions, f"{out_dir}/{DELETIONS_FILE}")

@@ -131,6 +131,7 @@ def guarded_locks(wh, tables: Iterable[str], run_id: str, wait: float = 0.0,
             lock = wh.lock(table, run_id, wait=wait)
             if notify is not None:
                 lock.notify = notify
+            lock.on_lost = guard.stop.request  # a lock taken over (its lease ran out) stops the run
             locks.append(lock.acquire())
         with stop_on_signals(guard):
             yield guard

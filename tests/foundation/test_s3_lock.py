@@ -1,10 +1,14 @@
 """Table locks on an s3:// warehouse hold across processes (as on separate machines): the lock is
 an S3 conditional put, so of several processes exactly one holds it, the others fail or wait as
-on a local disk, and a lock left by a dead process of this host is taken over."""
+on a local disk. A lock left by a dead process of this host is taken over at once; one whose
+holder (on any machine) stopped refreshing it for its lease is taken over then, and that holder,
+should it wake, notices and commits nothing more."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -13,43 +17,60 @@ import time
 import pytest
 
 from corpusforge.warehouse import TableLockedError, Warehouse
-from tests.conftest import S3_BUCKET, s3_url
+from tests.conftest import s3_url
 
-# Takes the lock, says so, holds it until a line comes on stdin (or `hold` seconds), releases.
+# Takes the lock, says so, then on each line from stdin: "write" commits a tombstone row (prints
+# "wrote" or "refused: <why>"), anything else (or `hold` seconds) releases. Lease from the env.
 HOLDER = """
-import sys, time
+import sys, time, select
+from datetime import datetime, UTC
 from corpusforge.warehouse import TableLockedError, Warehouse
-url, run_id, start, hold = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+url, run_id, start, hold, table = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 wh = Warehouse(url)
 time.sleep(max(0.0, start - time.time()))
 try:
-    lock = wh.lock("documents", run_id).acquire()
+    lock = wh.lock(table, run_id).acquire()
 except TableLockedError:
     print("lost", flush=True)
     sys.exit(0)
 print("held", flush=True)
 if hold < 0:
     sys.exit(0)  # dies holding the lock
-import select
-select.select([sys.stdin], [], [], hold)
+while select.select([sys.stdin], [], [], hold)[0] and sys.stdin.readline().strip() == "write":
+    row = {"doc_id": "d1", "reason": "gone", "created_at": datetime.now(UTC), "run_id": run_id}
+    try:
+        wh.write("tombstones", [row], run_id)
+        print("wrote", flush=True)
+    except TableLockedError as exc:
+        print("refused:", exc, flush=True)
 lock.release()
 print("released", flush=True)
 """
 
 
-def _holder(url: str, run_id: str, start: float = 0.0, hold: float = 60.0) -> subprocess.Popen:
+def _holder(url: str, run_id: str, start: float = 0.0, hold: float = 60.0, table: str = "documents",
+            lease: float | None = None) -> subprocess.Popen:  # fmt: skip
+    env = {**os.environ, **({"CORPUSFORGE_LOCK_LEASE": str(lease)} if lease else {})}
     return subprocess.Popen(
-        [sys.executable, "-c", HOLDER, url, run_id, str(start), str(hold)],
+        [sys.executable, "-c", HOLDER, url, run_id, str(start), str(hold), table],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
+
+
+def _say(proc: subprocess.Popen, line: str) -> str:
+    proc.stdin.write(f"{line}\n")
+    proc.stdin.flush()
+    return proc.stdout.readline().strip()
 
 
 @pytest.fixture()
 def s3_wh(s3_endpoint, request):
     wh = Warehouse(s3_url(s3_endpoint, f"locks-{request.node.name}"))
-    wh.init(["documents"])
+    wh.init(["documents", "tombstones"])
     return wh
 
 
@@ -90,7 +111,7 @@ def test_of_processes_starting_at_once_exactly_one_holds_the_lock(s3_wh):
     assert sorted(outcomes) == ["held", "lost", "lost"]
 
 
-def test_a_dead_holder_on_this_host_is_taken_over_one_on_another_host_is_not(s3_wh):
+def test_a_dead_holder_on_this_host_is_taken_over_at_once(s3_wh):
     dead = _holder(s3_wh.root_url, "dead-run", hold=-1)
     assert dead.stdout.readline().strip() == "held"
     dead.wait(30)
@@ -99,9 +120,79 @@ def test_a_dead_holder_on_this_host_is_taken_over_one_on_another_host_is_not(s3_
         with pytest.raises(TableLockedError, match="run alive-run"):
             s3_wh.lock("documents", "third-run").acquire()
 
-    # A holder on another machine cannot be checked from here: its lock stays, as on a shared disk.
+
+def test_a_holder_on_another_machine_is_trusted_until_its_lease_runs_out_unrefreshed(s3_wh):
+    """Its pid cannot be checked from here: a lock nobody refreshed for its holder's lease is
+    taken over (by the store's clock: LastModified against the response's Date)."""
     key = f"{s3_wh.table_dir('documents')}/_lock"
+    remote = {"run_id": "remote-run", "pid": 1, "host": "another-machine", "since": "2020-01-01T00:00:00+00:00"}
     with s3_wh.fs.open_output_stream(key) as fh:
-        fh.write(json.dumps({"run_id": "remote-run", "pid": 1, "host": "another-machine"}).encode())
-    with pytest.raises(TableLockedError, match=rf"run remote-run \(pid 1 on another-machine.*delete {S3_BUCKET}/"):
+        fh.write(json.dumps({**remote, "lease": 1.5}).encode())
+    expiring = r"run remote-run \(pid 1 on another-machine.*when its 1.5s lease runs out, in [12]s\)$"
+    with pytest.raises(TableLockedError, match=expiring):
         s3_wh.lock("documents", "local-run").acquire()
+
+    taker = s3_wh.lock("documents", "local-run", wait=15)
+    told: list[str] = []
+    taker.notify = told.append
+    started = time.monotonic()
+    with taker:
+        assert taker.held and time.monotonic() - started >= 1.0 and "waiting for run remote-run" in told[0]
+        with s3_wh.fs.open_input_stream(key) as fh:
+            mine = json.loads(fh.read())
+        assert mine["run_id"] == "local-run" and mine["lease"] == taker.lease == 60.0  # the default lease
+
+    # A lock that declares no lease is judged by the contender's own.
+    with s3_wh.fs.open_output_stream(key) as fh:
+        fh.write(json.dumps(remote).encode())
+    with pytest.raises(TableLockedError, match="run remote-run"):
+        s3_wh.lock("documents", "local-run").acquire()
+    patient = s3_wh.lock("documents", "local-run", wait=15)
+    patient.lease, patient.notify = 1.5, lambda line: None
+    with patient:
+        assert patient.held
+
+
+def test_a_live_holder_on_any_machine_keeps_its_lock_past_its_lease(s3_wh):
+    holder = _holder(s3_wh.root_url, "live-run", lease=1.5)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        time.sleep(3.2)  # more than two leases: only its refreshes keep the lock
+        with pytest.raises(TableLockedError, match="being written by run live-run"):
+            s3_wh.lock("documents", "other-run").acquire()
+        assert _say(holder, "release") == "released"
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_holder_whose_lock_was_taken_over_notices_and_commits_nothing_more(s3_wh):
+    holder = _holder(s3_wh.root_url, "stalled-run", table="tombstones", lease=1.5)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert _say(holder, "write") == "wrote"
+        os.kill(holder.pid, signal.SIGSTOP)  # stalled (a long pause, a network partition): no refresh
+        try:
+            taker = s3_wh.lock("tombstones", "taker-run", wait=15)
+            taker.notify = lambda line: None
+            taker.acquire()
+        finally:
+            os.kill(holder.pid, signal.SIGCONT)
+        refused = _say(holder, "write")
+        assert refused.startswith("refused: run stalled-run lost its lock on table 'tombstones': run taker-run (pid ")
+        assert _say(holder, "release") == "released"
+        assert "error: run stalled-run lost its lock on table 'tombstones'" in holder.communicate(timeout=30)[1]
+        # The taker's lock stands (the loser's release deleted nothing) and holds one row only.
+        with pytest.raises(TableLockedError, match="being written by run taker-run"):
+            s3_wh.lock("tombstones", "third-run").acquire()
+        assert s3_wh.read("tombstones").column("run_id").to_pylist() == ["stalled-run"]
+        taker.release()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_lease_that_is_not_a_number_of_seconds_is_a_one_line_error(s3_wh, monkeypatch):
+    monkeypatch.setenv("CORPUSFORGE_LOCK_LEASE", "a minute")
+    with pytest.raises(ValueError, match="CORPUSFORGE_LOCK_LEASE='a minute' is not a number of seconds above 0"):
+        s3_wh.lock("documents", "run")
