@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from corpusforge.schemas import CORE_TABLES, TABLES, conform, schema_of
 from corpusforge.warehouse.lock import TableLock, lock_file_for
+from corpusforge.warehouse.lock_lease import raise_if_lost
 
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
@@ -161,6 +162,7 @@ class Warehouse:
         if conformed.num_rows == 0:
             return None
         self._ensure_table(table)
+        raise_if_lost(run_id)  # a run whose lock was taken over commits nothing more
         return self._atomic_write_table(table, conformed, self._next_name(run_id))
 
     @contextlib.contextmanager
@@ -304,6 +306,7 @@ class TableWriter:
         self._writer.close()
         self._sink.close()
         final = f"{self.wh.table_dir(self.table)}/{self._name}"
+        raise_if_lost(self.run_id)  # a run whose lock was taken over commits nothing more
         self.wh.fs.move(self._tmp, final)
         self.paths.append(final)
         self._writer, self._rows_in_file = None, 0
