@@ -294,14 +294,14 @@ class TableLock:
         )
         self.held = False
         self.lost = (
-            f"run {self.run_id} lost its lock on table '{self.table}': {taker} after this run's lease of "
-            f"{self.lease:g}s went unrefreshed; this run writes nothing more to it"
+            f"run {self.run_id} lost its lock on table '{self.table}': {taker} before this run refreshed it "
+            f"(due every {self.lease / 3:.3g}s, lease {self.lease:g}s); this run writes nothing more to it"
         )
         log.error(self.lost)
         print_to_stderr(f"error: {self.lost}")
         if self.on_lost is not None:
             try:
-                self.on_lost(f"lost the lock on table '{self.table}'")
+                self.on_lost(f"losing its lock on table '{self.table}'")  # "clean stopped by losing ..."
             except Exception:  # the keeper thread must not die of a callback
                 log.exception("on_lost of table %s failed", self.table)
 

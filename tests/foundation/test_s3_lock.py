@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -190,6 +191,29 @@ def test_a_holder_whose_lock_was_taken_over_notices_and_commits_nothing_more(s3_
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_guarded_run_whose_lock_is_replaced_is_asked_to_stop(s3_wh, monkeypatch, capsys):
+    """The stages' lock holder (warehouse.shutdown.guarded_locks): losing the lock sets the run's
+    stop token, as SIGTERM does, and the run's next commit is refused."""
+    from corpusforge.warehouse.lock import LockLostError
+    from corpusforge.warehouse.shutdown import guarded_locks
+
+    monkeypatch.setenv("CORPUSFORGE_LOCK_LEASE", "1.5")
+    key = f"{s3_wh.table_dir('tombstones')}/_lock"
+    row = {"doc_id": "d1", "reason": "gone", "created_at": datetime.now(UTC)}
+    with guarded_locks(s3_wh, ["tombstones"], "guarded-run") as guard:
+        assert s3_wh.write("tombstones", [row], "guarded-run")
+        with s3_wh.fs.open_output_stream(key) as fh:  # replaced under it (another run, or a person)
+            fh.write(json.dumps({"run_id": "other-run", "pid": 7, "host": "elsewhere"}).encode())
+        assert guard.stop.wait(5) and guard.stop.reason == "losing its lock on table 'tombstones'"
+        lost = r"run guarded-run lost its lock on table 'tombstones': run other-run \(pid 7 on elsewhere\) took it over"
+        with pytest.raises(LockLostError, match=lost):
+            s3_wh.write("tombstones", [row], "guarded-run")
+    assert "error: run guarded-run lost its lock" in capsys.readouterr().err
+    with s3_wh.fs.open_input_stream(key) as fh:  # leaving the block deleted nobody else's lock
+        assert json.loads(fh.read())["run_id"] == "other-run"
+    assert s3_wh.read("tombstones").num_rows == 1
 
 
 def test_a_lease_that_is_not_a_number_of_seconds_is_a_one_line_error(s3_wh, monkeypatch):
