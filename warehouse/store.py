@@ -32,6 +32,16 @@ if TYPE_CHECKING:
     import pyarrow.dataset as ds
 
 ROW_GROUP_ROWS = 10_000  # bounded row groups: readers can stream a file in slices
+# A clean worker reads its batch of pages (16 rows, flows/clean.py) from one file; Parquet can only
+# skip whole row groups, so with small groups it decompresses the bodies it cleans and not the rest
+# of the file (measured: 0.5 -> 0.11 ms a page on the sample site, 2.6 -> 0.45 on Python's docs).
+ROW_GROUP_ROWS_OF = {"pages": 16}
+
+
+def row_group_rows(table: str) -> int:
+    return ROW_GROUP_ROWS_OF.get(table, ROW_GROUP_ROWS)
+
+
 SCHEMA_FILE = "00000000-schema.parquet"
 TMP_DIR = "_tmp"
 
@@ -152,7 +162,7 @@ class Warehouse:
         tmp = f"{tdir}/{TMP_DIR}/{name}.{secrets.token_hex(4)}.tmp"
         final = f"{tdir}/{name}"
         self.fs.create_dir(f"{tdir}/{TMP_DIR}", recursive=True)
-        pq.write_table(data, tmp, filesystem=self.fs, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+        pq.write_table(data, tmp, filesystem=self.fs, compression="zstd", row_group_size=row_group_rows(table))
         self.fs.move(tmp, final)
         return final
 
@@ -293,7 +303,7 @@ class TableWriter:
             sink = self.wh.fs.open_output_stream(self._tmp)
             self._writer = pq.ParquetWriter(sink, schema_of(self.table), compression="zstd")
             self._sink = sink
-        self._writer.write_table(batch, row_group_size=ROW_GROUP_ROWS)
+        self._writer.write_table(batch, row_group_size=row_group_rows(self.table))
         self._rows_in_file += batch.num_rows
         self.rows_written += batch.num_rows
         if self._rows_in_file >= self.max_rows:
