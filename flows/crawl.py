@@ -2,7 +2,8 @@
 
 `crawl` is a Prefect flow with one task per source (sources run in parallel, a task is retried
 only for I/O trouble, and a retried or re-run source resumes its interrupted run). Each task crawls
-in a worker process of its own that imports no Prefect (flows/crawl_worker.py).
+in a worker process of its own that imports no Prefect (flows/crawl_worker.py). On the Dask task
+runner the sources crawl on the workers instead, one task per host at a time (flows/dask_crawl.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from corpusforge.connectors.crawler import CrawlStopped, StopSignal
 from corpusforge.connectors.warc import WarcOut
 from corpusforge.flows.configs import fetch_policy
 from corpusforge.flows.crawl_worker import crawl_in_worker
-from corpusforge.flows.stage import Progress, StageSummary, error_line, run_name
+from corpusforge.flows.stage import Progress, StageSummary, error_line, on_dask_task_runner, run_name
 from corpusforge.schemas.config import Settings, SourceConfig
 from corpusforge.warehouse import Warehouse, new_run_id
 from corpusforge.warehouse.crawl_state import crawl_locks
@@ -138,9 +139,15 @@ def crawl(settings: Settings, progress: Progress | None = None) -> StageSummary:
         raise ValueError("no sources configured: add some under 'sources:' in corpusforge.yaml")
     warc_out = settings.crawl.warc_out
     # SIGTERM / SIGINT set guard.stop: every source stops, keeps what it wrote, and resumes next run.
-    with crawl_locks(wh, new_run_id("crawl"), settings.crawl.lock_wait) as guard, _warc_out(warc_out) as warc:
-        futures = [crawl_source_task.submit(wh, settings, s, warc, progress, guard) for s in settings.sources]
-        results, failures = source_results(settings.sources, futures)
+    run_id = new_run_id("crawl")
+    with crawl_locks(wh, run_id, settings.crawl.lock_wait) as guard, _warc_out(warc_out) as warc:
+        if on_dask_task_runner():  # by host, on the workers (flows/dask_crawl.py)
+            from corpusforge.flows.dask_crawl import crawl_on_dask
+
+            results, failures = crawl_on_dask(wh, settings, warc, progress, guard, run_id)
+        else:
+            futures = [crawl_source_task.submit(wh, settings, s, warc, progress, guard) for s in settings.sources]
+            results, failures = source_results(settings.sources, futures)
     summary = summarize(results, warc_out, settings.warehouse, failures)
     summary.seconds = time.perf_counter() - start
     return summary

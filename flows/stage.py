@@ -142,9 +142,9 @@ def on_dask_task_runner() -> bool:
     return ctx is not None and type(ctx.task_runner).__name__ == "DaskTaskRunner"
 
 
-# Stages whose CPU-heavy work is worth shipping to Dask workers (extraction, MinHash signatures,
-# chunking and embedding).
-DASK_STAGES = ("clean", "dedup", "export_rag")
+# Stages whose work is worth shipping to Dask workers: the crawl (by host), extraction, MinHash
+# signatures, chunking and embedding.
+DASK_STAGES = ("crawl", "clean", "dedup", "export_rag")
 
 
 def stage_task_runner(stage: str, task_runner: str, dask_address: str | None = None):

@@ -8,14 +8,18 @@ table itself (`crawl_state`), so whatever pages hold is what the next crawl know
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
+import pyarrow.fs as pafs
 
 from corpusforge.warehouse.catalog import register_view
+from corpusforge.warehouse.lock import TableLock, lock_file_for
 from corpusforge.warehouse.shutdown import DEFAULT_GRACE_SECONDS, guarded_locks
 from corpusforge.warehouse.store import Warehouse, utc_now
 
@@ -111,6 +115,33 @@ def crawl_locks(wh: Warehouse, run_id: str, wait: float = 0.0, grace: float = DE
         for table in CRAWL_TABLES:
             wh.sweep_temp_files(table)
         yield guard
+
+
+def host_lease(wh: Warehouse, host: str, run_id: str, wait: float = 0.0) -> TableLock:
+    """The lock a crawl task holds on a host while it crawls there (crawl on Dask): a task of a
+    later run waits for it, so a task left running by a killed flow never crawls a host, or
+    writes its rows, beside the run that resumes it. A lease left by a dead worker process on
+    the same machine is taken over, as a table lock is."""
+    path = f"{wh.table_dir('crawl_runs')}/_host-{re.sub(r'[^A-Za-z0-9.-]+', '_', host)}.lock"
+    return TableLock(lock_file_for(wh.fs, path, wh.root_url, wh.is_local), path, f"crawl_runs (host {host})",
+                     run_id, wait)  # fmt: skip
+
+
+WARC_PARTS_DIR = "_warc_parts"  # WARC parts the crawl tasks wrote, until the flow appends them to its WARC
+
+
+def publish_warc_part(wh: Warehouse, local: Path, name: str) -> str:
+    """Copy a WARC part a crawl task wrote on its own disk into the warehouse; its path there."""
+    path = f"{wh.root}/{WARC_PARTS_DIR}/{name}"
+    wh.fs.create_dir(f"{wh.root}/{WARC_PARTS_DIR}", recursive=True)
+    pafs.copy_files(str(local), path, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=wh.fs)
+    return path
+
+
+def take_warc_part(wh: Warehouse, path: str, local: Path) -> None:
+    """Move a WARC part out of the warehouse into a local file (for the flow's WARC)."""
+    pafs.copy_files(path, str(local), source_filesystem=wh.fs, destination_filesystem=pafs.LocalFileSystem())
+    wh.fs.delete_file(path)
 
 
 @dataclass

@@ -27,6 +27,11 @@ class RichProgress:
         self._totals: dict[str, int | None] = {}
         self._lock = threading.Lock()  # the crawl reports from one thread per source
 
+    def __reduce__(self):
+        # Prefect sends a flow's parameters with every task it submits to Dask (the task's context):
+        # a worker gets a progress that shows nothing; the bars stay in the terminal's process.
+        return (_NoBars, ())
+
     def __enter__(self) -> RichProgress:
         from corpusforge.flows.cli.logs import hide_flow_tracebacks
 
@@ -60,3 +65,10 @@ class RichProgress:
             if status is not None:
                 changes["description"] = f"{label}: {status}"
             self._bar.update(self._bars[label], **changes)
+
+
+class _NoBars:
+    """What a RichProgress becomes in another process (a Dask worker): updates go nowhere."""
+
+    def update(self, label: str, **changes) -> None:
+        pass

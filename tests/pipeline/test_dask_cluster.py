@@ -5,26 +5,34 @@ themselves, the pipeline pointed at them by `task_runner: dask` and `dask_addres
 
 One comparison covers both "the Dask runner equals the default one" and "a warehouse on S3
 equals a local one": the default runner on a local warehouse against the Dask runner on the S3
-warehouse, from the same crawl (made on S3, copied down). The tables and both exports are equal
-(vectors up to float noise), the clean and embedding tasks ran on the workers (each such Prefect
-task run is matched to the Dask task whose computation covers it in the scheduler's task stream,
-which names the worker), nothing of the S3 run lands on the local disk, and the export on S3
-serves export.duckdb and a LanceDB sync as the local one does."""
+warehouse, from the same crawl (made by the workers on S3, copied down; its pages equal a crawl by
+the default runner). The tables and both exports are equal (vectors up to float noise), the
+crawl, clean and embedding tasks ran on the workers (each such Prefect task run is matched to the
+Dask task whose computation covers it in the scheduler's task stream, which names the worker),
+nothing of the S3 run lands on the local disk, and the export on S3 serves export.duckdb and a
+LanceDB sync as the local one does.
+
+The crawl on the cluster also keeps each host's delay while two hosts crawl at once, and a crawl
+whose flow is killed (kill -9) stops on the workers and resumes to the default runner's pages."""
 
 from __future__ import annotations
 
 import asyncio
-import json
+import os
+import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from tests.conftest import free_port, s3_url
+from tests.pipeline import cluster_checks as checks
+from tests.pipeline.cluster_checks import S3_PREFIX
 from tests.pipeline.conftest import write_config
 
 pytestmark = pytest.mark.slow
@@ -35,7 +43,6 @@ SITE_PAGES = 30  # the smallest sample site: about 40 pages to crawl
 # these languages only (a few of the site's), the training export every document.
 RAG_EXPORT = {"name": "sample", "languages": ["de", "es", "fr"]}
 EXPORTS = {"training": [{"name": "sample", "format": "text", "jsonl": False}], "rag": [RAG_EXPORT]}
-S3_PREFIX = "dask-cluster"  # the S3 run's warehouse is <bucket>/<prefix>/data, its exports <prefix>/exports
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -82,116 +89,32 @@ def small_site(tmp_path_factory):
         yield server
 
 
-def _warehouse(config: Path):
-    from corpusforge.schemas.config import load_settings
-    from corpusforge.warehouse import Warehouse
+@pytest.fixture(scope="module")
+def default_crawl(prefect_api, small_site, tmp_path_factory):
+    """The warehouse of the small site crawled by the default runner (what the crawls on Dask equal)."""
+    from corpusforge.flows.pipeline import pipeline
 
-    return Warehouse(load_settings(config).warehouse)
-
-
-def _tables(wh) -> dict:
-    con = wh.connect()
-    queries = {
-        "documents": "select url, content_hash, kept, drop_reasons, language, quality_score, text from documents",
-        "clusters": "select d.url, c.cluster_id, c.is_representative, c.reason "
-        "from clusters c join documents d using (doc_id)",
-        "chunks": "select chunk_id, doc_id, position, char_start, char_end, text_hash, token_count from chunks",
-        "embeddings": "select distinct text_hash, model_id from embeddings",
-        "training_examples": "select example_id, split, doc_id from training_examples",
-    }
-    try:
-        return {name: sorted(con.execute(sql).fetchall(), key=repr) for name, sql in queries.items()}
-    finally:
-        con.close()
+    config = write_config(tmp_path_factory.mktemp("default-crawl"), small_site.url)
+    pipeline(config=str(config), only=["crawl"])
+    return checks.warehouse(config)
 
 
-def _exports(wh) -> dict:
-    """Every Parquet file of both exports, on the warehouse's filesystem (training version folders
-    by their path without the version id, which names the run's snapshot), rows sorted, vectors
-    apart."""
-    import pyarrow.fs as pafs
-
-    root = f"{wh.root.rsplit('/', 1)[0]}/exports"
-    out = {}
-    files = wh.fs.get_file_info(pafs.FileSelector(root, recursive=True))
-    for path in sorted(i.path for i in files if i.path.endswith(".parquet")):
-        parts = path[len(root) + 1 :].split("/")
-        version_ids = {p for p in parts[:-1] if len(p) == 12 and p.isalnum()}
-        key = "/".join(p for p in parts if p != "__versions__" and p not in version_ids)
-        table = pq.read_table(path, filesystem=wh.fs)
-        vectors = None
-        if "embedding" in table.column_names:
-            order = np.argsort(table.column("chunk_id").to_numpy(zero_copy_only=False))
-            vectors = np.stack(table.column("embedding").to_numpy(zero_copy_only=False))[order]
-            table = table.drop_columns(["embedding"])
-        drop = [c for c in ("created_at", "run_id", "deleted_at") if c in table.column_names]
-        rows = sorted(table.drop_columns(drop).to_pylist(), key=repr)
-        out[key] = (rows, vectors)
-    return out
-
-
-def _training_export(wh) -> dict:
-    """The published version: its manifest's version and counts, and every file's bytes but the
-    manifest's (it names the input files, whose names hold run ids); the card with the snapshot id
-    (a hash of those names) masked."""
-    from corpusforge.warehouse import training_export as te
-
-    latest = te.latest_path(wh, "sample")
-    files = {}
-    for info in wh.fs.get_file_info(te.pafs.FileSelector(latest, recursive=True)):
-        rel = info.path[len(latest) + 1 :]
-        if info.type == te.pafs.FileType.File and rel != te.MANIFEST:
-            with wh.fs.open_input_stream(info.path) as fh:
-                files[rel] = fh.read()
-    with wh.fs.open_input_stream(f"{latest}/{te.MANIFEST}") as fh:
-        manifest = json.loads(fh.read())
-    snapshot_id = manifest["snapshot"]["snapshot_id"].encode()
-    files["README.md"] = files["README.md"].replace(snapshot_id, b"<snapshot>")
-    return {"version": manifest["version"], "counts": manifest["counts"], "files": files}
-
-
-async def _task_runs(names: tuple[str, ...], since) -> list:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterStartTime
-
-    async with get_client() as client:
-        runs = await client.read_task_runs(
-            task_run_filter=TaskRunFilter(start_time=TaskRunFilterStartTime(after_=since))
-        )
-    return [r for r in runs if any(r.name.startswith(n) for n in names) and r.state.is_completed()]
-
-
-def _worker_of(run, stream: list[dict]) -> str | None:
-    """The worker whose Dask task computation overlaps the Prefect task run the most."""
-    start, end = run.start_time.timestamp(), run.end_time.timestamp()
-    best, worker = 0.0, None
-    for record in stream:
-        for span in record.get("startstops", ()):
-            if span["action"] != "compute":
-                continue
-            overlap = min(end, span["stop"]) - max(start, span["start"])
-            if overlap > best:
-                best, worker = overlap, record["worker"]
-    return worker
-
-
-def _crawl_on_s3_copied_down(dask_cfg: Path, default_cfg: Path) -> None:
+def _crawl_on_s3_copied_down(dask_cfg: Path, default_cfg: Path) -> list[dict]:
     """One crawl for both runs (the representative rule looks at fetch times, which differ between
-    crawls): made on the S3 warehouse, copied to the local one."""
+    crawls): made by the workers on the S3 warehouse, copied to the local one; its summaries."""
     import pyarrow.fs as pafs
 
     from corpusforge.flows.pipeline import pipeline
 
-    pipeline(config=str(dask_cfg), only=["crawl"])
-    remote, local = _warehouse(dask_cfg), _warehouse(default_cfg)
+    results = pipeline(config=str(dask_cfg), only=["crawl"])
+    remote, local = checks.warehouse(dask_cfg), checks.warehouse(default_cfg)
     pafs.copy_files(remote.root, local.root, source_filesystem=remote.fs, destination_filesystem=pafs.LocalFileSystem())
+    return results
 
 
 def test_dask_cluster_on_s3_equals_the_default_runner_on_a_local_warehouse(
-    prefect_api, s3_endpoint, dask_cluster, small_site, tmp_path, monkeypatch
+    prefect_api, s3_endpoint, dask_cluster, small_site, default_crawl, tmp_path, monkeypatch
 ):
-    from datetime import UTC, datetime
-
     from corpusforge.flows.pipeline import pipeline
 
     address, client = dask_cluster
@@ -205,13 +128,16 @@ def test_dask_cluster_on_s3_equals_the_default_runner_on_a_local_warehouse(
         tmp_path / "dask", small_site.url, exports=EXPORTS, warehouse=s3_url(s3_endpoint, f"{S3_PREFIX}/data"),
         task_runner="dask", dask_address=address,
     )  # fmt: skip
-    _crawl_on_s3_copied_down(dask_cfg, default_cfg)
+    crawl_since = datetime.now(UTC)
+    crawl = _crawl_on_s3_copied_down(dask_cfg, default_cfg)
+    assert checks.pages_view(checks.warehouse(dask_cfg)) == checks.pages_view(default_crawl)
+    _crawled_on_the_workers(client, client.get_task_stream(start=crawl_since.timestamp()), crawl_since, crawl)
     pipeline(config=str(default_cfg), only=STAGES)
 
     since = datetime.now(UTC)
     results = pipeline(config=str(dask_cfg), only=STAGES)
     stream = client.get_task_stream(start=since.timestamp())
-    local, remote = _warehouse(default_cfg), _warehouse(dask_cfg)
+    local, remote = checks.warehouse(default_cfg), checks.warehouse(dask_cfg)
 
     # The S3 run wrote to the bucket only: its report there, nothing beside its config or in the cwd.
     assert local.is_local and not remote.is_local
@@ -219,12 +145,12 @@ def test_dask_cluster_on_s3_equals_the_default_runner_on_a_local_warehouse(
     assert sorted(p.name for p in (tmp_path / "dask").iterdir()) == ["corpusforge.yaml"]
     assert not (tmp_path / "corpus").exists(), "a path in the bucket was written to the local disk"
 
-    expected, got = _tables(local), _tables(remote)
+    expected, got = checks.tables(local), checks.tables(remote)
     assert len(expected["documents"]) >= 30 and len(expected["chunks"]) >= 6 and expected["training_examples"]
     for table in expected:
         assert got[table] == expected[table], table
 
-    expected_exports, got_exports = _exports(local), _exports(remote)
+    expected_exports, got_exports = checks.exports(local), checks.exports(remote)
     assert any("rag" in k for k in expected_exports) and any("training" in k for k in expected_exports)
     assert sorted(got_exports) == sorted(expected_exports)
     for key, (rows, vectors) in expected_exports.items():
@@ -232,17 +158,17 @@ def test_dask_cluster_on_s3_equals_the_default_runner_on_a_local_warehouse(
         if vectors is not None:  # batches differ between the runners: the same vectors up to float noise
             np.testing.assert_allclose(got_exports[key][1], vectors, atol=1e-4)
 
-    expected_training, got_training = _training_export(local), _training_export(remote)
+    expected_training, got_training = checks.training_export(local), checks.training_export(remote)
     assert expected_training["files"] and "README.md" in expected_training["files"]
     assert got_training == expected_training
     manifest = f"corpus/{S3_PREFIX}/exports/training/sample/__versions__/{got_training['version']}/manifest.json"
     assert remote.fs.get_file_info(manifest).size > 0
 
     _ran_on_the_workers(client, stream, since, results)
-    expected_rag = _rag_export(local)
+    expected_rag = checks.rag_export(local)
     assert len(expected_rag) == len(expected["chunks"])
-    _sinks_read_the_export_on_s3(local, s3_endpoint, tmp_path, expected_rag)
-    _export_views_on_s3(remote, tmp_path / "copied", expected_rag)
+    checks.sinks_read_the_export_on_s3(local, s3_endpoint, tmp_path, expected_rag)
+    checks.export_views_on_s3(remote, tmp_path / "copied", expected_rag)
 
 
 def _ran_on_the_workers(client, stream: list[dict], since, results: list[dict]) -> None:
@@ -250,8 +176,8 @@ def _ran_on_the_workers(client, stream: list[dict], since, results: list[dict]) 
     both workers embedded, and the RAG stage's summary names the workers that did."""
     workers = set(client.scheduler_info()["workers"])
     assert len(workers) == 2
-    runs = asyncio.run(_task_runs(("clean-batch", "export-rag-embed"), since))
-    ran_on = {(run.name.rsplit("-", 1)[0], _worker_of(run, stream)) for run in runs}
+    runs = asyncio.run(checks.task_runs(("clean-batch", "export-rag-embed"), since))
+    ran_on = {(run.name.rsplit("-", 1)[0], checks.worker_of(run, stream)) for run in runs}
     kinds = {kind for kind, _ in ran_on}
     assert kinds == {"clean-batch", "export-rag-embed"}, ran_on
     assert {worker for _, worker in ran_on} <= workers, (ran_on, workers)
@@ -262,44 +188,116 @@ def _ran_on_the_workers(client, stream: list[dict], since, results: list[dict]) 
     assert reported == embedded_on, (reported, embedded_on)
 
 
-def _rag_export(wh) -> list[dict]:
-    from corpusforge.warehouse import rag_store
-
-    path = f"{rag_store.export_dir(wh, 'sample')}/chunks.parquet"
-    return pq.read_table(path, filesystem=wh.fs).sort_by("chunk_id").to_pylist()
-
-
-def _sinks_read_the_export_on_s3(local, endpoint: str, tmp_path, expected_rag: list[dict]) -> None:
-    """LanceDB synced from the export on S3 (by URL, no copy) into a database on S3 holds what a sync
-    from the local export gives (vectors up to the runners' float noise)."""
-    from corpusforge.connectors.sinks import ExportFolder, LanceDBSink
-    from corpusforge.warehouse import rag_store
-
-    columns = ["chunk_id", "doc_id", "url", "heading_path", "text", "fetched_at"]
-    from_local = LanceDBSink(str(tmp_path / "lancedb"), "sample")
-    from_local.sync(rag_store.export_dir(local, "sample"))
-    on_s3 = LanceDBSink(s3_url(endpoint, f"{S3_PREFIX}/exports/lancedb"), "sample")
-    result = on_s3.sync(ExportFolder.open(s3_url(endpoint, f"{S3_PREFIX}/exports/rag/sample")))
-    assert result.inserted == result.rows == len(expected_rag)
-    tables = [s.table.to_arrow().sort_by("chunk_id") for s in (from_local, on_s3)]
-    assert tables[1].select(columns).to_pylist() == tables[0].select(columns).to_pylist()
-    vectors = [np.stack(t.column("embedding").to_numpy(zero_copy_only=False)) for t in tables]
-    np.testing.assert_allclose(vectors[1], vectors[0], atol=1e-4)
+def _crawled_on_the_workers(client, stream: list[dict], since, results: list[dict]) -> None:
+    """Every crawl task ran on one of the cluster's workers, the one its source's summary names."""
+    workers = set(client.scheduler_info()["workers"])
+    runs = asyncio.run(checks.task_runs(("crawl-host",), since))
+    crawl = next(r for r in results if r["stage"] == "crawl")
+    assert len(runs) == len(crawl["details"]) == 1, runs
+    assert {checks.worker_of(run, stream) for run in runs} == {d["crawled_on"] for d in crawl["details"]}
+    assert {d["crawled_on"] for d in crawl["details"]} <= workers
 
 
-def _export_views_on_s3(wh, copy_to, expected_rag: list[dict]) -> None:
-    """export.duckdb written into the export on S3 names the files relative to its folder: the
-    folder copied down opens as a local one does."""
-    import pyarrow.fs as pafs
+DELAY = 0.25  # seconds between two requests to one host
 
-    from corpusforge.warehouse import rag_store
-    from corpusforge.warehouse.export_views import connect_export_views, write_export_views
 
-    folder = rag_store.export_dir(wh, "sample")
-    write_export_views(folder, wh.fs)
-    copy_to.mkdir()
-    pafs.copy_files(folder, str(copy_to), source_filesystem=wh.fs, destination_filesystem=pafs.LocalFileSystem())
-    con = connect_export_views(copy_to)
-    rows = con.execute("select chunk_id, typeof(embedding) from chunks order by chunk_id").fetchall()
-    dim = len(expected_rag[0]["embedding"])
-    assert rows == [(r["chunk_id"], f"FLOAT[{dim}]") for r in expected_rag]
+def _requests_since(server, n: int) -> list[float]:
+    """When the server got each page request after its n-th (robots.txt aside: the crawl's first
+    connection makes it arrive late, so its gap to the next request looks short)."""
+    return [e["t"] for e in server.requests[n:] if e["path"] != "/robots.txt"]
+
+
+def _gaps(times: list[float]) -> list[float]:
+    return [b - a for a, b in zip(times, times[1:], strict=False)]
+
+
+def test_two_hosts_crawl_at_once_on_two_workers_each_at_its_own_delay(prefect_api, dask_cluster, small_site, tmp_path):
+    """127.0.0.1 (two sources: a site and its sitemap) and localhost (a site) on the cluster: the
+    hosts crawl at the same time on the two workers, and on each host every request waits the
+    delay, also from the last request of one source to the first of the next on the same host."""
+    from corpusforge.connectors.sample_site import SampleServer
+    from corpusforge.connectors.warc import iter_warc_responses
+    from corpusforge.flows.pipeline import pipeline
+    from corpusforge.schemas.config import Settings
+
+    address, _ = dask_cluster
+    polite = {"delay": DELAY, "concurrency": 1, "allow_private_network": True}
+    with SampleServer(small_site.root, host="localhost") as other:
+        sources = [
+            {"name": "ip", "kind": "site", "url": small_site.url + "/", "max_pages": 6, **polite},
+            {"name": "ip-sitemap", "kind": "sitemap", "url": small_site.url + "/sitemap.xml", "max_pages": 4, **polite},
+            {"name": "name", "kind": "site", "url": other.url + "/", "max_pages": 8, **polite},
+        ]
+        warc = tmp_path / "crawl.warc.gz"
+        settings = Settings.model_validate({"warehouse": str(tmp_path / "data"), "sources": sources,
+                                            "crawl": {"warc_out": str(warc)}})  # fmt: skip
+        before = len(small_site.requests)
+        results = pipeline(settings=settings, only=["crawl"], dask_address=address)
+        on_ip, on_name = _requests_since(small_site, before), _requests_since(other, 0)
+
+    details = {d["source"]: d for d in results[0]["details"]}
+    assert sorted(details) == ["ip", "ip-sitemap", "name"] and not results[0]["error"]
+    assert all(d["counts"]["fetched"] >= 3 for d in details.values()), details
+    assert len(on_ip) >= 10 and len(on_name) >= 8
+    assert min(_gaps(on_ip)) >= DELAY * 0.9 and min(_gaps(on_name)) >= DELAY * 0.9  # server-side timestamps
+    assert on_ip[0] < on_name[-1] and on_name[0] < on_ip[-1], "the two hosts crawled at the same time"
+    assert details["ip"]["crawled_on"] != details["name"]["crawled_on"]
+    with open(warc, "rb") as fh:  # every worker's WARC part reached the flow's WARC
+        assert len(list(iter_warc_responses(fh))) == sum(d["counts"]["fetched"] for d in details.values())
+    assert not (tmp_path / "data" / "_warc_parts").exists() or not any((tmp_path / "data" / "_warc_parts").iterdir())
+
+
+def _slow_crawl_config(folder: Path, site_url: str, address: str) -> Path:
+    """The small site's crawl on the cluster, slow enough to be killed half way (a delay, one
+    request at a time) and writing its pages every 3 rows."""
+    from corpusforge.flows.demo import demo_config
+
+    cfg = demo_config(site_url, pages=50)
+    cfg["sources"][0].update(delay=0.05, concurrency=1)
+    cfg.update(task_runner="dask", dask_address=address, crawl={"flush_rows": 3, "flush_seconds": 0.5})
+    path = folder / "corpusforge.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def _wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_a_crawl_on_dask_killed_with_its_flow_stops_on_the_workers_and_resumes(
+    prefect_api, dask_cluster, small_site, default_crawl, tmp_path
+):
+    """kill -9 of the flow's process once the workers wrote pages: its crawl task stops (it gives
+    its host's lease back), and the next run resumes the interrupted run to the default runner's
+    pages, no page written twice."""
+    from corpusforge.flows.pipeline import pipeline
+
+    address, _ = dask_cluster
+    config = _slow_crawl_config(tmp_path, small_site.url, address)
+    pages, runs = tmp_path / "data" / "pages", tmp_path / "data" / "crawl_runs"
+
+    def written() -> int:
+        return len([p for p in pages.glob("*.parquet") if not p.name.startswith("00000000")]) if pages.exists() else 0
+
+    with open(tmp_path / "flow.log", "wb") as log:
+        flow = subprocess.Popen([sys.executable, "-m", "corpusforge.flows.cli", "-c", str(config), "run", "--only",
+                                 "crawl"], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        _wait_until(lambda: written() >= 1 or flow.poll() is not None, 120, "the flow wrote no pages")
+        assert flow.poll() is None, (tmp_path / "flow.log").read_text()[-2000:]
+    finally:
+        os.kill(flow.pid, signal.SIGKILL)
+        flow.wait()
+    _wait_until(lambda: not list(runs.glob("_host-*")), 20, "the killed flow's crawl task still holds its host")
+    stopped_at = written()
+    time.sleep(0.5)
+    assert written() == stopped_at, "the killed flow's crawl task still writes"
+
+    results = pipeline(config=str(config), only=["crawl"])
+    assert results[0]["details"][0]["resumed"] is True
+    # Depth is the link depth at which a URL was first met: a slower, one-at-a-time crawl may meet
+    # a URL through another page than the default runner's eight requests at a time did.
+    assert checks.pages_view(checks.warehouse(config), ("depth",)) == checks.pages_view(default_crawl, ("depth",))
