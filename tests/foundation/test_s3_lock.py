@@ -155,16 +155,13 @@ def test_a_holder_on_another_machine_is_trusted_until_its_lease_runs_out_unrefre
 
 
 def test_a_live_holder_on_any_machine_keeps_its_lock_past_its_lease(s3_wh):
-    holder = _holder(s3_wh.root_url, "live-run", lease=1.5)
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        time.sleep(3.2)  # more than two leases: only its refreshes keep the lock
+    holder = s3_wh.lock("documents", "live-run")
+    holder.lease = 1.5  # refreshed every 0.5 s by its keeper thread
+    with holder:
+        time.sleep(3.2)  # more than two leases: only the refreshes keep the lock
         with pytest.raises(TableLockedError, match="being written by run live-run"):
             s3_wh.lock("documents", "other-run").acquire()
-        assert _say(holder, "release") == "released"
-    finally:
-        holder.kill()
-        holder.wait()
+        assert holder.held and holder.lost is None
 
 
 def test_a_holder_whose_lock_was_taken_over_notices_and_commits_nothing_more(s3_wh):

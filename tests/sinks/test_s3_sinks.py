@@ -1,7 +1,7 @@
 """`sink: lancedb` and `sink: chroma` with the warehouse on S3 (a moto S3 server): the export flow
 writes the export into the bucket and syncs the configured store from there, with no copy on the
 local disk. LanceDB's database defaults to `exports/lancedb` in the bucket beside `exports/rag/`
-(or a local folder the user configures); a Chroma server (a real `chroma run`) gets the rows of
+(a local folder when the user configures one); a Chroma server (a real `chroma run`) gets the rows of
 the export on S3. The sink tests' small warehouse is copied into the bucket, so the vectors come
 from its embedding cache and nothing is embedded again."""
 
@@ -30,34 +30,39 @@ def s3_warehouse(exports, s3_endpoint) -> Warehouse:
     return wh
 
 
+@pytest.fixture(scope="module")
+def synced(s3_warehouse, chroma_server):
+    """One export run on the S3 warehouse with two RAG exports: one into LanceDB at its default
+    place, one into the Chroma server."""
+    host, port = chroma_server
+    lance = RagExport(name="s3-lance", sink="lancedb")
+    chroma = RagExport(name="s3-chroma", sink="chroma", chroma_url=f"http://{host}:{port}")
+    return export_rag(Settings(warehouse=s3_warehouse.root_url, exports={"rag": [lance, chroma]})), lance, chroma
+
+
 def _export_chunk_ids(wh: Warehouse, name: str) -> set[str]:
     table = pq.read_table(f"{rag_store.export_dir(wh, name)}/chunks.parquet", columns=["chunk_id"], filesystem=wh.fs)
     return set(table.column("chunk_id").to_pylist())
 
 
-def test_lancedb_sink_defaults_to_a_database_in_the_bucket(s3_warehouse, tmp_path, monkeypatch, capsys):
-    wh = s3_warehouse
-    local = tmp_path / "vectors"
-    in_bucket, on_disk = RagExport(name="s3-lance", sink="lancedb"), RagExport(name="s3-lance-local", sink="lancedb")
-    on_disk.lancedb_uri = str(local)
-    summary = export_rag(Settings(warehouse=wh.root_url, exports={"rag": [in_bucket, on_disk]}))
-
+def test_lancedb_sink_defaults_to_a_database_in_the_bucket(s3_warehouse, synced, tmp_path, monkeypatch, capsys):
+    wh, (summary, cfg, _) = s3_warehouse, synced
     assert summary.counts["s3-lance: chunks embedded"] == 0  # the vectors came from the cache in the bucket
     database = f"{S3_BUCKET}/{PREFIX}/exports/lancedb"
-    # Named without the URL's query (endpoint options, keys), as every s3:// location in a summary.
+    # Named without the URL's query (endpoint options, maybe keys), as every s3:// location in a summary.
     assert f"lancedb s3://{database} table s3-lance" in summary.outputs
-    assert f"lancedb {local} table s3-lance-local" in summary.outputs
     listing = wh.fs.get_file_info(pafs.FileSelector(f"{database}/s3-lance.lance", recursive=True))
     assert any(i.path.endswith(".lance") for i in listing), "the LanceDB table is not in the bucket"
-    for cfg in (in_bucket, on_disk):
-        expected = _export_chunk_ids(wh, cfg.name)
-        assert summary.counts[f"{cfg.name}: sink rows"] == summary.counts[f"{cfg.name}: sink inserted"] == len(expected)
-        assert LanceDBSink(rag_store.lancedb_dir(wh, cfg.lancedb_uri), cfg.name).chunk_ids() == expected
+    expected = _export_chunk_ids(wh, cfg.name)
+    assert summary.counts["s3-lance: sink rows"] == summary.counts["s3-lance: sink inserted"] == len(expected) > 0
+    assert LanceDBSink(rag_store.lancedb_dir(wh), cfg.name).chunk_ids() == expected
+    monkeypatch.chdir(tmp_path)
+    # A configured local folder stays one, whatever the warehouse.
+    assert rag_store.lancedb_dir(wh, "vectors") == str(tmp_path / "vectors")
 
     # `corpusforge search --sink lancedb` finds the database in the bucket from the same config.
-    monkeypatch.chdir(tmp_path)
     (tmp_path / "corpusforge.yaml").write_text(
-        yaml.safe_dump({"warehouse": wh.root_url, "exports": {"rag": [in_bucket.model_dump(mode="json")]}})
+        yaml.safe_dump({"warehouse": wh.root_url, "exports": {"rag": [cfg.model_dump(mode="json")]}})
     )
     from corpusforge.flows.cli import main
 
@@ -67,14 +72,11 @@ def test_lancedb_sink_defaults_to_a_database_in_the_bucket(s3_warehouse, tmp_pat
     assert not (tmp_path / S3_BUCKET).exists() and not (tmp_path / "exports").exists()  # nothing landed locally
 
 
-def test_chroma_sink_gets_its_rows_from_the_export_on_s3(s3_warehouse, chroma_server, question_vectors):
+def test_chroma_sink_gets_its_rows_from_the_export_on_s3(s3_warehouse, synced, chroma_server, question_vectors):
     host, port = chroma_server
-    wh = s3_warehouse
-    cfg = RagExport(name="s3-chroma", sink="chroma", chroma_url=f"http://{host}:{port}")
-    summary = export_rag(Settings(warehouse=wh.root_url, exports={"rag": [cfg]}))
-
+    wh, (summary, _, cfg) = s3_warehouse, synced
     expected = _export_chunk_ids(wh, cfg.name)
-    assert summary.counts["sink rows"] == summary.counts["sink inserted"] == len(expected) > 0
+    assert summary.counts["s3-chroma: sink rows"] == summary.counts["s3-chroma: sink inserted"] == len(expected) > 0
     assert f"chroma http://{host}:{port} collection {cfg.name}" in summary.outputs
     sink = ChromaSink.connect(host, port, cfg.name)
     assert sink.chunk_ids() == expected
