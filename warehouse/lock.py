@@ -45,7 +45,7 @@ class TableLockedError(RuntimeError):
 
 
 class LockLostError(TableLockedError):
-    """This run's lock was taken over (its lease ran out unrefreshed): it must not write on."""
+    """This run's lock was taken over (its lease ran out unrefreshed) or replaced: it must not write on."""
 
 
 def print_to_stderr(line: str) -> None:
