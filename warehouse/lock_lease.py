@@ -90,6 +90,17 @@ _MUTEX = threading.Lock()
 _LEASED: dict[str, list] = {}  # run_id -> the leased TableLocks it holds (or lost) in this process
 
 
+def _forget_in_child() -> None:
+    """A forked child holds none of its parent's locks (their keepers did not follow it): it must
+    neither check nor refresh them, which would rewrite the lock under its parent."""
+    global _MUTEX
+    _MUTEX = threading.Lock()  # another thread may have held it at the fork
+    _LEASED.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+
+
 def register(run_id: str, lock) -> None:
     with _MUTEX:
         _LEASED.setdefault(run_id, []).append(lock)
