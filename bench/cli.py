@@ -11,12 +11,14 @@ line times a bare Python that imports the libraries a query needs: the floor of 
 
 Without --config it builds a small warehouse (200 documents) in a temporary folder.
 
-`--stage` times a stage with nothing to do (`corpusforge clean` on that warehouse: no pages) the
-way a user runs it without PREFECT_API_URL, while the shared local Prefect server runs
-(flows/prefect_server.py, started before timing if none runs; target <= 2 s): the CLI finds there is
-nothing to clean and answers without a flow run. Beside it, the same command with that check
-switched off (a clean flow run that finds nothing: the behaviour before), on the shared server and
-on Prefect's temporary server per command (CORPUSFORGE_PREFECT_SERVER=ephemeral).
+`--stage` times the stages with nothing to do on that warehouse (`corpusforge clean`: no pages;
+`dedup`, `export training` and `export rag` after one run of each) the way a user runs them without
+PREFECT_API_URL, while the shared local Prefect server runs (flows/prefect_server.py, started before
+timing if none runs; target <= 2 s): the CLI finds there is nothing to do (flows/clean_plan.py,
+flows/dedup_plan.py, flows/export_plan.py) and answers without a flow run. Beside each, the same
+command with that check switched off (a flow run that finds nothing: the behaviour before) on the
+shared server, and for clean also on Prefect's temporary server per command
+(CORPUSFORGE_PREFECT_SERVER=ephemeral).
 """
 
 from __future__ import annotations
@@ -34,11 +36,21 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 FLOOR = "import typer, rich.table, pydantic, yaml, pyarrow, duckdb; duckdb.sql('select 1').to_arrow_table()"
 TARGETS = {"--help": 0.4, 'query "select 1"': 0.6}
-# `corpusforge` with the idle check (flows/clean_plan.py) switched off: every clean runs its flow.
-WITHOUT_IDLE_CHECK = (
-    "import sys; import corpusforge.flows.clean_plan as plan; plan.idle_clean_summary = lambda settings: None; "
-    "from corpusforge.flows.cli.main import main; sys.exit(main(sys.argv[1:]))"
-)
+# Each idle-checked command, and the module and function of its check.
+IDLE_CHECKS = {
+    "clean": ("clean_plan", "idle_clean_summary"),
+    "dedup": ("dedup_plan", "idle_dedup_summary"),
+    "export training": ("export_plan", "idle_training_summary"),
+    "export rag": ("export_plan", "idle_rag_summary"),
+}
+
+
+def without_idle_check(module: str, function: str) -> str:
+    """`corpusforge` with one idle check switched off: the command always runs its flow."""
+    return (
+        f"import sys; import corpusforge.flows.{module} as plan; plan.{function} = lambda *args, **kw: None; "
+        "from corpusforge.flows.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    )
 
 
 def small_warehouse(folder: Path) -> Path:
@@ -78,22 +90,28 @@ def idle_stage(repeats: int) -> None:
 
     with tempfile.TemporaryDirectory(prefix="corpusforge-bench-cli-") as tmp:
         config = small_warehouse(Path(tmp))
-        cmd = [str(BIN / "corpusforge"), "-c", str(config), "clean"]
-        # The same command with the CLI's idle check switched off: a clean flow run that finds nothing.
-        flow_run = [sys.executable, "-c", WITHOUT_IDLE_CHECK, "-c", str(config), "clean"]
         started = time.perf_counter()
         url = shared_server_url()
         print(f"shared Prefect server {url} (ready after {time.perf_counter() - started:.1f}s)")
+        env = {k: v for k, v in os.environ.items() if k not in ("CORPUSFORGE_CONFIG", "PREFECT_API_URL")}
+        for command in ("dedup", "export training", "export rag"):  # one run each: then nothing is left to do
+            subprocess.run([str(BIN / "corpusforge"), "-c", str(config), *command.split()], env=env, check=True,
+                           capture_output=True)  # fmt: skip
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; best of {repeats} runs")
-        idle = best_of(cmd, repeats, Path(tmp))
-        shared = best_of(flow_run, repeats, Path(tmp))
-        ephemeral = best_of(flow_run, max(1, repeats // 3), Path(tmp), CORPUSFORGE_PREFECT_SERVER="ephemeral")
-        print(f"{'command':<66} {'seconds':>8} {'target':>7}")
-        verdict = "2.0" + (" ok" if idle <= 2.0 else " MISSED")
-        print(f"{'corpusforge clean, nothing to do (idle check, no flow run)':<66} {idle:>8.3f} {verdict:>7}")
-        print(f"{'  the same as a flow run on the shared server (before)':<66} {shared:>8.3f}")
-        print(f"{'  the same as a flow run on a temporary server (the first way)':<66} {ephemeral:>8.3f}")
-        print(f"ratio flow run on the shared server / idle check: {shared / idle:.1f}x")
+        print(f"{'command, nothing to do':<56} {'idle check':>10} {'target':>7} {'flow run':>9} {'ratio':>6}")
+        for command, (module, function) in IDLE_CHECKS.items():
+            args = ["-c", str(config), *command.split()]
+            idle = best_of([str(BIN / "corpusforge"), *args], repeats, Path(tmp))
+            # The same command with its idle check switched off: a flow run that finds nothing.
+            flow_run = best_of([sys.executable, "-c", without_idle_check(module, function), *args],
+                               max(1, repeats // 2), Path(tmp))  # fmt: skip
+            verdict = "2.0" + (" ok" if idle <= 2.0 else " MISSED")
+            ratio = flow_run / idle
+            print(f"{'corpusforge ' + command:<56} {idle:>10.3f} {verdict:>7} {flow_run:>9.3f} {ratio:>5.1f}x")
+        clean_flow = [sys.executable, "-c", without_idle_check(*IDLE_CHECKS["clean"]), "-c", str(config), "clean"]
+        ephemeral = best_of(clean_flow, max(1, repeats // 3), Path(tmp), CORPUSFORGE_PREFECT_SERVER="ephemeral")
+        print(f"{'corpusforge clean as a flow run on a temporary server (the first way)':<56} {ephemeral:>10.3f}")
+        print("flow run: the same command with its idle check switched off, on the shared server (the way before)")
 
 
 def main() -> None:

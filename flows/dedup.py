@@ -2,9 +2,9 @@
 
 Steps (each a plain function, wrapped as a Prefect task by the flow `dedup`):
 
-1. `plan`: ask the persisted MinHash index (in SQL) which kept documents to sign, which indexed
-   documents to take out, and which clusters rows are missing or stale; no Python record per
-   unchanged document.
+1. `plan` (flows/dedup_plan.py, shared with the CLI's idle check): ask the persisted MinHash
+   index (in SQL) which kept documents to sign, which indexed documents to take out, and which
+   clusters rows are missing or stale; no Python record per unchanged document.
 2. `sign`: MinHash signatures and shingle sets of new/changed documents on every core; written
    with their band hashes to the index (`dedup_signatures`, `dedup_bands`).
 3. `cluster`: the documents signed since their last clusters row, the clusters they and the
@@ -16,12 +16,12 @@ Steps (each a plain function, wrapped as a Prefect task by the flow `dedup`):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from corpusforge.flows.configs import minhash_params
+from corpusforge.flows.dedup_plan import WRITTEN_TABLES, DedupPlan, cluster_counts, fill_summary, params_key, plan
 from corpusforge.flows.runtime import default_workers, map_with_time_limit, submit_bounded
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
 from corpusforge.processing.dedup import SERIAL_BELOW, MinHashParams, SignedBatch, signature_batch
@@ -31,22 +31,7 @@ from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse.dedup_index import DedupIndex
 from corpusforge.warehouse.dedup_rows import band_rows, signature_table, unindex_rows
 
-WRITTEN_TABLES = ("dedup_signatures", "dedup_bands", "clusters")
 PROGRESS_LABEL = "signing documents"
-
-
-@dataclass
-class DedupPlan:
-    kept: int  # kept documents: what the stage covers
-    to_sign: list[tuple[str, str]]  # (doc_id, content_hash) of the kept versions to sign
-    to_unindex: list[dict]  # doc_id, content_hash, exact_hash of the indexed documents that left
-    stale: list[str]  # signed documents whose clusters row is missing or older than the signature
-    gone: list[dict]  # doc_id, cluster_id, content_hash of clustered documents no longer kept
-
-
-def plan(wh: Warehouse, cfg: DedupSettings) -> DedupPlan:
-    with DedupIndex(wh, minhash_params(cfg).key) as stored:
-        return DedupPlan(*stored.plan())
 
 
 def sign(
@@ -64,7 +49,7 @@ def sign(
     params = minhash_params(cfg)
     now = utc_now()
     signed = 0
-    with DedupIndex(wh, params.key) as stored:
+    with DedupIndex(wh, params_key(cfg)) as stored:
         texts = stored.texts(the_plan.to_sign, cfg.batch_size)
         ranking: dict[str, tuple] = {}
 
@@ -99,13 +84,12 @@ def cluster(wh: Warehouse, cfg: DedupSettings, the_plan: DedupPlan, run_id: str)
 
     Rows are written for documents whose assignment changed and for every document signed since
     its last row, so that a run stopped after signing is finished by the next one."""
-    params = minhash_params(cfg)
     rows: list[dict] = []
     edges: list = []
     latest: dict[str, dict] = {}
     stale = sorted(set(the_plan.stale) | {doc_id for doc_id, _ in the_plan.to_sign})
     gone = the_plan.gone
-    with DedupIndex(wh, params.key) as stored:
+    with DedupIndex(wh, params_key(cfg)) as stored:
         if stale or gone:
             start, everything = stored.start_groups(stale, [g["doc_id"] for g in gone])
             groups, edges = stored.near_closure(start, cfg.threshold, cfg.verify, everything)
@@ -122,34 +106,7 @@ def cluster(wh: Warehouse, cfg: DedupSettings, the_plan: DedupPlan, run_id: str)
             r["dedup_run_id"] = run_id
             r["created_at"] = now
         wh.write("clusters", out, run_id)
-    return {
-        "affected": len(rows),
-        "near pairs verified": len(edges),
-        "clusters rows written": len(out),
-        "left clusters": len(removed),
-    }
-
-
-def _fill_summary(wh, cfg, summary, the_plan, signed, cluster_counts) -> None:
-    with DedupIndex(wh, minhash_params(cfg).key) as stored:
-        totals, largest = stored.cluster_totals(), stored.largest_clusters()
-    summary.counts.update(
-        {
-            "documents in": the_plan.kept,
-            "signed (new or changed)": signed,
-            "left the index": len(the_plan.to_unindex),
-            **cluster_counts,
-            "clusters": totals["clusters"],
-            "clusters with duplicates": totals["multi"],
-            "exact duplicates removed": totals["exact"],
-            "near duplicates removed": totals["near"],
-        }
-    )
-    summary.drops.update({"exact_duplicate_of": totals["exact"], "near_duplicate_of": totals["near"]})
-    summary.drops = +summary.drops  # no zero-count lines
-    if largest:
-        summary.notes.append("largest clusters: " + ", ".join(f"{cid} ({size} docs)" for cid, size in largest))
-    summary.outputs.append(f"{wh.root_url}/clusters")
+    return cluster_counts(len(rows), len(edges), len(out), len(removed))
 
 
 # ---- Prefect -------------------------------------------------------------------------------
@@ -215,5 +172,5 @@ def dedup(settings: Settings, progress: Progress | None = None) -> StageSummary:
             else:
                 signed = sign_task(settings.warehouse, cfg, the_plan, run_id, progress)
             counts = cluster_task(settings.warehouse, cfg, the_plan, run_id)
-        _fill_summary(wh, cfg, summary, the_plan, signed, counts)
+        fill_summary(wh, cfg, summary, the_plan, signed, counts)
     return summary

@@ -24,6 +24,7 @@ from prefect.cache_policies import NO_CACHE
 
 from corpusforge.flows.configs import chunker_config, export_gate
 from corpusforge.flows.dask_embed import chunk_and_embed_on_dask
+from corpusforge.flows.export_plan import fill_rag_summary, gate_record, merged_summary
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
 from corpusforge.processing.embedding import Embedder, ModelFacts, load_embedder
 from corpusforge.schemas.config import RagExport, Settings, chroma_address
@@ -112,7 +113,13 @@ def _load_model(cfg: RagExport, progress: Progress | None) -> Embedder:
 
 
 def write(
-    wh: Warehouse, cfg: RagExport, selected: pa.Table, counts: EmbedCounts, facts: ModelFacts, run_id: str
+    wh: Warehouse,
+    cfg: RagExport,
+    selected: pa.Table,
+    counts: EmbedCounts,
+    facts: ModelFacts,
+    run_id: str,
+    gate: GateParams | None = None,
 ) -> store.ExportResult:
     embedder = facts  # the model's id, dimension and budget: no need to load it here
     config = chunker_config(cfg, embedder)
@@ -137,6 +144,7 @@ def write(
                 "embedding_cache_hits": counts.cache_hits,
             },
             "settings": cfg.model_dump(mode="json"),
+            "gate": gate_record(gate),  # with the settings and snapshot: what the idle check compares
         },
         run_id=run_id,
         now=utc_now(),
@@ -158,23 +166,6 @@ def _fill_sink_summary(summary: StageSummary, location: str, synced) -> None:
         summary.notes.append(f"{location}: indexes {', '.join(synced.indexes)}")
 
 
-def _fill_summary(summary: StageSummary, selected: pa.Table, counts: EmbedCounts, result) -> None:
-    summary.counts.update(
-        {
-            "documents selected": selected.num_rows,
-            "documents chunked (new or changed)": counts.documents_chunked,
-            "chunks new": counts.chunks_new,
-            "chunks embedded": counts.embedded,
-            "embedding cache hits": counts.cache_hits,
-            "chunks exported": result.chunks,
-            "documents exported": result.documents,
-            "chunks deleted": result.deleted,
-        }
-    )
-    summary.drops.update(result.deletion_reasons)
-    summary.outputs.append(result.path)
-
-
 # ---- Prefect -------------------------------------------------------------------------------
 @task(name="export-rag-select", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def select_task(warehouse: str, cfg: RagExport, gate: GateParams | None = None) -> pa.Table:
@@ -190,8 +181,10 @@ def chunk_and_embed_task(
 
 
 @task(name="export-rag-write", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def write_task(warehouse: str, cfg: RagExport, selected: pa.Table, counts: EmbedCounts, facts: ModelFacts, run_id: str):
-    return write(Warehouse(warehouse), cfg, selected, counts, facts, run_id)
+def write_task(
+    warehouse: str, cfg: RagExport, selected: pa.Table, counts: EmbedCounts, facts: ModelFacts, run_id: str, gate=None
+):
+    return write(Warehouse(warehouse), cfg, selected, counts, facts, run_id, gate)
 
 
 @task(name="export-rag-views", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -237,10 +230,10 @@ def export_one(
                 summary.details.append({"embedded_on": workers})
             else:
                 counts, facts = chunk_and_embed_task(warehouse, cfg, selected, run_id, progress)
-            result = write_task(warehouse, cfg, selected, counts, facts, run_id)
+            result = write_task(warehouse, cfg, selected, counts, facts, run_id, gate)
             views_task(warehouse, result.path)  # on object storage too: built locally, uploaded
             synced = sink_task(warehouse, cfg, result.path) if cfg.sink != "parquet" else None
-        _fill_summary(summary, selected, counts, result)
+        fill_rag_summary(summary, selected.num_rows, counts, result)
         if synced is not None:
             _fill_sink_summary(summary, sink_location(wh, cfg), synced)
     return summary
@@ -250,9 +243,8 @@ def export_one(
 def export_rag(settings: Settings, progress: Progress | None = None) -> StageSummary:
     """Chunk, embed (only what has no vector yet) and export the corpus for RAG, for every
     configured RAG export; counts are prefixed with the export's name when there are several."""
-    total = StageSummary("export_rag")
-    several = len(settings.exports.rag) > 1
-    for cfg in settings.exports.rag:
-        gate = export_gate(settings, cfg.exclude, "rag")
-        total.merge(export_one(settings.warehouse, cfg, progress, gate), prefix=f"{cfg.name}: " if several else "")
-    return total
+
+    def part(cfg: RagExport) -> tuple[str, StageSummary]:
+        return cfg.name, export_one(settings.warehouse, cfg, progress, export_gate(settings, cfg.exclude, "rag"))
+
+    return merged_summary("export_rag", map(part, settings.exports.rag))

@@ -24,6 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from corpusforge.connectors.eval_files import eval_files_digest, read_eval_texts
 from corpusforge.connectors.tokenizer import TokenCounter, load_tokenizer
 from corpusforge.flows.configs import export_gate, format_config
+from corpusforge.flows.export_plan import merged_summary, training_config_hash, training_summary
 from corpusforge.flows.stage import Progress, StageSummary, timed
 from corpusforge.processing import training_format as tf
 from corpusforge.processing.training_card import LICENSE_FILE, CardInfo, dataset_card, license_text, writes_license_file
@@ -80,15 +81,7 @@ def plan(wh: Warehouse, export: TrainingExport, dedup: dict[str, Any]) -> Export
     if export.eval_files:
         index = NgramIndex(export.decontaminate_ngram).add_all(read_eval_texts(export.eval_files))
     snapshot = store.input_snapshot(wh)
-    config_hash = tf.config_fingerprint(
-        {
-            # The name picks the folder; it does not change the rows.
-            "export": export.model_dump(mode="json", exclude={"name", "tokenizer", "eval_files"}),
-            "tokenizer_sha256": tokens.sha256,
-            "eval_sha256": sorted(digests.values()),
-            "dedup": dedup,
-        }
-    )
+    config_hash = training_config_hash(export, tokens.sha256, digests, dedup)
     return ExportPlan(export, cfg, tokens, index, digests, snapshot, config_hash, dedup)
 
 
@@ -225,32 +218,6 @@ def write(wh: Warehouse, the_plan: ExportPlan, built: BuiltDataset, run_id: str,
         return store.publish_export(wh, staged, dataset_card(info), manifest, texts)
 
 
-def _summary_of(
-    wh: Warehouse, summary: StageSummary, the_plan: ExportPlan, built: BuiltDataset | None, written
-) -> StageSummary:
-    summary.outputs.append(wh.location(written.path))
-    counts = written.manifest.get("counts", {})
-    summary.counts.update({"documents selected": counts.get("documents", 0), "examples": counts.get("examples", 0)})
-    summary.counts.update(
-        {f"{k.removeprefix('split_')} examples": v for k, v in counts.items() if k.startswith("split_")}
-    )
-    for key, label in (
-        ("examples_cut_to_max_tokens", "cut to max_tokens"),
-        ("examples_flagged_eval_overlap", "flagged"),
-    ):
-        if counts.get(key):
-            summary.counts[label] = counts[key]
-    summary.drops.update(written.manifest.get("selection_drops", {}))
-    summary.drops.update(written.manifest.get("example_drops", {}))
-    built_from = written.manifest.get("snapshot", {}).get("snapshot_id", the_plan.snapshot["snapshot_id"])
-    summary.notes.append(f"version {written.version} (snapshot {built_from})")
-    if not written.created and built is None:
-        summary.notes.append("up to date: this version already exists (same snapshot and config); nothing rebuilt")
-    elif not written.created:
-        summary.notes.append("up to date: the selected rows and the config are unchanged; nothing rewritten")
-    return summary
-
-
 # ---- Prefect -------------------------------------------------------------------------------
 @task(name="export-training-plan", cache_policy=NO_CACHE)
 def plan_task(warehouse: str, export: TrainingExport, dedup: dict) -> ExportPlan:
@@ -314,7 +281,7 @@ def export_one(
                                                          the_plan.config_hash)  # fmt: skip
         if existing is not None:
             store.point_latest(wh, export.name, existing.version)
-            return _summary_of(wh, summary, the_plan, None, existing)
+            return training_summary(wh, summary, the_plan.snapshot["snapshot_id"], False, existing)
         step("selecting documents")
         selected = select_task(warehouse, export, gate)
         verdicts_task(warehouse, export, gate)
@@ -322,7 +289,7 @@ def export_one(
         built = build_task(the_plan, selected)
         step("writing shards")
         written = write_task(warehouse, the_plan, built, new_run_id("export_training"), force)
-        _summary_of(wh, summary, the_plan, built, written)
+        training_summary(wh, summary, the_plan.snapshot["snapshot_id"], True, written)
     return summary
 
 
@@ -331,10 +298,9 @@ def export_training(settings: Settings, progress: Progress | None = None, force:
     """Write a fine-tuning export version for every configured training export; counts and notes
     are prefixed with the export's name when there are several. `force` rebuilds a version that
     exists already."""
-    merged = StageSummary("export_training")
-    several = len(settings.exports.training) > 1
-    for export in settings.exports.training:
+
+    def part(export: TrainingExport) -> tuple[str, StageSummary]:
         gate = export_gate(settings, export.exclude, "training")
-        part = export_one(settings.warehouse, export, settings.dedup, force, progress, gate)
-        merged.merge(part, prefix=f"{export.name}: " if several else "")
-    return merged
+        return export.name, export_one(settings.warehouse, export, settings.dedup, force, progress, gate)
+
+    return merged_summary("export_training", map(part, settings.exports.training))

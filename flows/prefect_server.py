@@ -36,7 +36,7 @@ START_TIMEOUT_SECONDS = 120.0  # a first start (database migrations) on a busy s
 FLOW_COMMANDS = frozenset({"run", "demo", "crawl", "clean", "dedup", "annotate", "export", "serve"})
 # Flow commands that first ask the warehouse whether they have work (flows/cli/stages.py): they call
 # point_at_shared_server() only before a flow runs, so an idle one neither waits for nor starts a server.
-CHECK_FIRST_COMMANDS = frozenset({"clean"})
+CHECK_FIRST_COMMANDS = frozenset({"clean", "dedup", "export"})
 _OPTIONS_WITH_VALUE = frozenset({"-c", "--config"})
 
 

@@ -167,13 +167,19 @@ def find_version(wh, name: str, snapshot_id: str, config_hash: str) -> WrittenEx
     return None
 
 
+def latest_is(wh, name: str, version: str) -> bool:
+    """Whether `latest/` already is that version's files (point_latest would change nothing)."""
+    source, latest = export_path(wh, name, version), latest_path(wh, name)
+    return latest_version(wh, name) == version and _same_files(wh.fs, source, latest)
+
+
 def point_latest(wh, name: str, version: str) -> bool:
     """Make `latest/` the given version (hard links to its files on a local disk, a copy where
     links fail and on object storage), swapped in atomically where the filesystem can; False when
     it already is that version's files."""
     source = export_path(wh, name, version)
     latest = latest_path(wh, name)
-    if latest_version(wh, name) == version and _same_files(wh.fs, source, latest):
+    if latest_is(wh, name, version):
         return False
     if wh.is_local:
         _link_latest(source, latest)

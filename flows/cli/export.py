@@ -48,6 +48,13 @@ def _only(settings, **exports):
     return settings.model_copy(update={"exports": settings.exports.model_copy(update=exports)})
 
 
+def _use_shared_server() -> None:
+    """Before an export flow runs: the shared local Prefect server (prefect_server.CHECK_FIRST_COMMANDS)."""
+    from corpusforge.flows.prefect_server import point_at_shared_server
+
+    point_at_shared_server()
+
+
 def print_parts(summary: StageSummary, console: Console, drops_prefix: str = "") -> None:
     """One table per export, each under its own name."""
     from corpusforge.flows.stage import StageSummary
@@ -76,11 +83,16 @@ def training(
     """
     cli = cli_context(ctx)
     settings = cli.settings()
-    exports = training_exports_named(settings.exports.training, name)
-    from corpusforge.flows.export_training import export_training
+    settings = _only(settings, training=training_exports_named(settings.exports.training, name))
+    from corpusforge.flows.export_plan import idle_training_summary  # no Prefect: an up-to-date export answers at once
 
-    with RichProgress(cli.err_console, transient=True) as progress:
-        summary = export_training(_only(settings, training=exports), progress, force=force)
+    summary = idle_training_summary(settings, force)
+    if summary is None:  # there is work: the flow runs (and Prefect is imported) only now
+        _use_shared_server()
+        from corpusforge.flows.export_training import export_training
+
+        with RichProgress(cli.err_console, transient=True) as progress:
+            summary = export_training(settings, progress, force=force)
     print_parts(summary, cli.console)
 
 
@@ -106,10 +118,16 @@ def rag(
     exports = rag_exports_named(settings.exports.rag, name)
     if device:
         exports = [cfg.model_copy(update={"device": device}) for cfg in exports]
-    from corpusforge.flows.export_rag import export_rag
+    settings = _only(settings, rag=exports)
+    from corpusforge.flows.export_plan import idle_rag_summary  # no Prefect, no torch when nothing changed
 
-    with RichProgress(cli.err_console) as progress:
-        summary = export_rag(_only(settings, rag=exports), progress)
+    summary = idle_rag_summary(settings)
+    if summary is None:  # there is work: the flow runs (Prefect and the model are loaded) only now
+        _use_shared_server()
+        from corpusforge.flows.export_rag import export_rag
+
+        with RichProgress(cli.err_console) as progress:
+            summary = export_rag(settings, progress)
     print_parts(summary, cli.console, drops_prefix="deleted: ")  # a RAG export's drops are deleted chunks
 
 

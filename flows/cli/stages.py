@@ -92,10 +92,17 @@ def dedup(
     """
     cli = cli_context(ctx)
     settings = _with(cli.settings(), "dedup", workers=workers, threshold=threshold)
-    from corpusforge.flows.dedup import dedup as dedup_flow
+    from corpusforge.flows.dedup_plan import idle_dedup_summary  # no Prefect: an idle dedup answers at once
 
-    with RichProgress(cli.err_console) as progress:
-        summary = _named(dedup_flow, "dedup")(settings, progress)
+    summary = idle_dedup_summary(settings)
+    if summary is None:  # there is work: the dedup flow runs (and Prefect is imported) only now
+        from corpusforge.flows.prefect_server import point_at_shared_server
+
+        point_at_shared_server()
+        from corpusforge.flows.dedup import dedup as dedup_flow
+
+        with RichProgress(cli.err_console) as progress:
+            summary = _named(dedup_flow, "dedup")(settings, progress)
     print_summary(summary, cli.console)
 
 
