@@ -369,7 +369,8 @@ class DedupIndex:
             pairs = sorted(set(found) - checked)
             checked.update(pairs)
             missing = {h for pair in pairs for h in pair if h not in shingles}
-            shingles.update(shingle_sets(con, missing, self.params))
+            if missing:  # each read scans the index's shingle column
+                shingles.update(shingle_sets(con, missing, self.params))
             verified = verified_pairs(pairs, shingles, threshold, verify)
             edges.extend(verified)
             frontier = {h for a, b, _ in verified for h in (a, b)} - reached
