@@ -207,7 +207,7 @@ class TableLock:
         pid = int(holder.get("pid", 0) or 0)
         if holder and holder.get("host") == socket.gethostname() and not _pid_alive(pid):
             return True
-        return age is not None and age > lease_rules.lease_of(holder, self.lease)
+        return age is not None and lease_rules.expired(age, lease_rules.lease_of(holder, self.lease))
 
     def acquire(self) -> TableLock:
         deadline = time.monotonic() + self.wait
@@ -230,12 +230,12 @@ class TableLock:
             f"to finish writing table '{self.table}' (up to {self.wait:g}s)"
         )
 
-    def _took(self, token: str | None) -> bool:
+    def _took(self, token: str | None, sent_at: float) -> bool:
         if token is None:
             return False
         self.held, self._token, self.lost = True, token, None
         if self.lock_file.leased:
-            self._clock.renewed()
+            self._clock.renewed(sent_at)
             lease_rules.register(self.run_id, self)
             self._keeper = lease_rules.LeaseKeeper(self._renew, self.lease / 3, f"lease {self.table}")
         return True
@@ -243,11 +243,13 @@ class TableLock:
     def _acquire_once(self) -> TableLock:
         self._since = datetime.now(UTC).isoformat(timespec="seconds")
         data = self._holder_bytes()
-        if self._took(self.lock_file.create(data)):
+        sent_at = time.monotonic()
+        if self._took(self.lock_file.create(data), sent_at):
             return self
         holder, token, age = self._read_holder()
         if self._is_stale(holder, age):
-            if self._took(self.lock_file.replace(token, data)):
+            sent_at = time.monotonic()
+            if self._took(self.lock_file.replace(token, data), sent_at):
                 return self
             holder, _, age = self._read_holder()
         raise TableLockedError(self._busy_line(holder, age))
@@ -260,7 +262,7 @@ class TableLock:
         if age is None:
             return line + f"wait for it to finish, or delete {self.path} if that run is dead"
         lease = lease_rules.lease_of(holder, self.lease)
-        left = math.ceil(max(0.0, lease - age))
+        left = math.ceil(max(0.0, lease + lease_rules.TIMESTAMP_RESOLUTION - age))
         return (
             line + f"wait for it to finish (if that run is dead, the lock is free when its {lease:g}s lease runs out, "
             f"in {left}s)"
@@ -273,6 +275,7 @@ class TableLock:
             if self.lost is not None or self._token is None:
                 return False
             self._renewals += 1
+            sent_at = time.monotonic()
             try:
                 token = self.lock_file.replace(self._token, self._holder_bytes())
             except Exception as exc:  # the store unreachable: retried next time, the lease has margin
@@ -282,7 +285,7 @@ class TableLock:
                 self._mark_lost()
                 return False
             self._token = token
-            self._clock.renewed()
+            self._clock.renewed(sent_at)
             return True
 
     def _mark_lost(self) -> None:

@@ -42,6 +42,15 @@ def default_lease() -> float:
     return lease
 
 
+# S3 stamps Date and Last-Modified to the second, so an age from them is off by up to 1 s either way.
+TIMESTAMP_RESOLUTION = 1.0
+
+
+def expired(age: float, lease: float) -> bool:
+    """A lock `age` seconds old (by the store's second-stamped clock) is surely past its lease."""
+    return age >= lease + TIMESTAMP_RESOLUTION
+
+
 def lease_of(holder: dict, fallback: float) -> float:
     """The lease a lock's holder declared (the contender's own for a lock that names none)."""
     try:
@@ -73,13 +82,15 @@ class LeaseKeeper:
 
 
 class LeaseClock:
-    """When the holder last refreshed its lock (this process's monotonic clock)."""
+    """When the holder last refreshed its lock, on this process's monotonic clock: the moment the
+    write was *sent* (the store stamps it later, so the lease runs at least that long from then).
+    A reply that arrives late, say after the process was stopped, then counts as old as it is."""
 
     def __init__(self) -> None:
         self.renewed_at = time.monotonic()
 
-    def renewed(self) -> None:
-        self.renewed_at = time.monotonic()
+    def renewed(self, sent_at: float) -> None:
+        self.renewed_at = sent_at
 
     def since(self) -> float:
         return time.monotonic() - self.renewed_at
