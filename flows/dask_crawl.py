@@ -175,7 +175,7 @@ def _finished_source(wh, warc, progress, source, future, results, failures) -> C
     results.append(result)
     if progress is not None:
         done = sum(result["counts"].values())
-        progress.update(f"crawl {source.name}", completed=done, total=done)
+        progress.update(f"crawl {source.name}", completed=done, total=done, status="done")
     return None
 
 
@@ -193,6 +193,8 @@ def crawl_on_dask(
     suffix = Path(warc.path).suffix if warc is not None else None
 
     def submit(source: SourceConfig, host: str):
+        if progress is not None:  # a worker's crawl reports when it ends, not page by page
+            progress.update(f"crawl {source.name}", status="on a Dask worker")
         return crawl_on_worker_task.submit(wh.root_url, settings, source, host, stop_event, suffix)
 
     results, failures, stopped = [], {}, None
