@@ -128,8 +128,8 @@ def test_a_holder_on_another_machine_is_trusted_until_its_lease_runs_out_unrefre
     key = f"{s3_wh.table_dir('documents')}/_lock"
     remote = {"run_id": "remote-run", "pid": 1, "host": "another-machine", "since": "2020-01-01T00:00:00+00:00"}
     with s3_wh.fs.open_output_stream(key) as fh:
-        fh.write(json.dumps({**remote, "lease": 1.5}).encode())
-    expiring = r"run remote-run \(pid 1 on another-machine.*when its 1.5s lease runs out, in [23]s\)$"
+        fh.write(json.dumps({**remote, "lease": 0.5}).encode())
+    expiring = r"run remote-run \(pid 1 on another-machine.*when its 0.5s lease runs out, in [12]s\)$"
     with pytest.raises(TableLockedError, match=expiring):
         s3_wh.lock("documents", "local-run").acquire()
 
@@ -138,27 +138,23 @@ def test_a_holder_on_another_machine_is_trusted_until_its_lease_runs_out_unrefre
     taker.notify = told.append
     started = time.monotonic()
     with taker:
-        assert taker.held and time.monotonic() - started >= 1.0 and "waiting for run remote-run" in told[0]
+        assert taker.held and time.monotonic() - started >= 0.9 and "waiting for run remote-run" in told[0]
         with s3_wh.fs.open_input_stream(key) as fh:
             mine = json.loads(fh.read())
         assert mine["run_id"] == "local-run" and mine["lease"] == taker.lease == 60.0  # the default lease
 
-    # A lock that declares no lease is judged by the contender's own.
+    # A lock that declares no lease is judged by the contender's own (60 s by default).
     with s3_wh.fs.open_output_stream(key) as fh:
         fh.write(json.dumps(remote).encode())
-    with pytest.raises(TableLockedError, match="run remote-run"):
+    with pytest.raises(TableLockedError, match=r"when its 60s lease runs out, in 6[01]s\)$"):
         s3_wh.lock("documents", "local-run").acquire()
-    patient = s3_wh.lock("documents", "local-run", wait=15)
-    patient.lease, patient.notify = 0.5, lambda line: None
-    with patient:
-        assert patient.held
 
 
 def test_a_live_holder_on_any_machine_keeps_its_lock_past_its_lease(s3_wh):
     holder = s3_wh.lock("documents", "live-run")
     holder.lease = 1.5  # refreshed every 0.5 s by its keeper thread
     with holder:
-        time.sleep(3.2)  # more than two leases: only the refreshes keep the lock
+        time.sleep(2.7)  # past the lease and the timestamps' second: only the refreshes keep the lock
         with pytest.raises(TableLockedError, match="being written by run live-run"):
             s3_wh.lock("documents", "other-run").acquire()
         assert holder.held and holder.lost is None

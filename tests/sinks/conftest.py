@@ -73,9 +73,10 @@ def question_vectors(embedder):
     return dict(zip(QUESTIONS, embedder.embed(list(QUESTIONS)), strict=True))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory):
-    """A real Chroma server (`chroma run` from the chromadb package) on a free local port."""
+    """A real Chroma server (`chroma run` from the chromadb package) on a free local port, one for
+    all the sink tests (each test uses collections of its own names)."""
     folder = tmp_path_factory.mktemp("chroma")
     port = free_port()
     log = folder / "server.log"
