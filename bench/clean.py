@@ -13,6 +13,8 @@ their ratio, and the peak memory (resident set of this process plus its workers)
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import tempfile
 import threading
@@ -54,8 +56,10 @@ class PeakMemory:
     parsed every process's full smaps 20 times a second, which cost more CPU than the stage's
     driver itself (2.3 ms a cleaned page on the sample site) and took it from the workers."""
 
-    def __init__(self) -> None:
+    def __init__(self, include_self: bool = True) -> None:
+        self.include_self = include_self
         self.peak = 0
+        self.peaks: dict[int, int] = {}  # each process's own peak
         self._cpu: dict[int, float] = {}
         # processes alive before (this one, a forkserver left by an earlier run) count from here
         me = psutil.Process()
@@ -71,9 +75,11 @@ class PeakMemory:
         me = psutil.Process()
         while not self._stop.is_set():
             total = 0
-            for proc in [me, *me.children(recursive=True)]:
+            for proc in [me, *me.children(recursive=True)] if self.include_self else me.children(recursive=True):
                 try:
-                    total += _pss_bytes(proc.pid)
+                    pss = _pss_bytes(proc.pid)
+                    total += pss
+                    self.peaks[proc.pid] = max(self.peaks.get(proc.pid, 0), pss)
                     self._cpu[proc.pid] = sum(proc.cpu_times()[:2])
                 except (psutil.Error, OSError):
                     pass
@@ -134,22 +140,34 @@ def write_pages(wh: Warehouse, pages: list[tuple[str, bytes]], source: str) -> N
         wh.write("pages", rows[i : i + 500], run_id)
 
 
+def run_stage(root: str, clean_json: str) -> None:
+    """The clean stage alone (plan, read, clean, write) on the warehouse at `root`, in this fresh
+    process (`--run-stage`): prints its seconds, pages and counts as JSON."""
+    clean = CleanSettings.model_validate_json(clean_json)
+    wh = Warehouse(root)
+    settings = Settings(warehouse=root, sources=[SourceConfig(name="bench", kind="files", path=root)], clean=clean)
+    configs, default = clean_configs(settings)
+    cpu_before, start = time.process_time(), time.perf_counter()
+    pending = plan_task.fn(wh, configs, default)
+    result = clean_pages_task.fn(wh, clean, pending, configs, default, new_run_id("clean"))
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "pages": len(pending), "counts": result["counts"], "cpu_before": cpu_before}))
+
+
 def clean_stage_rate(pages: list[tuple[str, bytes]], clean: CleanSettings, tmp: Path) -> tuple[float, float, int, dict]:
-    """Pages per second and per CPU second (all processes) of the clean stage (plan, read, clean,
-    write), and its peak memory in bytes."""
+    """Pages per second and per CPU second (all processes) of the clean stage, and its peak memory
+    in bytes. The stage runs in a fresh process (as `corpusforge clean` does), so its memory is
+    its own, not this process's copy of the pages and the baseline's leftovers."""
     wh = Warehouse(str(tmp / "warehouse"))
     wh.init()
     write_pages(wh, pages, "bench")
-    settings = Settings(
-        warehouse=wh.root, sources=[SourceConfig(name="bench", kind="files", path=str(tmp))], clean=clean
-    )
-    configs, default = clean_configs(settings)
-    with PeakMemory() as memory:
-        start = time.perf_counter()
-        pending = plan_task.fn(wh, configs, default)
-        result = clean_pages_task.fn(wh, clean, pending, configs, default, new_run_id("clean"))
-        seconds = time.perf_counter() - start
-    return len(pending) / seconds, len(pending) / memory.cpu_seconds, memory.peak, result["counts"]
+    command = [sys.executable, __file__, "--run-stage", wh.root, clean.model_dump_json()]
+    with PeakMemory(include_self=False) as memory:
+        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    cpu = memory.cpu_seconds - result["cpu_before"]  # the stage's CPU, not the process's start and imports
+    result["peaks"] = sorted(memory.peaks.values(), reverse=True)
+    return result["pages"] / result["seconds"], result["pages"] / cpu, memory.peak, result
 
 
 def main() -> None:
@@ -161,7 +179,11 @@ def main() -> None:
         "--corpus", choices=("site", "docs", "both", "all"), default="all",
         help="which rows to measure: the sample site, Python's docs, both in one run, or all three (default)",
     )  # fmt: skip
+    parser.add_argument("--run-stage", nargs=2, metavar=("WAREHOUSE", "CLEAN_JSON"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.run_stage:
+        run_stage(*args.run_stage)
+        return
     clean = CleanSettings(workers=args.workers, fast_extraction=not args.full_extraction)
     print(
         f"cores: {len(psutil.Process().cpu_affinity())}; clean workers: {default_workers(args.workers)}; "
@@ -181,14 +203,18 @@ def main() -> None:
             f"{'corpus':<28}{'pages':>7}{'trafilatura p/s':>17}{'clean p/s':>11}{'ratio':>7}{'peak MB':>9}"
             f"{'cpu ratio':>11}  kept/dropped"
         )
+        peaks = []
         for number, (name, pages) in enumerate(corpora.items()):
             baseline, baseline_cpu = plain_trafilatura_rate(pages)
-            rate, rate_cpu, peak, counts = clean_stage_rate(pages, clean, tmp / f"run{number}")
+            rate, rate_cpu, peak, result = clean_stage_rate(pages, clean, tmp / f"run{number}")
+            counts = result["counts"]
+            peaks.append(f"{name}: " + ", ".join(f"{p / 2**20:.0f}" for p in result["peaks"]))
             print(
                 f"{name:<28}{len(pages):>7}{baseline:>17.1f}{rate:>11.1f}{rate / baseline:>7.2f}"
                 f"{peak / 2**20:>9.0f}{rate_cpu / baseline_cpu:>11.2f}  {counts.get('kept', 0)}/"
                 f"{counts.get('dropped', 0)} (failed: {counts.get('failed', 0)})"
             )
+        print("peak MB of each process (the stage's own, its workers, the pool's forkserver): " + "; ".join(peaks))
         print(
             "ratio: clean p/s over trafilatura p/s (wall clock). cpu ratio: pages per CPU second of the stage "
             "(driver and workers together) over trafilatura's; on an otherwise idle machine the wall-clock ratio "
