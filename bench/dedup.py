@@ -272,7 +272,7 @@ def main() -> None:
         f"({above:,} with true Jaccard >= {args.threshold}); built in {time.perf_counter() - t0:.0f}s"
     )
     print(f"MinHash: {params.ngram}-word shingles, {params.num_perm} permutations, {bands} bands x {rows} rows")
-    print(f"cores: {os.cpu_count()}\n")
+    print(f"cores: {os.cpu_count()}; load average {os.getloadavg()[0]:.2f} (other work here slows every figure)\n")
     results = {}
 
     # corpusforge
@@ -306,6 +306,7 @@ def main() -> None:
                 continue
         new_docs.append({"id": f"n{i:06d}", "text": " \n".join(spare[i])})
     write_warehouse(wh_root, new_docs, "bench-clean-2")
+    load_before_inc = f"{os.getloadavg()[0]:.2f}"
     wall_inc, mem_inc, _ = measure([sys.executable, "-c", code], prefect_env)
     inc_result = json.loads((args.out / "cf.json").read_text())
     inc_counts, inc_stage = inc_result["counts"], inc_result["stage_seconds"]
@@ -377,7 +378,7 @@ def main() -> None:
     )
     if "datatrove" in results:
         print(f"datatrove / corpusforge wall time: {results['datatrove'][0] / cf_wall:.2f}x")
-    print(f"\nincremental: +{len(new_docs)} documents on {len(docs):,}")
+    print(f"\nincremental: +{len(new_docs)} documents on {len(docs):,} (load average before it: {load_before_inc})")
     print(f"{'':<24}{'full run':>10}{'incremental':>13}{'ratio':>8}")
     print(f"{'process (wall s)':<24}{cf_wall:>10.1f}{wall_inc:>13.1f}{100 * wall_inc / cf_wall:>7.1f}%")
     print(f"{'stage (flow, s)':<24}{full_stage:>10.1f}{inc_stage:>13.1f}{100 * inc_stage / full_stage:>7.1f}%")

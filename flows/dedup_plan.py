@@ -13,6 +13,7 @@ version and the source of processing/dedup.py (a change to either computes it ag
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -114,6 +115,7 @@ def params_key(cfg: DedupSettings) -> str:
     return key
 
 
+@functools.cache  # the plan, signing, clustering and the summary all ask
 def _key_slot(params) -> str:
     with open(dedup_steps.__file__, "rb") as fh:
         source = hashlib.sha256(fh.read()).hexdigest()[:16]

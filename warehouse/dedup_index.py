@@ -29,10 +29,11 @@ qualify row_number() over (partition by doc_id order by created_at desc) = 1
 register_view("clusters_latest", LATEST_CLUSTERS_SQL)
 
 # The current index: the latest signature row of each document, when it is not a removal; its
-# small columns only (the shingle sets and band hashes are read per group). `DedupIndex` makes
-# it a temp table once per connection (`load_current_index`): every question below asks it.
+# small columns only (the shingle sets and band hashes are read per group). `DedupIndex` keeps
+# the latest rows, removals included, as a temp table once per connection (`load_current_index`):
+# every question below asks it.
 _CURRENT = """
-cur as (select * from _dedup_cur where params = $params)
+cur as (select * from _dedup_latest where params = $params and not removed)
 """
 # The band rows of the current index, one per (exact group, band).
 _CURRENT_BANDS = """
@@ -48,11 +49,11 @@ def _ids(values, name: str = "doc_id") -> pa.Table:
 
 
 def load_current_index(con: duckdb.DuckDBPyConnection) -> None:
-    """The current index as the connection's temp table `_dedup_cur` (see `_CURRENT`)."""
+    """The latest signature row of each document as the connection's temp table `_dedup_latest`."""
     con.execute(
-        "create or replace temp table _dedup_cur as "
-        "select doc_id, run_id, exact_hash, content_hash, quality_score, fetched_at, params, created_at "
-        "from dedup_signatures where not removed"
+        "create or replace temp table _dedup_latest as "
+        "select doc_id, run_id, exact_hash, content_hash, quality_score, fetched_at, params, created_at, removed "
+        "from dedup_signatures"
     )
 
 
@@ -73,8 +74,7 @@ def documents_to_sign(con: duckdb.DuckDBPyConnection, params: str) -> list[tuple
         """
         select a.doc_id, a.content_hash
         from _dedup_kept a
-        left join (select doc_id, content_hash, quality_score, fetched_at, params, removed from dedup_signatures) i
-          using (doc_id)
+        left join _dedup_latest i using (doc_id)
         where i.doc_id is null or i.removed or i.params is distinct from $params
            or i.content_hash is distinct from a.content_hash or i.quality_score is distinct from a.quality_score
            or i.fetched_at is distinct from a.fetched_at
@@ -90,7 +90,7 @@ def documents_to_unindex(con: duckdb.DuckDBPyConnection) -> list[dict]:
     return (
         con.sql(
             """
-        select doc_id, content_hash, exact_hash from dedup_signatures
+        select doc_id, content_hash, exact_hash from _dedup_latest
         where not removed and doc_id not in (select doc_id from _dedup_kept)
         order by doc_id
         """
@@ -105,12 +105,16 @@ def clusters_to_redo(con: duckdb.DuckDBPyConnection, params: str) -> tuple[list[
     another content, or older than their current signature (a run stopped between signing and
     clustering); and the clustered documents that are no longer kept (with their latest row).
     Asked before signing: the documents about to be signed are stale as well."""
+    con.execute(  # the latest clusters row per document, computed once for both questions
+        "create or replace temp table _dedup_clustered as "
+        "select doc_id, cluster_id, content_hash, removed, created_at from clusters_latest"
+    )
     stale = con.sql(
         f"""
         with {_CURRENT}
         select s.doc_id from cur s
         join _dedup_kept a using (doc_id)
-        left join (select doc_id, content_hash, removed, created_at from clusters_latest) l using (doc_id)
+        left join _dedup_clustered l using (doc_id)
         where l.doc_id is null or coalesce(l.removed, false) or l.content_hash is distinct from a.content_hash
            or l.created_at < s.created_at
         order by s.doc_id
@@ -119,7 +123,7 @@ def clusters_to_redo(con: duckdb.DuckDBPyConnection, params: str) -> tuple[list[
     ).fetchall()
     gone = con.sql(
         """
-        select doc_id, cluster_id, content_hash from clusters_latest
+        select doc_id, cluster_id, content_hash from _dedup_clustered
         where not coalesce(removed, false) and doc_id not in (select doc_id from _dedup_kept)
         order by doc_id
         """

@@ -83,13 +83,18 @@ def _filesystem_for(root: str) -> tuple[pafs.FileSystem, str, bool]:
         return pafs.PyFileSystem(pafs.FSSpecHandler(fsspec_fs)), path.rstrip("/"), False
 
 
+def _empty(table: str) -> pa.Table:
+    # Not Schema.empty_table(): that imports pandas (0.6-1 s on 2 busy cores), and init checks every table.
+    return pa.Table.from_batches([], schema=schema_of(table))
+
+
 @functools.cache
 def _as_read_back(table: str) -> pa.Schema:
     """The table's schema as Parquet gives it back (nested fields renamed: list<item> is read as
     list<element>), so that an up-to-date schema file compares equal and is not rewritten on
     every write."""
     buf = pa.BufferOutputStream()
-    pq.write_table(schema_of(table).empty_table(), buf)
+    pq.write_table(_empty(table), buf)
     return pq.read_schema(pa.BufferReader(buf.getvalue()))
 
 
@@ -141,7 +146,7 @@ class Warehouse:
         schema_path = f"{tdir}/{SCHEMA_FILE}"
         info = self.fs.get_file_info(schema_path)
         if info.type == pafs.FileType.NotFound or self._schema_file_outdated(schema_path, table):
-            self._atomic_write_table(table, schema_of(table).empty_table(), SCHEMA_FILE)
+            self._atomic_write_table(table, _empty(table), SCHEMA_FILE)
 
     def _schema_file_outdated(self, path: str, table: str) -> bool:
         with contextlib.suppress(Exception):
