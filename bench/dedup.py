@@ -18,6 +18,11 @@ subprocess (wall time and peak memory of the whole process tree, sampled with ps
   added to the corpusforge warehouse, run again; printed beside the full run with their ratio,
   twice: "process" is the subprocess end to end (interpreter start, imports, Prefect's flow and
   task runs, the stage), "stage" the flow's own timer (what the stage reads, computes, writes).
+  The full and the incremental run are each made `--repeats` times (default 2) from the same
+  warehouse state (restored from a copy): best and median, with the load average before each,
+  since other work on a small machine moves every figure.
+
+The baselines' scripts are in bench/dedup_baselines.py, the labelled data set in bench/dedup_corpus.py.
 
 Both corpusforge runs use the shared local Prefect server, as `corpusforge dedup` does (started
 before the first timed run if none answers), so neither pays for a temporary server.
@@ -40,6 +45,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -50,6 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from dedup_baselines import DATATROVE_RUN, NAIVE_RUN  # noqa: E402
 from dedup_corpus import DOCS_HTML, build_dataset, edit, jaccard_sets  # noqa: E402
 
 from corpusforge.processing.dedup import MinHashParams, word_shingles  # noqa: E402
@@ -158,66 +165,48 @@ def read_clusters(warehouse: Path, result: Path) -> None:
     result.write_text(json.dumps({**data, "clusters": clusters, "representatives": reps}))
 
 
-DATATROVE_RUN = """
-import json, sys, glob
-from datatrove.executor import LocalPipelineExecutor
-from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets, MinhashDedupCluster,
-    MinhashDedupFilter, MinhashDedupSignature)
-from datatrove.pipeline.readers import JsonlReader
-from datatrove.pipeline.writers import JsonlWriter
-from datatrove.utils.hashing import HashConfig
-cfg = MinhashConfig(n_grams={ngram}, num_buckets={bands}, hashes_per_bucket={rows},
-                    hash_config=HashConfig(precision=64))
-base, inp, tasks = {work!r}, {inp!r}, {tasks}
-def run(pipeline, n, workers):
-    logs = f"{{base}}/logs/{{len(glob.glob(base + '/logs/*'))}}"
-    LocalPipelineExecutor(pipeline=pipeline, tasks=n, workers=workers, logging_dir=logs).run()
-run([JsonlReader(inp), MinhashDedupSignature(output_folder=f"{{base}}/sigs", config=cfg)], tasks, tasks)
-run([MinhashDedupBuckets(input_folder=f"{{base}}/sigs", output_folder=f"{{base}}/buckets", config=cfg)],
-    cfg.num_buckets, tasks)
-run([MinhashDedupCluster(input_folder=f"{{base}}/buckets", output_folder=f"{{base}}/remove", config=cfg,
-                         save_cluster_id=True)], 1, 1)
-run([JsonlReader(inp), MinhashDedupFilter(input_folder=f"{{base}}/remove", load_cluster_ids=True,
-     exclusion_writer=JsonlWriter(f"{{base}}/removed")), JsonlWriter(f"{{base}}/kept")], tasks, tasks)
-clusters, reps = {{}}, []
-for path in glob.glob(base + "/kept/*") + glob.glob(base + "/removed/*"):
-    import gzip
-    for line in gzip.open(path, "rt"):
-        if "/kept/" in path:
-            reps.append(json.loads(line)["id"])
-        doc = json.loads(line)
-        cid = doc.get("metadata", {{}}).get("minhash_cluster_id")
-        clusters[doc["id"]] = f"c{{cid}}" if cid is not None and cid >= 0 else doc["id"]
-json.dump({{"clusters": clusters, "representatives": reps}}, open({result!r}, "w"))
-"""
+def runs_from(wh_root: Path, code: str, env: dict, result: Path, repeats: int) -> list[dict]:
+    """`repeats` runs of the stage, each from the warehouse as it is now (restored from a copy
+    between runs): wall time, peak MiB, the flow's own timer, its counts and the load before it."""
+    saved = wh_root.with_name(wh_root.name + "-before")
+    shutil.rmtree(saved, ignore_errors=True)
+    shutil.copytree(wh_root, saved)
+    runs = []
+    for i in range(repeats):
+        if i:
+            shutil.rmtree(wh_root)
+            shutil.copytree(saved, wh_root)
+        load = os.getloadavg()[0]
+        wall, mem, _ = measure([sys.executable, "-c", code], env)
+        data = json.loads(result.read_text())
+        runs.append({"wall": wall, "mem": mem, "stage": data["stage_seconds"], "counts": data["counts"], "load": load})
+    shutil.rmtree(saved)
+    return runs
 
-NAIVE_RUN = """
-import json, sys
-from datasketch import MinHash, MinHashLSH
-sys.path.insert(0, {root!r})
-from corpusforge.processing.dedup import normalize_text
-docs = json.load(open({inp!r}))
-lsh = MinHashLSH(threshold={threshold}, num_perm={num_perm}, weights=({fp}, {fn}))
-sigs = {{}}
-for doc in docs:
-    words = normalize_text(doc["text"]).split()
-    m = MinHash(num_perm={num_perm})
-    for i in range(max(1, len(words) - {ngram} + 1)):
-        m.update(" ".join(words[i:i + {ngram}]).encode("utf-8"))
-    sigs[doc["id"]] = m
-    lsh.insert(doc["id"], m)
-parent = {{d: d for d in sigs}}
-def find(x):
-    while parent[x] != x:
-        x = parent[x]
-    return x
-for doc_id, m in sigs.items():
-    for other in lsh.query(m):
-        if other != doc_id and m.jaccard(sigs[other]) >= {threshold}:
-            parent[find(other)] = find(doc_id)
-clusters = {{d: find(d) for d in sigs}}
-json.dump({{"clusters": clusters, "representatives": sorted(set(clusters.values()))}}, open({result!r}, "w"))
-"""
+
+def print_incremental(full: list[dict], inc: list[dict], added: int, docs: int) -> None:
+    """Best and median of the full and the incremental runs, and their ratios, for the whole
+    process and for the stage's own timer."""
+    print(f"\nincremental: +{added} documents on {docs:,}; {len(inc)} runs each, each from the same warehouse")
+    print(f"{'':<18}{'full best':>10}{'median':>8}{'incr. best':>12}{'median':>8}{'ratio best':>12}{'median':>8}")
+    for label, key in (("process (wall s)", "wall"), ("stage (flow, s)", "stage")):
+        f = [r[key] for r in full]
+        i = [r[key] for r in inc]
+        ratios = (100 * min(i) / min(f), 100 * statistics.median(i) / statistics.median(f))
+        print(
+            f"{label:<18}{min(f):>10.1f}{statistics.median(f):>8.1f}{min(i):>12.2f}{statistics.median(i):>8.2f}"
+            f"{ratios[0]:>11.1f}%{ratios[1]:>7.1f}%"
+        )
+
+    def loads(runs: list[dict]) -> str:
+        return ", ".join(f"{r['load']:.2f}" for r in runs)
+
+    print(f"load average before each run: full {loads(full)}; incremental {loads(inc)}")
+    counts = inc[-1]["counts"]
+    print(
+        f"incremental peak {max(r['mem'] for r in inc):.0f} MiB; signed {counts['signed (new or changed)']}, "
+        f"documents reclustered {counts['affected']}, clusters rows written {counts['clusters rows written']}"
+    )
 
 
 def write_warehouse(root: Path, docs: list[dict], run_id: str) -> None:
@@ -257,6 +246,7 @@ def main() -> None:
     ap.add_argument("--incremental", type=int, default=500)
     ap.add_argument("--threshold", type=float, default=0.8)
     ap.add_argument("--skip-datatrove", action="store_true")
+    ap.add_argument("--repeats", type=int, default=2, help="runs of the full and of the incremental stage")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "dedup")
     args = ap.parse_args()
     shutil.rmtree(args.out, ignore_errors=True)
@@ -289,9 +279,9 @@ def main() -> None:
     from corpusforge.flows.prefect_server import shared_server_url
 
     prefect_env = {**os.environ, "PREFECT_API_URL": os.environ.get("PREFECT_API_URL") or shared_server_url()}
-    wall, mem, _ = measure([sys.executable, "-c", code], prefect_env)
+    full = runs_from(wh_root, code, prefect_env, args.out / "cf.json", args.repeats)
     read_clusters(wh_root, args.out / "cf.json")
-    full_stage = json.loads((args.out / "cf.json").read_text())["stage_seconds"]
+    wall, mem = min(r["wall"] for r in full), max(r["mem"] for r in full)
     results["corpusforge"] = (wall, mem, *evaluate(args.out / "cf.json", truth, texts, args.threshold), len(docs))
 
     # incremental: new documents (copies of existing originals and unrelated prose)
@@ -306,10 +296,7 @@ def main() -> None:
                 continue
         new_docs.append({"id": f"n{i:06d}", "text": " \n".join(spare[i])})
     write_warehouse(wh_root, new_docs, "bench-clean-2")
-    load_before_inc = f"{os.getloadavg()[0]:.2f}"
-    wall_inc, mem_inc, _ = measure([sys.executable, "-c", code], prefect_env)
-    inc_result = json.loads((args.out / "cf.json").read_text())
-    inc_counts, inc_stage = inc_result["counts"], inc_result["stage_seconds"]
+    incremental = runs_from(wh_root, code, prefect_env, args.out / "cf.json", args.repeats)
 
     # datatrove
     if not args.skip_datatrove:
@@ -378,14 +365,7 @@ def main() -> None:
     )
     if "datatrove" in results:
         print(f"datatrove / corpusforge wall time: {results['datatrove'][0] / cf_wall:.2f}x")
-    print(f"\nincremental: +{len(new_docs)} documents on {len(docs):,} (load average before it: {load_before_inc})")
-    print(f"{'':<24}{'full run':>10}{'incremental':>13}{'ratio':>8}")
-    print(f"{'process (wall s)':<24}{cf_wall:>10.1f}{wall_inc:>13.1f}{100 * wall_inc / cf_wall:>7.1f}%")
-    print(f"{'stage (flow, s)':<24}{full_stage:>10.1f}{inc_stage:>13.1f}{100 * inc_stage / full_stage:>7.1f}%")
-    print(
-        f"incremental peak {mem_inc:.0f} MiB; signed {inc_counts['signed (new or changed)']}, "
-        f"documents reclustered {inc_counts['affected']}, clusters rows written {inc_counts['clusters rows written']}"
-    )
+    print_incremental(full, incremental, len(new_docs), len(docs))
     print(
         textwrap.dedent(f"""
         wall times include each subprocess's start (imports); peak memory is the sum of the RSS of
