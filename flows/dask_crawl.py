@@ -186,10 +186,11 @@ def crawl_on_dask(
     time), local-path sources here; (results, {source: error line}) as the default runner's
     source_results gives them. A stop request is raised as CrawlStopped once every task stopped."""
     from distributed import Event
+    from prefect.context import FlowRunContext
 
     by_host, local = sources_by_host(settings.sources)
     stop_event = f"corpusforge-crawl-stop-{run_id}"
-    event = Event(stop_event)  # on the flow's Dask client
+    event = Event(stop_event, client=FlowRunContext.get().task_runner.client)  # the flow's Dask client
     suffix = Path(warc.path).suffix if warc is not None else None
 
     def submit(source: SourceConfig, host: str):

@@ -13,12 +13,12 @@ nothing of the S3 run lands on the local disk, and the export on S3 serves expor
 LanceDB sync as the local one does.
 
 The crawl on the cluster also keeps each host's delay while two hosts crawl at once, and a crawl
-whose flow is killed (kill -9) stops on the workers and resumes to the default runner's pages."""
+whose flow is stopped (SIGTERM) or killed (kill -9) stops on the workers and resumes to the default
+runner's pages."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -287,12 +287,31 @@ def _wait_until(condition, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def test_a_crawl_on_dask_killed_with_its_flow_stops_on_the_workers_and_resumes(
+def _interrupt_flow(config: Path, log: Path, written, sig: signal.Signals) -> int:
+    """`corpusforge run --only crawl` as a user starts it, sent `sig` once the workers wrote a pages
+    file of its own; its exit code."""
+    before = written()
+    with open(log, "wb") as out:
+        flow = subprocess.Popen([sys.executable, "-m", "corpusforge.flows.cli", "-c", str(config), "run", "--only",
+                                 "crawl"], cwd=REPO, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        _wait_until(lambda: written() > before or flow.poll() is not None, 120, "the flow wrote no pages")
+        assert flow.poll() is None, log.read_text()[-2000:]
+        flow.send_signal(sig)
+        return flow.wait(60)
+    finally:
+        if flow.poll() is None:
+            flow.kill()
+            flow.wait()
+
+
+def test_a_crawl_on_dask_stopped_then_killed_with_its_flow_resumes(
     prefect_api, dask_cluster, small_site, default_crawl, tmp_path
 ):
-    """kill -9 of the flow's process once the workers wrote pages: its crawl task stops (it gives
-    its host's lease back), and the next run resumes the interrupted run to the default runner's
-    pages, no page written twice."""
+    """SIGTERM to the flow's process once the workers wrote pages: the crawl task stops, and the
+    flow ends only after it has (its host's lease is back). Then the next run gets kill -9 in
+    turn: its crawl task stops on its own (the flow's client is gone) and gives the lease back.
+    A last run resumes the interrupted run to the default runner's pages, no page written twice."""
     from corpusforge.schemas.config import load_settings
 
     address, _ = dask_cluster
@@ -302,16 +321,15 @@ def test_a_crawl_on_dask_killed_with_its_flow_stops_on_the_workers_and_resumes(
     def written() -> int:
         return len([p for p in pages.glob("*.parquet") if not p.name.startswith("00000000")]) if pages.exists() else 0
 
-    with open(tmp_path / "flow.log", "wb") as log:
-        flow = subprocess.Popen([sys.executable, "-m", "corpusforge.flows.cli", "-c", str(config), "run", "--only",
-                                 "crawl"], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    try:
-        _wait_until(lambda: written() >= 1 or flow.poll() is not None, 120, "the flow wrote no pages")
-        assert flow.poll() is None, (tmp_path / "flow.log").read_text()[-2000:]
-    finally:
-        os.kill(flow.pid, signal.SIGKILL)
-        flow.wait()
-    _wait_until(lambda: not list(runs.glob("_host-*")), 20, "the killed flow's crawl task still holds its host")
+    def leases() -> list[Path]:
+        return list(runs.glob("_host-*"))
+
+    assert _interrupt_flow(config, tmp_path / "stopped.log", written, signal.SIGTERM) == 1
+    assert "stopped by a stop request" in (tmp_path / "stopped.log").read_text()
+    assert not leases(), "the flow ended before its crawl task stopped"
+
+    assert _interrupt_flow(config, tmp_path / "killed.log", written, signal.SIGKILL) == -signal.SIGKILL
+    _wait_until(lambda: not leases(), 20, "the killed flow's crawl task still holds its host")
     stopped_at = written()
     time.sleep(0.5)
     assert written() == stopped_at, "the killed flow's crawl task still writes"
