@@ -82,14 +82,18 @@ def _stop_watch(stop_event: str):
     key = worker.get_current_task()  # the task's own thread knows its key
     event = Event(stop_event, client=get_client())
 
+    def check() -> None:
+        state = worker.state.tasks.get(key)
+        if state is None or state.state != "executing":
+            stop.request("the crawl flow's process is gone")
+        elif event.is_set():
+            stop.request("a stop request to the crawl flow")
+
     def watch() -> None:
         while not done.wait(WATCH_SECONDS):
-            state = worker.state.tasks.get(key)
-            if state is None or state.state != "executing":
-                stop.request("the crawl flow's process is gone")
-            elif event.is_set():
-                stop.request("a stop request to the crawl flow")
+            check()
 
+    check()  # a task started after the request stops at once
     watcher = threading.Thread(target=watch, name="crawl-stop-watch", daemon=True)
     watcher.start()
     try:
@@ -210,12 +214,17 @@ def crawl_on_dask(
                 event.set()
             for source, future in queues.finished():
                 stopped = _finished_source(wh, warc, progress, source, future, results, failures) or stopped
-                if stopped is None:
+                if stopped is None and not guard.stop.is_set():
                     queues.start_next(crawl_host(source))
             time.sleep(WATCH_SECONDS)
+        if stopped is None and guard.stop.is_set() and any(queues.waiting.values()):
+            stopped = CrawlStopped(f"crawl stopped by {guard.stop.reason or 'a stop request'} before every source "
+                                   "started; fetched pages are kept, the next run crawls the rest")  # fmt: skip
         sources = {s.name: s for s in local}
         for name, future in here.items():
             stopped = _finished_source(wh, warc, progress, sources[name], future, results, failures) or stopped
+    if event.is_set():
+        event.clear()  # every task has ended: the scheduler forgets the event
     if stopped is not None:
         raise stopped
     order = [s.name for s in settings.sources]
