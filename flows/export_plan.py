@@ -170,8 +170,8 @@ def _rag_export_unchanged(wh: Warehouse, cfg: RagExport, gate, manifest: dict) -
 
 
 def _rag_folder_clean(wh: Warehouse, folder: str) -> bool:
-    """The folder holds the export's files and nothing half-built, the chunks file has the
-    current schema version, and its deletions file is empty."""
+    """The folder holds the export's files (export.duckdb built after the manifest) and nothing
+    half-built, the chunks file has the current schema version, and its deletions file is empty."""
     import pyarrow.parquet as pq
 
     from corpusforge.schemas import schema_of
@@ -184,6 +184,8 @@ def _rag_folder_clean(wh: Warehouse, folder: str) -> bool:
         return False
     if rag_store.TMP_DIR in entries or any(name.startswith(".export-") for name in entries):
         return False
+    if entries[EXPORT_DB_FILE].mtime < entries[rag_store.MANIFEST_FILE].mtime:
+        return False  # a run stopped between writing the export and its views
     version_key = b"corpusforge.schema_version"
     chunks_meta = pq.read_schema(f"{folder}/{rag_store.CHUNKS_FILE}", filesystem=wh.fs).metadata or {}
     if chunks_meta.get(version_key) != (schema_of("chunks").metadata or {}).get(version_key):

@@ -61,6 +61,12 @@ def test_new_documents_pending_deletions_and_leftovers_go_to_the_flow(exported_c
     assert idle_rag_summary(settings) is None  # the flow's views step removes it
     leftover.unlink()
     assert idle_rag_summary(settings) is not None
+    views, manifest = folder / "export.duckdb", folder / "manifest.json"
+    written = views.stat().st_mtime
+    os.utime(manifest, (written + 5, written + 5))  # as if a run wrote the export and stopped before its views
+    assert idle_rag_summary(settings) is None
+    os.utime(views, (written + 10, written + 10))
+    assert idle_rag_summary(settings) is not None
     gone = rag_documents[0]["doc_id"]
     wh.write("tombstones", [{"doc_id": gone, "reason": "http_404", "created_at": utc_now()}], "crawl-x")
     assert idle_rag_summary(settings) is None  # a new input snapshot
