@@ -163,9 +163,13 @@ def clean_stage_rate(pages: list[tuple[str, bytes]], clean: CleanSettings, tmp: 
     write_pages(wh, pages, "bench")
     command = [sys.executable, __file__, "--run-stage", wh.root, clean.model_dump_json()]
     with PeakMemory(include_self=False) as memory:
-        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        stage = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        out, _ = stage.communicate()
+        if stage.returncode:
+            raise SystemExit(f"the clean stage failed (exit {stage.returncode})")
     result = json.loads(out.strip().splitlines()[-1])
     cpu = memory.cpu_seconds - result["cpu_before"]  # the stage's CPU, not the process's start and imports
+    result["stage_peak"] = memory.peaks.pop(stage.pid, 0)
     result["peaks"] = sorted(memory.peaks.values(), reverse=True)
     return result["pages"] / result["seconds"], result["pages"] / cpu, memory.peak, result
 
@@ -208,13 +212,16 @@ def main() -> None:
             baseline, baseline_cpu = plain_trafilatura_rate(pages)
             rate, rate_cpu, peak, result = clean_stage_rate(pages, clean, tmp / f"run{number}")
             counts = result["counts"]
-            peaks.append(f"{name}: " + ", ".join(f"{p / 2**20:.0f}" for p in result["peaks"]))
+            peaks.append(
+                f"{name}: stage {result['stage_peak'] / 2**20:.0f}, then "
+                + ", ".join(f"{p / 2**20:.0f}" for p in result["peaks"])
+            )
             print(
                 f"{name:<28}{len(pages):>7}{baseline:>17.1f}{rate:>11.1f}{rate / baseline:>7.2f}"
                 f"{peak / 2**20:>9.0f}{rate_cpu / baseline_cpu:>11.2f}  {counts.get('kept', 0)}/"
                 f"{counts.get('dropped', 0)} (failed: {counts.get('failed', 0)})"
             )
-        print("peak MB of each process (the stage's own, its workers, the pool's forkserver): " + "; ".join(peaks))
+        print("peak MB of each process (the stage's own, then its workers and its forkserver): " + "; ".join(peaks))
         print(
             "ratio: clean p/s over trafilatura p/s (wall clock). cpu ratio: pages per CPU second of the stage "
             "(driver and workers together) over trafilatura's; on an otherwise idle machine the wall-clock ratio "

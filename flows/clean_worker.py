@@ -15,6 +15,8 @@ cannot interrupt (a long call inside a C extension).
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import signal
 import threading
 from collections.abc import Iterator
@@ -72,6 +74,21 @@ def timeout_row(page: dict, version: str, timeout: float) -> dict:
     return failed_document(page, version, "extract_timeout", f"extraction took longer than {timeout:g}s")
 
 
+@lru_cache(maxsize=1)
+def _libc():
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name) if name else None
+
+
+def release_free_memory() -> None:
+    """Give the heap's free pages back to the system (glibc only). A large page's parse trees
+    are freed after it, but the allocator keeps the pages, so without this each worker stays
+    at the size of the largest page it has seen."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
+
+
 @lru_cache(maxsize=4)
 def _warehouse(root: str) -> Warehouse:
     return Warehouse(root)
@@ -88,6 +105,7 @@ def clean_page_batch(job: CleanJob, batch: PageBatch) -> list[dict]:
                 rows.append(clean_page(page, config, version))
         except PageTimeout:
             rows.append(timeout_row(page, version, job.timeout))
+    release_free_memory()
     return rows
 
 
