@@ -115,10 +115,11 @@ def preload_signing_libraries() -> None:
     under its own lock, on the first array it builds from Python objects: the texts' query) and
     datasketch (which imports scipy). Each takes about a second on 2 busy cores; in a background
     thread started with the flow run, they load while the plan waits on DuckDB and the task calls
-    on Prefect's API (the GIL is free then): the stage of +500 documents on 50,000 took 1.6-2.8 s
-    less (3 interleaved pairs of runs, load 5-7 on 2 cores). The plan needs neither
-    (flows.dedup_plan.params_key), so the CLI's idle check never pays for them; a flow run that
-    finds no work pays for them idly, in this thread."""
+    on Prefect's API (the GIL is free then). Measured on +500 documents on 50,000: with a core
+    free (load 3-4) the 0.9 s of imports ended as the plan did, just before signing needed them;
+    on a machine with no core free (load 4-7, 8 interleaved pairs of runs) it made no difference
+    either way. The plan needs neither (flows.dedup_plan.params_key), so the CLI's idle check never
+    pays for them; a flow run that finds no work pays for them idly, in this thread."""
     import pyarrow as pa
 
     pa.array([0])
