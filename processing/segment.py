@@ -119,6 +119,11 @@ def _segment_spaceless(text: str, language: str | None) -> list[str]:
     return rjieba.cut(text)
 
 
+def has_spaceless_script(text: str) -> bool:
+    """Whether `text` holds Chinese, Japanese or Korean characters (which `tokens` segments)."""
+    return _CJK.search(text) is not None
+
+
 def tokens(text: str, language: str | None) -> list[str]:
     """Whitespace tokens; a run of Chinese/Japanese characters is split by the segmenter
     (punctuation included: the callers decide what a word is)."""

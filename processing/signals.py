@@ -20,6 +20,7 @@ from corpusforge.processing import junk
 from corpusforge.processing.segment import (
     WORD_PUNCTUATION,
     Segments,
+    has_spaceless_script,
     is_spaceless,
     sentence_count,
     split_markdown,
@@ -56,6 +57,11 @@ STOP_WORDS: dict[str, frozenset[str]] = {
 _PARAGRAPH_SPLIT = re.compile(r"\n\s*\n")
 _HAS_ALNUM = re.compile(r"[^\W_]")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
+# Whole whitespace tokens holding a letter or digit (a letter): the tokens of str.split() that
+# _HAS_ALNUM (_HAS_LETTER) finds something in, found in one pass over the text instead of a
+# search per token. Anchored at a token's start, so each token is scanned once.
+_ALNUM_TOKEN = re.compile(r"(?<!\S)(?=\S*?[^\W_])\S+")
+_LETTER_TOKEN = re.compile(r"(?<!\S)(?=\S*?[^\W\d_])\S+")
 
 
 def _duplicates(items: list[str]) -> tuple[int, int]:
@@ -88,9 +94,9 @@ def ngram_signals(words: list[str]) -> dict[str, float]:
     out.update({f"dup_{n}gram_char_fraction": 0.0 for n in DUP_NGRAMS})
     if not words:
         return out
-    vocab: dict[str, int] = {}
-    ids = np.fromiter((vocab.setdefault(w, len(vocab) + 1) for w in words), dtype=np.uint64, count=len(words))
-    lengths = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+    vocab = {w: i for i, w in enumerate(dict.fromkeys(words), start=1)}  # ids in order of first use
+    ids = np.fromiter(map(vocab.__getitem__, words), dtype=np.uint64, count=len(words))
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
     total = float(lengths.sum()) or 1.0
     cum = np.concatenate(([0], np.cumsum(lengths)))
     hashes_by_n = _all_ngram_hashes(ids, max(DUP_NGRAMS))
@@ -142,13 +148,23 @@ def _fraction(count: float, total: float) -> float:
     return count / total if total else math.nan
 
 
+def _prose_tokens(text: str, language: str | None) -> tuple[int, list[str], int]:
+    """The one tokenisation every prose signal shares: (number of tokens, the words lowercased
+    (tokens with a letter or digit), number of tokens with a letter)."""
+    if has_spaceless_script(text):  # the segmenter splits runs of Chinese and Japanese
+        toks = tokens(text, language)
+        words = [t.lower() for t in toks if _HAS_ALNUM.search(t)]
+        return len(toks), words, sum(1 for t in toks if _HAS_LETTER.search(t))
+    lowered = text.lower()  # (lowercasing never turns a letter into a space or punctuation)
+    return len(text.split()), _ALNUM_TOKEN.findall(lowered), len(_LETTER_TOKEN.findall(lowered))
+
+
 def _prose_signals(seg: Segments, language: str | None) -> tuple[dict[str, float], list[str]]:
     """Gopher / C4 / FineWeb signals on the prose lines; returns them and the prose words."""
     lines = seg.prose
     text = "\n".join(lines)
-    toks = tokens(text, language)  # the one tokenisation every prose signal shares
-    words = [t for t in toks if _HAS_ALNUM.search(t)]
-    stripped = [w.strip(WORD_PUNCTUATION).lower() for w in words]
+    n_tokens, words, n_letter_tokens = _prose_tokens(text, language)
+    stripped = [w.strip(WORD_PUNCTUATION) for w in words]
     n_words, n_lines = len(words), len(lines)
     non_newline_chars = max(1, len(text) - text.count("\n"))
     dup_lines, dup_line_chars = _duplicates(lines)
@@ -160,14 +176,12 @@ def _prose_signals(seg: Segments, language: str | None) -> tuple[dict[str, float
         "prose_line_count": float(n_lines),
         # Gopher's word-length bounds describe space-separated languages; a Chinese or Japanese
         # word is one to three characters by nature, so the rule does not apply there.
-        "mean_word_length": (
-            math.nan if is_spaceless(text, language) else _fraction(sum(len(w) for w in stripped), n_words)
-        ),
+        "mean_word_length": (math.nan if is_spaceless(text, language) else _fraction(sum(map(len, stripped)), n_words)),
         "symbol_word_ratio": _fraction(text.count("#") + sum(text.count(e) for e in ELLIPSES), n_words),
         "bullet_line_fraction": _fraction(sum(1 for line in lines if line.startswith(BULLETS)), n_lines),
         "ellipsis_line_fraction": _fraction(sum(1 for line in lines if line.endswith(ELLIPSES)), n_lines),
-        "alpha_word_fraction": _fraction(sum(1 for t in toks if _HAS_LETTER.search(t)), len(toks)),
-        "stop_word_count": float(sum(1 for w in stripped if w in stop_words)) if stop_words else math.nan,
+        "alpha_word_fraction": _fraction(n_letter_tokens, n_tokens),
+        "stop_word_count": float(sum(map(stop_words.__contains__, stripped))) if stop_words else math.nan,
         "dup_line_fraction": _fraction(dup_lines, n_lines),
         "dup_paragraph_fraction": _fraction(dup_paras, len(seg.prose_paragraphs)),
         "dup_line_char_fraction": dup_line_chars / non_newline_chars if n_lines else math.nan,
@@ -178,8 +192,9 @@ def _prose_signals(seg: Segments, language: str | None) -> tuple[dict[str, float
         "short_line_fraction": _fraction(sum(1 for line in lines if len(line) <= SHORT_LINE_CHARS), n_lines),
         "newlines_per_word": _fraction(max(0, n_lines - 1), n_words),
     }
-    signals.update(ngram_signals([w for w in stripped if w]))
-    return signals, [w for w in stripped if w]
+    prose_words = [w for w in stripped if w]
+    signals.update(ngram_signals(prose_words))
+    return signals, prose_words
 
 
 def quality_signals(
