@@ -215,7 +215,7 @@ def write(wh: Warehouse, the_plan: ExportPlan, built: BuiltDataset, run_id: str,
             raise
         info = _card_info(the_plan, built, staged.split_stats, split_tokens)
         texts = {LICENSE_FILE: license_text(info)} if writes_license_file(info) else None
-        return store.publish_export(wh, staged, dataset_card(info), manifest, texts)
+        return store.publish_export(wh, staged, dataset_card(info), manifest, texts, run_id)
 
 
 # ---- Prefect -------------------------------------------------------------------------------

@@ -41,6 +41,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from corpusforge.warehouse.lock_lease import raise_if_lost
+
 # The tables an export reads: their files make up the snapshot that versions the export.
 INPUT_TABLES = ("documents", "clusters", "annotations", "tombstones")
 SHARD_ROW_GROUP = 5_000
@@ -331,11 +333,11 @@ def stage_export(
 
 
 def publish_export(
-    wh, staged: StagedExport, card: str, manifest: dict, texts: dict[str, str] | None = None
+    wh, staged: StagedExport, card: str, manifest: dict, texts: dict[str, str] | None = None, run_id: str = ""
 ) -> WrittenExport:
     """Add the dataset card, other `texts` (file name -> content, e.g. LICENSE.md) and the manifest,
     then rename the version into place (replacing an older build of the same version) and make it
-    `latest/`."""
+    `latest/`; not when run `run_id` lost its lock meanwhile (LockLostError: another run exports)."""
     staging = staged.staging
     try:
         files = dict(staged.files)
@@ -345,6 +347,7 @@ def publish_export(
         full_manifest = {**manifest, "name": staged.name, "version": staged.version, "splits": staged.split_stats,
                          "files": files}  # fmt: skip
         _write_text(wh, f"{staging}/{MANIFEST}", json.dumps(full_manifest, indent=2, sort_keys=True) + "\n")
+        raise_if_lost(run_id)
         if wh.is_local:
             _publish_local(staging, staged.final)
         else:
