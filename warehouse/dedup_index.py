@@ -373,7 +373,9 @@ class DedupIndex:
             pairs = sorted(set(found) - checked)
             checked.update(pairs)
             missing = {h for pair in pairs for h in pair if h not in shingles}
-            if missing:  # each read scans the index's shingle column
+            if missing and lookup is not None:  # read ahead: the next rounds pair these groups' partners
+                missing |= {h for pair in lookup.partners(missing) for h in pair} - shingles.keys()
+            if missing:  # each read scans the whole shingle column: one wide read, not one per round
                 shingles.update(shingle_sets(con, missing, self.params))
             verified = verified_pairs(pairs, shingles, threshold, verify)
             edges.extend(verified)
