@@ -7,17 +7,14 @@ without importing Prefect or starting a flow run.
 
 from __future__ import annotations
 
-from pyarrow import fs as pafs
-
 from corpusforge.flows.configs import clean_configs
 from corpusforge.flows.runtime import default_workers
 from corpusforge.flows.stage import StageSummary, timed
 from corpusforge.processing.clean import CleanConfig
 from corpusforge.schemas.config import Settings
-from corpusforge.schemas.tables import TABLES
 from corpusforge.warehouse import Warehouse
 from corpusforge.warehouse.clean_state import PendingPages, pending_pages
-from corpusforge.warehouse.store import SCHEMA_FILE, TMP_DIR
+from corpusforge.warehouse.ready import ready
 
 
 def pending_for(wh: Warehouse, configs: dict[str, CleanConfig], default: CleanConfig) -> PendingPages:
@@ -43,25 +40,10 @@ def idle_clean_summary(settings: Settings) -> StageSummary | None:
     summary = StageSummary(stage="clean")
     with timed(summary):
         wh = Warehouse(settings.warehouse)
-        if not _initialised(wh) or _has_temp_files(wh, "documents"):
+        if not ready(wh, ["documents"]):
             return None
         if len(pending_for(wh, *clean_configs(settings))):
             return None
     summary.counts = {"pages to clean": 0, "extracted": 0, "failed": 0, "kept": 0, "dropped": 0}
     summary.notes = clean_notes(settings, nothing_to_do=True)
     return summary
-
-
-def _initialised(wh: Warehouse) -> bool:
-    """Whether every table has its schema file (and a local warehouse its catalog): what
-    `Warehouse.init` makes, checked without rewriting anything (init's schema comparison alone
-    imports pandas through pyarrow)."""
-    paths = [f"{wh.table_dir(table)}/{SCHEMA_FILE}" for table in TABLES]
-    paths += [wh.catalog_path] if wh.is_local else []
-    return all(info.type != pafs.FileType.NotFound for info in wh.fs.get_file_info(paths))
-
-
-def _has_temp_files(wh: Warehouse, table: str) -> bool:
-    """Whether a killed writer left temp files in the table (warehouse.store's `_tmp` folder)."""
-    selector = pafs.FileSelector(f"{wh.table_dir(table)}/{TMP_DIR}", allow_not_found=True)
-    return any(info.path.endswith(".tmp") for info in wh.fs.get_file_info(selector))
