@@ -19,9 +19,12 @@ runner's pages."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,7 +68,8 @@ def dask_cluster(tmp_path_factory, s3_endpoint):
         worker = ["worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--name", f"w{n}"]
         procs.append(_start([*worker, "--local-directory", str(logs / f"w{n}")], logs / f"worker{n}.log"))
     try:
-        with Client(address, timeout=60) as client:
+        # Not the default client: the flows here must find their own, as in a process of their own.
+        with Client(address, timeout=60, set_as_default=False) as client:
             client.wait_for_workers(2, timeout=90)
             client.get_task_stream(start=time.time())  # the scheduler records the task stream from now
             yield address, client
@@ -287,9 +291,9 @@ def _wait_until(condition, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def _interrupt_flow(config: Path, log: Path, written, sig: signal.Signals) -> int:
-    """`corpusforge run --only crawl` as a user starts it, sent `sig` once the workers wrote a pages
-    file of its own; its exit code."""
+def _kill_flow_once_it_wrote(config: Path, log: Path, written) -> int:
+    """`corpusforge run --only crawl` as a user starts it, killed with SIGKILL once the workers wrote
+    a pages file of its own; its exit code."""
     before = written()
     with open(log, "wb") as out:
         flow = subprocess.Popen([sys.executable, "-m", "corpusforge.flows.cli", "-c", str(config), "run", "--only",
@@ -297,12 +301,35 @@ def _interrupt_flow(config: Path, log: Path, written, sig: signal.Signals) -> in
     try:
         _wait_until(lambda: written() > before or flow.poll() is not None, 120, "the flow wrote no pages")
         assert flow.poll() is None, log.read_text()[-2000:]
-        flow.send_signal(sig)
-        return flow.wait(60)
     finally:
-        if flow.poll() is None:
-            flow.kill()
-            flow.wait()
+        flow.kill()
+    return flow.wait()
+
+
+@contextlib.contextmanager
+def _sigterm_once_it_wrote(written):
+    """SIGTERM to this process once the workers wrote pages, while the block runs the crawl flow
+    here (its handler, installed in this main thread, turns it into a stop request). Should the
+    flow not handle it, the handler installed here keeps the test process alive and says so."""
+    unhandled = []
+    previous = signal.signal(signal.SIGTERM, lambda *_: unhandled.append("SIGTERM reached the test"))
+    done = threading.Event()
+
+    def send() -> None:
+        while not done.wait(0.05):
+            if written() >= 1:
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        yield
+    finally:
+        done.set()
+        sender.join()
+        signal.signal(signal.SIGTERM, previous)
+    assert not unhandled, "the crawl flow did not handle SIGTERM"
 
 
 def test_a_crawl_on_dask_stopped_then_killed_with_its_flow_resumes(
@@ -312,6 +339,8 @@ def test_a_crawl_on_dask_stopped_then_killed_with_its_flow_resumes(
     flow ends only after it has (its host's lease is back). Then the next run gets kill -9 in
     turn: its crawl task stops on its own (the flow's client is gone) and gives the lease back.
     A last run resumes the interrupted run to the default runner's pages, no page written twice."""
+    from corpusforge.connectors.crawler import CrawlStopped
+    from corpusforge.flows.pipeline import pipeline
     from corpusforge.schemas.config import load_settings
 
     address, _ = dask_cluster
@@ -324,11 +353,11 @@ def test_a_crawl_on_dask_stopped_then_killed_with_its_flow_resumes(
     def leases() -> list[Path]:
         return list(runs.glob("_host-*"))
 
-    assert _interrupt_flow(config, tmp_path / "stopped.log", written, signal.SIGTERM) == 1
-    assert "stopped by a stop request" in (tmp_path / "stopped.log").read_text()
+    with pytest.raises(CrawlStopped, match="stopped by a stop request"), _sigterm_once_it_wrote(written):
+        pipeline(config=str(config), only=["crawl"])  # the crawl a subflow, as `corpusforge run` runs it
     assert not leases(), "the flow ended before its crawl task stopped"
 
-    assert _interrupt_flow(config, tmp_path / "killed.log", written, signal.SIGKILL) == -signal.SIGKILL
+    assert _kill_flow_once_it_wrote(config, tmp_path / "killed.log", written) == -signal.SIGKILL
     _wait_until(lambda: not leases(), 20, "the killed flow's crawl task still holds its host")
     stopped_at = written()
     time.sleep(0.5)
