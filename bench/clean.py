@@ -47,14 +47,15 @@ def _pss_bytes(pid: int) -> int:
 
 
 class PeakMemory:
-    """Samples the memory of this process and all its children every 100 ms: the proportional set
+    """Samples the memory of this process and all its children every half second: the proportional set
     size (PSS), which splits pages the forked workers share with their parent instead of counting
     them once per process as the resident set size would. Also the CPU seconds they used (the
     last sample of each process), a figure other load on the machine disturbs less than wall time.
 
     The sampler must stay cheap: it runs beside the stage on the same 2 cores. An earlier version
     parsed every process's full smaps 20 times a second, which cost more CPU than the stage's
-    driver itself (2.3 ms a cleaned page on the sample site) and took it from the workers."""
+    driver itself (2.3 ms a cleaned page on the sample site) and took it from the workers; even
+    smaps_rollup costs the kernel a walk of each process's mappings, hence the half second."""
 
     def __init__(self, include_self: bool = True) -> None:
         self.include_self = include_self
@@ -84,7 +85,7 @@ class PeakMemory:
                 except (psutil.Error, OSError):
                     pass
             self.peak = max(self.peak, total)
-            self._stop.wait(0.1)
+            self._stop.wait(0.5)
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()
