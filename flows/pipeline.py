@@ -31,7 +31,7 @@ from corpusforge.flows.crawl import crawl
 from corpusforge.flows.dedup import dedup
 from corpusforge.flows.export_rag import export_rag
 from corpusforge.flows.export_training import export_training
-from corpusforge.flows.stage import Progress, StageSummary, error_line, run_name, stage_task_runner
+from corpusforge.flows.stage import Progress, StageSummary, configured_flow, error_line, run_name
 from corpusforge.schemas.config import Settings, load_settings
 
 SEQUENTIAL_STAGES = ("crawl", "clean", "dedup", "annotate")
@@ -63,11 +63,7 @@ def run_stage(stage: str, settings: Settings, progress: Progress | None = None) 
     """Run one stage's flow (a subflow inside the pipeline, named for what it runs), on the task
     runner its settings ask for, and put its table artifact on its own run. A failed annotate or
     export becomes a summary with `error`; any other failure is raised."""
-    stage_flow = STAGE_FLOWS[stage].with_options(flow_run_name=run_name(stage))
-    runner = stage_task_runner(stage, settings.task_runner, settings.dask_address)
-    if runner is not None:
-        stage_flow = stage_flow.with_options(task_runner=runner)
-    state = stage_flow(settings, progress, return_state=True)
+    state = configured_flow(STAGE_FLOWS[stage], stage, settings)(settings, progress, return_state=True)
     if state.is_completed():
         summary = state.result()
     else:

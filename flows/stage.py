@@ -155,6 +155,15 @@ def stage_task_runner(stage: str, task_runner: str, dask_address: str | None = N
     return dask_task_runner(dask_address)
 
 
+def configured_flow(stage_flow, stage: str, settings):
+    """The stage's flow as every command runs it: named for what it runs (`run_name`), on the task
+    runner the settings ask for (`task_runner: dask` in the config counts for `corpusforge clean`
+    as much as for `corpusforge run`)."""
+    configured = stage_flow.with_options(flow_run_name=run_name(stage))
+    runner = stage_task_runner(stage, settings.task_runner, settings.dask_address)
+    return configured if runner is None else configured.with_options(task_runner=runner)
+
+
 def dask_task_runner(address: str | None = None):
     """A DaskTaskRunner on the cluster at `address`, or on a LocalCluster with one single-threaded
     worker process per core."""

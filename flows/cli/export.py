@@ -90,9 +90,10 @@ def training(
     if summary is None:  # there is work: the flow runs (and Prefect is imported) only now
         _use_shared_server()
         from corpusforge.flows.export_training import export_training
+        from corpusforge.flows.stage import configured_flow
 
         with RichProgress(cli.err_console, transient=True) as progress:
-            summary = export_training(settings, progress, force=force)
+            summary = configured_flow(export_training, "export_training", settings)(settings, progress, force=force)
     print_parts(summary, cli.console)
 
 
@@ -125,9 +126,10 @@ def rag(
     if summary is None:  # there is work: the flow runs (Prefect and the model are loaded) only now
         _use_shared_server()
         from corpusforge.flows.export_rag import export_rag
+        from corpusforge.flows.stage import configured_flow
 
         with RichProgress(cli.err_console) as progress:
-            summary = export_rag(settings, progress)
+            summary = configured_flow(export_rag, "export_rag", settings)(settings, progress)
     print_parts(summary, cli.console, drops_prefix="deleted: ")  # a RAG export's drops are deleted chunks
 
 

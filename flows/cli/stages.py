@@ -23,11 +23,11 @@ def _with(settings, section: str, **overrides):
     return settings.model_copy(update={section: getattr(settings, section).model_copy(update=changed)})
 
 
-def _named(stage_flow, stage: str):
-    """The stage's flow with a run name that says what runs (flows.stage.run_name)."""
-    from corpusforge.flows.stage import run_name
+def _configured(stage_flow, stage: str, settings):
+    """The stage's flow named for what it runs, on the configured task runner (flows.stage)."""
+    from corpusforge.flows.stage import configured_flow
 
-    return stage_flow.with_options(flow_run_name=run_name(stage))
+    return configured_flow(stage_flow, stage, settings)
 
 
 def crawl(
@@ -47,7 +47,7 @@ def crawl(
     from corpusforge.flows.crawl import crawl as crawl_flow
 
     with RichProgress(cli.err_console) as progress:
-        summary = crawl_flow(settings, progress)
+        summary = _configured(crawl_flow, "crawl", settings)(settings, progress)
     print_summary(summary, cli.console)
     return 1 if summary.failed else 0  # a source failed: the others are crawled, the exit code says so
 
@@ -76,7 +76,7 @@ def clean(
         from corpusforge.flows.clean import clean as clean_flow
 
         with RichProgress(cli.err_console) as progress:
-            summary = _named(clean_flow, "clean")(settings, progress)
+            summary = _configured(clean_flow, "clean", settings)(settings, progress)
     print_summary(summary, cli.console)
 
 
@@ -102,7 +102,7 @@ def dedup(
         from corpusforge.flows.dedup import dedup as dedup_flow
 
         with RichProgress(cli.err_console) as progress:
-            summary = _named(dedup_flow, "dedup")(settings, progress)
+            summary = _configured(dedup_flow, "dedup", settings)(settings, progress)
     print_summary(summary, cli.console)
 
 

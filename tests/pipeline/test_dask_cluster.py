@@ -341,7 +341,6 @@ def test_a_crawl_on_dask_stopped_then_killed_with_its_flow_resumes(
     A last run resumes the interrupted run to the default runner's pages, no page written twice."""
     from corpusforge.connectors.crawler import CrawlStopped
     from corpusforge.flows.pipeline import pipeline
-    from corpusforge.schemas.config import load_settings
 
     address, _ = dask_cluster
     config = _slow_crawl_config(tmp_path, small_site.url, address)
@@ -363,8 +362,14 @@ def test_a_crawl_on_dask_stopped_then_killed_with_its_flow_resumes(
     time.sleep(0.5)
     assert written() == stopped_at, "the killed flow's crawl task still writes"
 
-    summary = _crawl_stage(load_settings(config))
-    assert summary.details[0]["resumed"] is True
+    # The resume as a user types it: `corpusforge crawl` runs on the configured runner (the cluster)
+    # as `corpusforge run` does; its crawl-host task runs are the proof.
+    since = datetime.now(UTC)
+    resumed = subprocess.run([sys.executable, "-m", "corpusforge.flows.cli", "-c", str(config), "crawl"],
+                             cwd=REPO, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "sample: resumed interrupted run" in resumed.stdout, resumed.stdout
+    assert asyncio.run(checks.task_runs(("crawl-host",), since)), "corpusforge crawl did not run on the cluster"
     # Depth is the link depth at which a URL was first met: a slower, one-at-a-time crawl may meet
     # a URL through another page than the default runner's eight requests at a time did.
     assert checks.pages_view(checks.warehouse(config), ("depth",)) == checks.pages_view(default_crawl, ("depth",))
