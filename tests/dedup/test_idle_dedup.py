@@ -4,9 +4,6 @@ flow's own summary."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from corpusforge.flows.dedup_plan import idle_dedup_summary
 from corpusforge.schemas.config import DedupSettings, Settings
 from corpusforge.warehouse import Warehouse
 from tests.dedup.conftest import T0, make_doc, random_text, substitute, write_docs
+from tests.idle_cli import run_as_a_user
 
 MODULES = ("prefect", "pandas", "torch", "datasketch", "scipy")
 
@@ -81,19 +79,7 @@ def test_an_idle_dedup_command_loads_no_prefect_starts_no_server_and_says_so(tmp
     wh.init()
     _corpus(wh)
     dedup(Settings(warehouse=wh.root))
-    code = (
-        "from corpusforge.flows.cli import main; rc = main(['dedup']); import sys; "
-        f"print(sorted(m for m in {MODULES!r} if m in sys.modules), rc)"
-    )
-    # As a user runs it: no PREFECT_API_URL, the shared local server (flows/prefect_server.py)
-    drop = ("CORPUSFORGE_CONFIG", "PREFECT_API_URL", "CORPUSFORGE_PREFECT_SERVER")
-    env = {k: v for k, v in os.environ.items() if k not in drop} | {"XDG_CACHE_HOME": str(tmp_path / "cache")}
-    runs = [
-        subprocess.run(
-            [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120
-        )  # fmt: skip
-        for _ in range(2)
-    ]
+    runs = [run_as_a_user(["dedup"], tmp_path, tmp_path / "cache", MODULES) for _ in range(2)]
     for out in runs:
         assert out.returncode == 0, out.stderr
         assert "signed (new or changed)" in out.stdout and "clusters with duplicates" in out.stdout

@@ -5,8 +5,6 @@ the same export, prints the flow's own summary. Anything a run would change goes
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pytest
 from corpusforge.flows.export_plan import idle_rag_summary
 from corpusforge.schemas.config import RagExport, Settings
 from corpusforge.warehouse import rag_store, utc_now
+from tests.idle_cli import run_as_a_user
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -87,14 +86,7 @@ def test_an_unchanged_export_rag_command_loads_no_prefect_or_torch(exported_copy
     wh, first = exported_copy
     folder = Path(wh.root).parent
     (folder / "corpusforge.yaml").write_text("warehouse: ./data\n")
-    code = (
-        "from corpusforge.flows.cli import main; rc = main(['export', 'rag']); import sys; "
-        "print(sorted(m for m in ('prefect', 'torch', 'sentence_transformers') if m in sys.modules), rc)"
-    )
-    drop = ("CORPUSFORGE_CONFIG", "PREFECT_API_URL", "CORPUSFORGE_PREFECT_SERVER")
-    env = {k: v for k, v in os.environ.items() if k not in drop} | {"XDG_CACHE_HOME": str(folder / "cache")}
-    out = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True, text=True, env=env,
-                         timeout=120)  # fmt: skip
+    out = run_as_a_user(["export", "rag"], folder, folder / "cache", ("prefect", "torch", "sentence_transformers"))
     assert out.returncode == 0, out.stderr
     assert "chunks exported" in out.stdout and str(first.counts["chunks exported"]) in out.stdout
     assert out.stdout.strip().splitlines()[-1] == "[] 0"

@@ -4,10 +4,7 @@ and prints the flow's own summary. Anything else goes to the flow."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ import yaml
 from corpusforge.flows.export_plan import idle_training_summary
 from corpusforge.schemas.config import load_settings
 from tests.export_training.conftest import doc_row, pseudo_text
+from tests.idle_cli import run_as_a_user
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 EXPORTS = [
@@ -73,14 +71,8 @@ def test_an_up_to_date_export_training_command_loads_no_prefect_or_torch(corpus,
 
     config = _config(tmp_path, corpus.wh)
     export_training(load_settings(config))
-    code = (
-        f"from corpusforge.flows.cli import main; rc = main(['-c', {str(config)!r}, 'export', 'training']); "
-        "import sys; print(sorted(m for m in ('prefect', 'torch', 'pandas') if m in sys.modules), rc)"
-    )
-    drop = ("CORPUSFORGE_CONFIG", "PREFECT_API_URL", "CORPUSFORGE_PREFECT_SERVER")
-    env = {k: v for k, v in os.environ.items() if k not in drop} | {"XDG_CACHE_HOME": str(tmp_path / "cache")}
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env,
-                         timeout=120)  # fmt: skip
+    args = ["-c", str(config), "export", "training"]
+    out = run_as_a_user(args, tmp_path, tmp_path / "cache", ("prefect", "torch", "pandas"))
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("up to date: this version already exists") == 2
     assert out.stdout.strip().splitlines()[-1] == "[] 0"

@@ -3,8 +3,6 @@ anything to clean (the flow's own query) and, when there is not, prints the flow
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +10,7 @@ from corpusforge.flows.clean_plan import idle_clean_summary
 from corpusforge.schemas.config import Settings
 from corpusforge.warehouse import Warehouse
 from tests.clean.pages import page_row, write_pages
+from tests.idle_cli import run_as_a_user
 
 CLI = [str(Path(sys.executable).parent / "corpusforge")]
 HTML = b"<html><head><title>t</title></head><body><p>" + b"Some words of a page. " * 40 + b"</p></body></html>"
@@ -47,16 +46,8 @@ def test_a_clean_with_work_or_a_stray_temp_file_goes_to_the_flow(tmp_path, wh):
 
 def test_an_idle_clean_command_loads_no_prefect_starts_no_server_and_says_so(tmp_path):
     (tmp_path / "corpusforge.yaml").write_text("warehouse: ./data\n")
-    code = (
-        "from corpusforge.flows.cli import main; rc = main(['clean']); import sys; "
-        "print(sorted(m for m in ('prefect', 'pandas', 'torch') if m in sys.modules), rc)"
-    )
-    # As a user runs it: no PREFECT_API_URL, the shared local server (flows/prefect_server.py)
-    drop = ("CORPUSFORGE_CONFIG", "PREFECT_API_URL", "CORPUSFORGE_PREFECT_SERVER")
-    env = {k: v for k, v in os.environ.items() if k not in drop} | {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     Warehouse(str(tmp_path / "data")).init()
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env,
-                         timeout=120)  # fmt: skip
+    out = run_as_a_user(["clean"], tmp_path, tmp_path / "cache", ("prefect", "pandas", "torch"))
     assert out.returncode == 0, out.stderr
     assert "nothing new to clean" in out.stdout
     assert "pages to clean" in out.stdout
