@@ -27,8 +27,6 @@ written last. A version or a `latest/` without its manifest is unfinished: the n
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
 import posixpath
@@ -41,6 +39,16 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from corpusforge.warehouse.files import (
+    children,
+    file_entry,
+    files_under,
+    is_file,
+    read_bytes,
+    read_json,
+    remove_file,
+    remove_tree,
+)
 from corpusforge.warehouse.lock_lease import raise_if_lost
 
 # The tables an export reads: their files make up the snapshot that versions the export.
@@ -85,54 +93,6 @@ def input_snapshot(wh) -> dict:
     return wh.snapshot(INPUT_TABLES)
 
 
-# ---- small filesystem helpers (pyarrow filesystem, '/'-separated paths) --------------------
-def _is_file(fs: pafs.FileSystem, path: str) -> bool:
-    return fs.get_file_info(path).type == pafs.FileType.File
-
-
-def _read_bytes(fs: pafs.FileSystem, path: str) -> bytes:
-    with fs.open_input_stream(path) as fh:
-        return fh.read()
-
-
-def _read_json(fs: pafs.FileSystem, path: str) -> dict | None:
-    return json.loads(_read_bytes(fs, path)) if _is_file(fs, path) else None
-
-
-def _children(fs: pafs.FileSystem, folder: str, recursive: bool = False) -> list[pafs.FileInfo]:
-    selector = pafs.FileSelector(folder, allow_not_found=True, recursive=recursive)
-    return sorted(fs.get_file_info(selector), key=lambda i: i.path)
-
-
-def _files_under(fs: pafs.FileSystem, folder: str) -> list[str]:
-    """Relative paths of the files under `folder`."""
-    return [
-        posixpath.relpath(i.path, folder) for i in _children(fs, folder, recursive=True) if i.type == pafs.FileType.File
-    ]
-
-
-def _remove_tree(fs: pafs.FileSystem, folder: str) -> None:
-    with contextlib.suppress(OSError):
-        fs.delete_dir(folder)
-
-
-def _remove_file(fs: pafs.FileSystem, path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        fs.delete_file(path)
-
-
-def _sha256(fs: pafs.FileSystem, path: str) -> str:
-    digest = hashlib.sha256()
-    with fs.open_input_stream(path) as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _file_entry(fs: pafs.FileSystem, path: str) -> dict:
-    return {"sha256": _sha256(fs, path), "bytes": fs.get_file_info(path).size}
-
-
 def _write_text(wh, path: str, text: str) -> None:
     if wh.is_local:  # a temp file renamed over the old one: a reader never sees half a file
         tmp = f"{posixpath.dirname(path)}/.{posixpath.basename(path)}.{secrets.token_hex(3)}.tmp"
@@ -146,21 +106,21 @@ def _write_text(wh, path: str, text: str) -> None:
 
 # ---- versions and latest/ ------------------------------------------------------------------
 def read_manifest(wh, name: str, version: str) -> dict | None:
-    return _read_json(wh.fs, f"{export_path(wh, name, version)}/{MANIFEST}")
+    return read_json(wh.fs, f"{export_path(wh, name, version)}/{MANIFEST}")
 
 
 def latest_version(wh, name: str) -> str | None:
-    manifest = _read_json(wh.fs, f"{latest_path(wh, name)}/{MANIFEST}")
+    manifest = read_json(wh.fs, f"{latest_path(wh, name)}/{MANIFEST}")
     return manifest["version"] if manifest is not None else None
 
 
 def find_version(wh, name: str, snapshot_id: str, config_hash: str) -> WrittenExport | None:
     """A version built from this very snapshot with this config (so the same rows), if any."""
     versions = f"{export_dir(wh, name)}/{VERSIONS_DIR}"
-    for info in _children(wh.fs, versions):
+    for info in children(wh.fs, versions):
         if info.type != pafs.FileType.Directory or info.base_name.startswith("."):
             continue
-        manifest = _read_json(wh.fs, f"{info.path}/{MANIFEST}")
+        manifest = read_json(wh.fs, f"{info.path}/{MANIFEST}")
         if manifest is None:
             continue
         built_from = manifest.get("snapshot", {}).get("snapshot_id")
@@ -187,7 +147,7 @@ def point_latest(wh, name: str, version: str) -> bool:
         _link_latest(source, latest)
     else:
         _copy_latest(wh.fs, source, latest)
-    _remove_file(wh.fs, f"{posixpath.dirname(latest)}/{LEGACY_LATEST_FILE}")
+    remove_file(wh.fs, f"{posixpath.dirname(latest)}/{LEGACY_LATEST_FILE}")
     return True
 
 
@@ -204,13 +164,13 @@ def _link_latest(source: str, latest: str) -> None:
 def _copy_latest(fs: pafs.FileSystem, source: str, latest: str) -> None:
     """latest/ on object storage: its manifest goes first (latest/ reads as unfinished meanwhile),
     then the version's files are copied in, files of the older version removed, the manifest last."""
-    _remove_file(fs, f"{latest}/{MANIFEST}")
-    wanted = _files_under(fs, source)
+    remove_file(fs, f"{latest}/{MANIFEST}")
+    wanted = files_under(fs, source)
     for rel in wanted:
         if rel != MANIFEST:
             fs.copy_file(f"{source}/{rel}", f"{latest}/{rel}")
-    for rel in set(_files_under(fs, latest)) - set(wanted):
-        _remove_file(fs, f"{latest}/{rel}")
+    for rel in set(files_under(fs, latest)) - set(wanted):
+        remove_file(fs, f"{latest}/{rel}")
     fs.copy_file(f"{source}/{MANIFEST}", f"{latest}/{MANIFEST}")
 
 
@@ -224,9 +184,9 @@ def _link_or_copy(src: str, dst: str) -> None:
 def _same_files(fs: pafs.FileSystem, a: str, b: str) -> bool:
     """Both folders hold the same files (hard links or copies of each other: equal manifests)."""
     ma, mb = f"{a}/{MANIFEST}", f"{b}/{MANIFEST}"
-    if not (_is_file(fs, ma) and _is_file(fs, mb)):
+    if not (is_file(fs, ma) and is_file(fs, mb)):
         return False
-    return _read_bytes(fs, ma) == _read_bytes(fs, mb)
+    return read_bytes(fs, ma) == read_bytes(fs, mb)
 
 
 def move_legacy_versions(wh, name: str) -> list[str]:
@@ -307,7 +267,7 @@ def remove_abandoned_staging(wh, versions_dir: str) -> None:
     training_examples lock, so no live run is using one."""
     for info in wh.fs.get_file_info(pafs.FileSelector(versions_dir, allow_not_found=True)):
         if info.base_name.startswith((".tmp-", ".old-")):
-            _remove_tree(wh.fs, info.path)
+            remove_tree(wh.fs, info.path)
 
 
 def stage_export(
@@ -327,7 +287,7 @@ def stage_export(
     try:
         files, split_stats = _write_files(wh.fs, staging, split_tables, shards, jsonl_lines)
     except BaseException:
-        _remove_tree(wh.fs, staging)
+        remove_tree(wh.fs, staging)
         raise
     return StagedExport(name, version, staging, final, files, split_stats)
 
@@ -343,7 +303,7 @@ def publish_export(
         files = dict(staged.files)
         for file_name, text in {"README.md": card, **(texts or {})}.items():
             _write_text(wh, f"{staging}/{file_name}", text)
-            files[file_name] = _file_entry(wh.fs, f"{staging}/{file_name}")
+            files[file_name] = file_entry(wh.fs, f"{staging}/{file_name}")
         full_manifest = {**manifest, "name": staged.name, "version": staged.version, "splits": staged.split_stats,
                          "files": files}  # fmt: skip
         _write_text(wh, f"{staging}/{MANIFEST}", json.dumps(full_manifest, indent=2, sort_keys=True) + "\n")
@@ -353,14 +313,14 @@ def publish_export(
         else:
             _publish_objects(wh.fs, staging, staged.final)
     except BaseException:
-        _remove_tree(wh.fs, staging)
+        remove_tree(wh.fs, staging)
         raise
     point_latest(wh, staged.name, staged.version)
     return WrittenExport(staged.final, staged.version, full_manifest, created=True)
 
 
 def discard_export(wh, staged: StagedExport) -> None:
-    _remove_tree(wh.fs, staged.staging)
+    remove_tree(wh.fs, staged.staging)
 
 
 def _write_files(fs: pafs.FileSystem, staging: str, split_tables, shards, jsonl_lines) -> tuple[dict, dict]:
@@ -370,7 +330,7 @@ def _write_files(fs: pafs.FileSystem, staging: str, split_tables, shards, jsonl_
         if table.num_rows == 0:
             continue
         paths = _write_shards(fs, staging, split, table, shards)
-        entries = {posixpath.relpath(p, staging): _file_entry(fs, p) for p in paths}
+        entries = {posixpath.relpath(p, staging): file_entry(fs, p) for p in paths}
         files.update(entries)
         split_stats[split] = {
             "num_examples": table.num_rows,
@@ -384,7 +344,7 @@ def _write_files(fs: pafs.FileSystem, staging: str, split_tables, shards, jsonl_
         fs.create_dir(f"{staging}/jsonl", recursive=True)
         path = f"{staging}/jsonl/{split}.jsonl"
         _write_lines(fs, path, lines)
-        files[posixpath.relpath(path, staging)] = _file_entry(fs, path)
+        files[posixpath.relpath(path, staging)] = file_entry(fs, path)
     return files, split_stats
 
 
@@ -401,9 +361,9 @@ def _publish_local(staging: str, final: str) -> None:
 def _publish_objects(fs: pafs.FileSystem, staging: str, final: str) -> None:
     """A version into place on object storage: the old manifest away first, the files moved, the
     new manifest last (so a half-moved version reads as unfinished, never as complete)."""
-    _remove_file(fs, f"{final}/{MANIFEST}")
-    for rel in _files_under(fs, staging):
+    remove_file(fs, f"{final}/{MANIFEST}")
+    for rel in files_under(fs, staging):
         if rel != MANIFEST:
             fs.move(f"{staging}/{rel}", f"{final}/{rel}")
     fs.move(f"{staging}/{MANIFEST}", f"{final}/{MANIFEST}")
-    _remove_tree(fs, staging)
+    remove_tree(fs, staging)
