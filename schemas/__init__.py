@@ -26,6 +26,7 @@ def __getattr__(name: str):
     globals()[name] = value
     return value
 
+
 __all__ = [
     "CORE_TABLES",
     "TABLES",
