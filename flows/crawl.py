@@ -54,14 +54,14 @@ def _warc_out(path: str | None):
         yield warc
 
 
-def _io_failure(task, task_run, state) -> bool:
+def io_failure(task, task_run, state) -> bool:
     """Retry only I/O trouble (network, disk); a bug would fail the same way again."""
     exc = state.result(raise_on_failure=False)
     return isinstance(exc, OSError | httpx.TransportError)
 
 
 # A retried source resumes its run: the pages it already wrote are not fetched again.
-@task(name="crawl-source", retries=2, retry_delay_seconds=5, retry_condition_fn=_io_failure, cache_policy=NO_CACHE)
+@task(name="crawl-source", retries=2, retry_delay_seconds=5, retry_condition_fn=io_failure, cache_policy=NO_CACHE)
 def crawl_source_task(
     wh: Warehouse,
     settings: Settings,

@@ -39,7 +39,7 @@ from prefect.cache_policies import NO_CACHE
 from corpusforge.connectors.crawler import CrawlStopped
 from corpusforge.connectors.warc import WarcOut
 from corpusforge.flows.configs import fetch_policy
-from corpusforge.flows.crawl import _io_failure, crawl_source
+from corpusforge.flows.crawl import crawl_source, io_failure
 from corpusforge.flows.crawl_worker import crawl_source_here, warc_part_path
 from corpusforge.flows.stage import Progress, error_line
 from corpusforge.processing.urls import host_of, normalize_url
@@ -110,7 +110,7 @@ def _worker_address() -> str:
 
 
 # A retried source resumes its run: the pages it already wrote are not fetched again.
-@task(name="crawl-host", retries=2, retry_delay_seconds=5, retry_condition_fn=_io_failure, cache_policy=NO_CACHE)
+@task(name="crawl-host", retries=2, retry_delay_seconds=5, retry_condition_fn=io_failure, cache_policy=NO_CACHE)
 def crawl_on_worker_task(
     warehouse: str, settings: Settings, source: SourceConfig, host: str, stop_event: str, warc_suffix: str | None
 ) -> dict:
