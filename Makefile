@@ -8,6 +8,10 @@ BIN := $(VENV)/bin
 LS_VENV ?= $(HOME)/.cache/corpusforge/label-studio-venv
 SYSTEM_PACKAGES := python3.11-doc manpages-de manpages-fr manpages-es debian-reference-zh-cn debian-reference-ja chromium chromium-driver
 PYTEST_ARGS ?=
+# Two test processes: most tests wait on servers and subprocesses, so two halve the wall time
+# even on 2 cores. Each process starts its own Prefect and Label Studio servers; a file's tests
+# stay together in one process (--dist loadfile) so module fixtures start once.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test setup system-deps label-studio lint clean
 
@@ -16,7 +20,7 @@ demo: setup label-studio
 
 test: setup label-studio
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 setup: system-deps $(VENV)/.installed
