@@ -41,6 +41,7 @@ from corpusforge.connectors.warc import WarcOut
 from corpusforge.flows.configs import fetch_policy
 from corpusforge.flows.crawl import crawl_source, io_failure
 from corpusforge.flows.crawl_worker import crawl_source_here, warc_part_path
+from corpusforge.flows.runtime import dask_worker_address
 from corpusforge.flows.stage import Progress, error_line
 from corpusforge.processing.urls import host_of, normalize_url
 from corpusforge.schemas.config import Settings, SourceConfig
@@ -103,12 +104,6 @@ def _stop_watch(stop_event: str):
         watcher.join()
 
 
-def _worker_address() -> str:
-    from distributed import get_worker
-
-    return get_worker().address
-
-
 # A retried source resumes its run: the pages it already wrote are not fetched again.
 @task(name="crawl-host", retries=2, retry_delay_seconds=5, retry_condition_fn=io_failure, cache_policy=NO_CACHE)
 def crawl_on_worker_task(
@@ -118,7 +113,7 @@ def crawl_on_worker_task(
     address and the WARC part it left in the warehouse."""
     wh = Warehouse(warehouse)
     with _stop_watch(stop_event) as stop, tempfile.TemporaryDirectory(prefix="corpusforge-warc-") as tmp:
-        with host_lease(wh, host, f"{source.name}@{_worker_address()}", wait=settings.crawl.lock_wait):
+        with host_lease(wh, host, f"{source.name}@{dask_worker_address()}", wait=settings.crawl.lock_wait):
             if stop.is_set():  # asked to stop, or left behind by a killed flow, while waiting for the host
                 raise CrawlStopped(f"source '{source.name}' not crawled: {stop.reason}")
             local_part = Path(tmp) / f"part{warc_suffix}" if warc_suffix else None
@@ -131,7 +126,7 @@ def crawl_on_worker_task(
                     warc.close()
             # The host stays ours for its delay: the next source's first request there waits it too.
             stop.wait(policy.delay)
-        result["crawled_on"] = _worker_address()
+        result["crawled_on"] = dask_worker_address()
         if warc is not None and warc.records:
             name = f"{result['run_id']}-{source.name}-{uuid.uuid4().hex[:8]}{warc_suffix}"
             result["warc_part"] = (publish_warc_part(wh, local_part, name), warc.records)

@@ -18,7 +18,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from corpusforge.flows.configs import chunker_config
-from corpusforge.flows.runtime import batched, submit_bounded
+from corpusforge.flows.runtime import batched, dask_worker_address, submit_bounded
 from corpusforge.flows.stage import Progress
 from corpusforge.processing.chunking import ChunkerConfig
 from corpusforge.processing.embedding import ModelFacts, load_embedder
@@ -31,15 +31,6 @@ from corpusforge.warehouse.rag_chunks import EmbedCounts, Version
 # connection, a cache lookup), few enough that a small corpus still spreads over the workers.
 DOCS_PER_TASK = 64
 MIN_TASKS = 8
-
-
-def _worker_address() -> str:
-    from distributed import get_worker
-
-    try:
-        return get_worker().address
-    except ValueError:  # not on a Dask worker (a task run in the driver): say so
-        return "driver"
 
 
 @task(name="export-rag-model", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -59,7 +50,7 @@ def embed_task(
     docs = chunks_store.read_documents(wh, versions)
     batches = batched(docs, chunks_store.DOCS_PER_BATCH)
     counts = chunks_store.embed_documents(wh, embedder, config, batches, run_id, cfg.batch_size, utc_now)
-    return counts, _worker_address(), embedder.device
+    return counts, dask_worker_address(), embedder.device
 
 
 def task_size(pending: int) -> int:

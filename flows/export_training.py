@@ -21,11 +21,12 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from corpusforge.connectors.eval_files import eval_files_digest, read_eval_texts
+from corpusforge.connectors.eval_files import eval_files_digest
 from corpusforge.connectors.tokenizer import TokenCounter, load_tokenizer
 from corpusforge.flows.configs import export_gate, format_config
+from corpusforge.flows.dask_training import build_examples_on_dask, eval_index
 from corpusforge.flows.export_plan import merged_summary, training_config_hash, training_summary
-from corpusforge.flows.stage import Progress, StageSummary, timed
+from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
 from corpusforge.processing import training_format as tf
 from corpusforge.processing.training_card import LICENSE_FILE, CardInfo, dataset_card, license_text, writes_license_file
 from corpusforge.processing.training_config import FormatConfig
@@ -37,6 +38,8 @@ from corpusforge.schemas.training import export_schema
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse import training_export as store
 from corpusforge.warehouse.selection import (
+    REFERENCE_COLUMNS,
+    SELECTED_COLUMNS,
     GateParams,
     human_qa_pairs,
     record_verdicts,
@@ -77,30 +80,36 @@ def plan(wh: Warehouse, export: TrainingExport, dedup: dict[str, Any]) -> Export
     cfg = format_config(export)
     tokens = load_tokenizer(export.tokenizer)
     digests = eval_files_digest(export.eval_files)
-    index = None
-    if export.eval_files:
-        index = NgramIndex(export.decontaminate_ngram).add_all(read_eval_texts(export.eval_files))
+    index = eval_index(export)
     snapshot = store.input_snapshot(wh)
     config_hash = training_config_hash(export, tokens.sha256, digests, dedup)
     return ExportPlan(export, cfg, tokens, index, digests, snapshot, config_hash, dedup)
 
 
 def select(
-    wh: Warehouse, export: TrainingExport, gate: GateParams | None = None
+    wh: Warehouse, export: TrainingExport, gate: GateParams | None = None, columns: tuple[str, ...] = SELECTED_COLUMNS
 ) -> tuple[list[dict], dict, dict[str, int]]:
+    """(the selected documents' `columns`, the human Q/A pairs by doc_id, why documents were left out)."""
     filters = {
         "sources": export.sources,
         "languages": export.languages,
         "min_quality": export.min_quality or None,
         "gate": gate,
     }
-    docs = select_export_documents(wh, "training", **filters).to_pylist()
+    docs = select_export_documents(wh, "training", columns, **filters).to_pylist()
     qa = tf.group_qa_pairs(human_qa_pairs(wh).to_pylist()) if export.format != "text" else {}
     return docs, qa, selection_report(wh, "training", **filters)
 
 
 def build(the_plan: ExportPlan, docs: list[dict], qa: dict, selection_drops: dict[str, int]) -> BuiltDataset:
     result = tf.build_examples(docs, qa, the_plan.cfg, the_plan.tokens, the_plan.eval_index)
+    return dataset_of(the_plan, result, docs, selection_drops)
+
+
+def dataset_of(
+    the_plan: ExportPlan, result: tf.BuildResult, docs: list[dict], selection_drops: dict[str, int]
+) -> BuiltDataset:
+    """The built examples split by cluster, as rows, with the version they make."""
     split_counts = assign_splits(result.examples, the_plan.cfg)
     rows = tf.example_rows(result.examples, the_plan.cfg.format)
     return BuiltDataset(
@@ -226,9 +235,9 @@ def plan_task(warehouse: str, export: TrainingExport, dedup: dict) -> ExportPlan
 
 @task(name="export-training-select", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def select_task(
-    warehouse: str, export: TrainingExport, gate: GateParams | None = None
+    warehouse: str, export: TrainingExport, gate: GateParams | None = None, columns: tuple[str, ...] = SELECTED_COLUMNS
 ) -> tuple[list[dict], dict, dict[str, int]]:
-    return select(Warehouse(warehouse), export, gate)
+    return select(Warehouse(warehouse), export, gate, columns)
 
 
 @task(name="export-training-build", cache_policy=NO_CACHE)
@@ -283,13 +292,22 @@ def export_one(
             store.point_latest(wh, export.name, existing.version)
             return training_summary(wh, summary, the_plan.snapshot["snapshot_id"], False, existing)
         step("selecting documents")
-        selected = select_task(warehouse, export, gate)
+        on_dask = on_dask_task_runner()  # then the workers read the bodies: the driver selects references
+        selected = select_task(warehouse, export, gate, REFERENCE_COLUMNS if on_dask else SELECTED_COLUMNS)
         verdicts_task(warehouse, export, gate)
         step("building examples")
-        built = build_task(the_plan, selected)
+        if on_dask:
+            refs, qa, drops = selected
+            result, workers = build_examples_on_dask(wh, export, the_plan.tokens, the_plan.eval_digests, refs, qa,
+                                                     progress)  # fmt: skip
+            built = dataset_of(the_plan, result, refs, drops)
+        else:
+            built = build_task(the_plan, selected)
         step("writing shards")
         written = write_task(warehouse, the_plan, built, new_run_id("export_training"), force)
         training_summary(wh, summary, the_plan.snapshot["snapshot_id"], True, written)
+        if on_dask:
+            summary.details.append({"built_on": sorted(workers)})
     return summary
 
 

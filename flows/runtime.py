@@ -133,6 +133,16 @@ def submit_bounded(submit: Callable[[Any], Any], items: Iterable[Any], window: i
         yield future.result()
 
 
+def dask_worker_address() -> str:
+    """The address of the Dask worker this runs on, or "driver" (a task run in the flow's process)."""
+    from distributed import get_worker
+
+    try:
+        return get_worker().address
+    except ValueError:
+        return "driver"
+
+
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     """Lists of `size` items (the last may be shorter): itertools.batched from Python 3.12."""
     it = iter(items)

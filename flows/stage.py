@@ -143,8 +143,8 @@ def on_dask_task_runner() -> bool:
 
 
 # Stages whose work is worth shipping to Dask workers: the crawl (by host), extraction, MinHash
-# signatures, chunking and embedding.
-DASK_STAGES = ("crawl", "clean", "dedup", "export_rag")
+# signatures, the training examples' tokenising and decontamination, chunking and embedding.
+DASK_STAGES = ("crawl", "clean", "dedup", "export_training", "export_rag")
 
 
 def stage_task_runner(stage: str, task_runner: str, dask_address: str | None = None):

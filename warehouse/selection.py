@@ -67,6 +67,10 @@ SELECTED_COLUMNS = (
     "label_quality",
     "label_use",
 )
+# The documents' bodies, and the rest: what a selection hands to Dask workers, which read the
+# bodies themselves (`with_bodies`) so that no page text passes through the driver.
+BODY_COLUMNS = ("text", "markdown")
+REFERENCE_COLUMNS = tuple(c for c in SELECTED_COLUMNS if c not in BODY_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -202,14 +206,15 @@ def _query(wh, sql: str, params: dict) -> pa.Table:
 def select_export_documents(
     wh,
     target: Target,
+    columns: tuple[str, ...] = SELECTED_COLUMNS,
     **selection: Unpack[Selection],
 ) -> pa.Table:
     """The documents an export should contain, one row per document, sorted by doc_id.
 
-    Columns: SELECTED_COLUMNS (`labelled` is true when a human labelled the document;
-    `label_quality` / `label_use` are the resolved labels, null when unlabelled).
+    Columns: `columns`, by default SELECTED_COLUMNS (`labelled` is true when a human labelled the
+    document; `label_quality` / `label_use` are the resolved labels, null when unlabelled).
     """
-    cols = ", ".join(f'"{c}"' for c in SELECTED_COLUMNS)
+    cols = ", ".join(f'"{c}"' for c in columns)
     sql = f"{_JUDGED_SQL} select {cols} from judged where exclusion is null order by doc_id"
     return _query(wh, sql, _params(target, **selection))
 
@@ -306,3 +311,39 @@ def human_qa_pairs(wh) -> pa.Table:
         order by doc_id, annotation_id
     """
     return _query(wh, sql, {})
+
+
+class SelectionChanged(RuntimeError):
+    """A selected document's version is gone from `documents` (a clean ran meanwhile)."""
+
+
+def with_bodies(wh, refs: list[dict]) -> list[dict]:
+    """The selected rows `refs` (REFERENCE_COLUMNS) with their text and markdown read from
+    `documents`, in the given order: the same rows the full selection gives."""
+    keys = pa.table(
+        {
+            "doc_id": [r["doc_id"] for r in refs],
+            "content_hash": [r["content_hash"] or "" for r in refs],
+            "position": list(range(len(refs))),
+        }
+    )
+    cols = ", ".join(f'd."{c}"' for c in BODY_COLUMNS)
+    con = wh.connect(read_only=True)
+    try:
+        con.register("_selected_refs", keys)
+        result = con.sql(
+            f"""
+            select k.position, {cols} from documents d
+            join _selected_refs k on k.doc_id = d.doc_id and k.content_hash = coalesce(d.content_hash, '')
+            order by k.position
+            """
+        )
+        fetch = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
+        bodies = fetch().to_pylist()
+    finally:
+        con.close()
+    if len(bodies) != len(refs):
+        raise SelectionChanged(
+            f"{len(refs) - len(bodies)} selected documents changed while the export ran: run it again"
+        )
+    return [{**ref, **{c: body[c] for c in BODY_COLUMNS}} for ref, body in zip(refs, bodies, strict=True)]

@@ -7,8 +7,9 @@ One comparison covers both "the Dask runner equals the default one" and "a wareh
 equals a local one": the default runner on a local warehouse against the Dask runner on the S3
 warehouse, from the same crawl (made by the workers on S3, copied down; its pages equal a crawl by
 the default runner). The tables and both exports are equal (vectors up to float noise), the
-crawl, clean and embedding tasks ran on the workers (each such Prefect task run is matched to the
-Dask task whose computation covers it in the scheduler's task stream, which names the worker),
+crawl, clean, training-example and embedding tasks ran on the workers (each such Prefect task run
+is matched to the Dask task whose computation covers it in the scheduler's task stream, which
+names the worker),
 nothing of the S3 run lands on the local disk, and the export on S3 serves export.duckdb and a
 LanceDB sync as the local one does.
 
@@ -178,7 +179,9 @@ def test_dask_cluster_on_s3_equals_the_default_runner_on_a_local_warehouse(
 
 def _ran_on_the_workers(client, stream: list[dict], since, results: list[dict]) -> None:
     """Each clean batch and embedding batch of the Dask run ran on one of the cluster's workers,
-    both workers embedded, and the RAG stage's summary names the workers that did."""
+    both workers embedded, and the RAG stage's summary names the workers that did. The training
+    export's groups ran as tasks too, on the workers its summary names (each group takes
+    milliseconds, too short to pair with the task stream by time: each reports its worker)."""
     workers = set(client.scheduler_info()["workers"])
     assert len(workers) == 2
     runs = asyncio.run(checks.task_runs(("clean-batch", "export-rag-embed"), since))
@@ -191,6 +194,10 @@ def _ran_on_the_workers(client, stream: list[dict], since, results: list[dict]) 
     rag = next(r for r in results if r["stage"] == "export_rag")
     reported = {a for d in rag["details"] for part in d.get("details", [d]) for a in part.get("embedded_on", {})}
     assert reported == embedded_on, (reported, embedded_on)
+    assert asyncio.run(checks.task_runs(("export-training-build",), since)), "the training export built on Dask"
+    training = next(r for r in results if r["stage"] == "export_training")
+    built_on = {a for d in training["details"] for part in d.get("details", [d]) for a in part.get("built_on", [])}
+    assert built_on and built_on <= workers, (built_on, workers)
 
 
 def _crawled_on_the_workers(client, stream: list[dict], since, results: list[dict]) -> None:
