@@ -3,6 +3,10 @@ that projects to for 10 million pages on N workers, derived. docs/scaling.md is 
 its output.
 
     .venv/bin/python bench/scale.py [--pages 1000] [--workers 1 8 32 128] [--target 10000000]
+    .venv/bin/python bench/scale.py --compare [--sizes 5000 20000] [--stages crawl clean dedup export_training]
+
+With --compare it runs the default runner against a Dask cluster of separate processes instead
+(bench/scale_compare.py says what it measures).
 
 1. Generates a sample site of --pages documentation pages and articles and serves it locally.
 2. Runs each stage as its own Prefect flow (crawl, clean, dedup, export_training, export_rag;
@@ -175,7 +179,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 8, 32, 128], help="worker counts to project")
     parser.add_argument("--target", type=int, default=10_000_000, help="pages to project to (default 10 million)")
     parser.add_argument("--workdir", type=Path, default=REPO / "bench" / "out" / "scale")
+    parser.add_argument(
+        "--compare", action="store_true", help="default runner vs a 2-worker Dask cluster (bench/scale_compare.py)"
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 20000], help="--compare: pages per run")
+    parser.add_argument(
+        "--stages", nargs="+", default=list(STAGES[:4]), choices=STAGES, help="--compare: stages, in order"
+    )
     args = parser.parse_args()
+    if args.compare:
+        from scale_compare import compare
+
+        compare(args.sizes, args.stages, args.workdir)
+        return
 
     from corpusforge.connectors.sample_site import SampleServer, generate_site
     from corpusforge.flows.demo import demo_config

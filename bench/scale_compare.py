@@ -1,0 +1,253 @@
+"""`bench/scale.py --compare`: the default runner against a Dask cluster of separate processes
+(`dask scheduler` and two `dask worker`s, default settings, one thread each), on the same
+generated sample site, at two corpus sizes.
+
+For each size and runner, each stage runs as the command a user types (`corpusforge -c CONFIG
+crawl`, `clean`, `dedup`, `export training`, `export rag`), in its own process. A sampler reads
+the RSS of every process involved every 0.25 s and keeps each one's peak:
+
+- **driver**: the command's own process (on Dask: what plans, hands out references and merges);
+- **driver's children**: the largest process it started (the default runner's clean pool);
+- **worker w0 / w1**: each Dask worker process (the nanny's child), which keeps what it loads
+  (the tokenizer, the model) from stage to stage, as on a real cluster.
+
+Printed, MEASURED: per stage and runner the wall seconds and those peaks; the Dask runner's speed
+against the default runner's (default wall / Dask wall: >= 0.9 is the target); and, between the
+two sizes, each process's peak at the larger size over its peak at the smaller (within 1.2, i.e.
+20 %, means memory stays flat as the corpus grows).
+
+The RAG export embeds about 10 chunks per page at about 34 chunks/s on 2 cores (docs/scaling.md):
+at 20,000 pages that is over an hour and a half per runner, so it runs only when --stages names it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import yaml
+
+MIB = 2**20
+COMMANDS = {
+    "crawl": ["crawl"],
+    "clean": ["clean"],
+    "dedup": ["dedup"],
+    "export_training": ["export", "training"],
+    "export_rag": ["export", "rag"],
+}
+CLI = str(Path(sys.executable).parent / "corpusforge")
+
+
+class Peaks:
+    """Every 0.25 s, the RSS of the named processes `groups()` returns; each name's peak."""
+
+    def __init__(self, groups):
+        self.groups = groups
+        self.peak: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for name, procs in self.groups().items():
+                for proc in procs:
+                    try:
+                        rss = proc.memory_info().rss
+                    except psutil.Error:
+                        continue
+                    self.peak[name] = max(self.peak.get(name, 0), rss)
+            time.sleep(0.25)
+
+    def __enter__(self) -> Peaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    """`dask scheduler` and two `dask worker` processes, as a user starts them."""
+
+    def __init__(self, folder: Path, workers: int = 2):
+        self.folder, self.workers, self.port = folder, workers, _free_port()
+        self.address = f"tcp://127.0.0.1:{self.port}"
+        self.procs: list[subprocess.Popen] = []
+
+    def _start(self, args: list[str], log: str) -> subprocess.Popen:
+        with open(self.folder / log, "wb") as fh:
+            proc = subprocess.Popen([sys.executable, "-m", "dask", *args], stdout=fh, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        return proc
+
+    def __enter__(self) -> Cluster:
+        from distributed import Client
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._start(["scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"], "scheduler.log")
+        for n in range(self.workers):
+            args = ["worker", self.address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard", "--name", f"w{n}"]
+            self._start([*args, "--local-directory", str(self.folder / f"w{n}")], f"worker{n}.log")
+        with Client(self.address, timeout=60) as client:
+            client.wait_for_workers(self.workers, timeout=120)
+        return self
+
+    def worker_processes(self) -> dict[str, list[psutil.Process]]:
+        """Each worker's process (the nanny's child), by the worker's name."""
+        out = {}
+        for n, nanny in enumerate(self.procs[1:]):
+            try:
+                out[f"worker w{n}"] = psutil.Process(nanny.pid).children(recursive=True) or [psutil.Process(nanny.pid)]
+            except psutil.Error:
+                continue
+        return out
+
+    def __exit__(self, *exc) -> None:
+        for proc in reversed(self.procs):
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def run_stage(stage: str, config: Path, cluster: Cluster | None) -> dict:
+    """One stage as the command a user types; its wall time and each process's peak RSS."""
+    command = [CLI, "-c", str(config), *COMMANDS[stage]]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    driver = psutil.Process(proc.pid)
+
+    def groups() -> dict[str, list[psutil.Process]]:
+        try:
+            children = driver.children(recursive=True)
+        except psutil.Error:
+            children = []
+        return {"driver": [driver], "driver's children": children, **(cluster.worker_processes() if cluster else {})}
+
+    start = time.perf_counter()
+    with Peaks(groups) as peaks:
+        output, _ = proc.communicate()
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{stage} failed ({proc.returncode}):\n{output.decode(errors='replace')[-3000:]}")
+    return {"stage": stage, "wall": wall, "peak": peaks.peak}
+
+
+def run_size(pages: int, stages: list[str], workdir: Path) -> dict[str, list[dict]]:
+    """Both runners on one generated site of `pages` pages; their stage results."""
+    from corpusforge.connectors.sample_site import SampleServer, generate_site
+    from corpusforge.flows.demo import demo_config
+
+    site = workdir / f"site-{pages}"
+    generate_site(site, pages=pages, seed=1)
+    results: dict[str, list[dict]] = {}
+    with SampleServer(site) as server:
+        for runner in ("default", "dask"):
+            folder = workdir / f"{runner}-{pages}"
+            folder.mkdir()
+            cfg = demo_config(server.url, pages)
+            cfg.pop("annotate", None)
+            cfg["warehouse"] = str(folder / "data")
+            with Cluster(folder / "cluster") if runner == "dask" else _no_cluster() as cluster:
+                if cluster is not None:
+                    cfg.update(task_runner="dask", dask_address=cluster.address)
+                config = folder / "corpusforge.yaml"
+                config.write_text(yaml.safe_dump(cfg, sort_keys=False))
+                results[runner] = []
+                for stage in stages:
+                    print(f"  {pages} pages, {runner} runner: {stage} ...", flush=True)
+                    results[runner].append(run_stage(stage, config, cluster))
+    return results
+
+
+class _no_cluster:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return None
+
+
+def print_runners(pages: int, results: dict[str, list[dict]]) -> None:
+    print(f"\nMEASURED: {pages} pages, default runner vs Dask (scheduler + 2 workers, separate processes)")
+    names = sorted({n for r in results["dask"] for n in r["peak"] if n.startswith("worker")})
+    head = "| stage | default s | Dask s | default / Dask | default driver | default driver's children"
+    head += " | Dask driver | " + " | ".join(f"Dask {n}" for n in names) + " |"
+    print(head)
+    print("|---" * (7 + len(names)) + "|")
+    totals = [0.0, 0.0]
+    for base, dask in zip(results["default"], results["dask"], strict=True):
+        totals[0] += base["wall"]
+        totals[1] += dask["wall"]
+        cells = [
+            base["stage"],
+            f"{base['wall']:.1f}",
+            f"{dask['wall']:.1f}",
+            f"{base['wall'] / dask['wall']:.2f}x",
+            _mib(base["peak"], "driver"),
+            _mib(base["peak"], "driver's children"),
+            _mib(dask["peak"], "driver"),
+            *(_mib(dask["peak"], n) for n in names),
+        ]
+        print("| " + " | ".join(cells) + " |")
+    verdict = "met" if totals[0] / totals[1] >= 0.9 else "MISSED"
+    print(f"| **all stages** | {totals[0]:.1f} | {totals[1]:.1f} | {totals[0] / totals[1]:.2f}x ({verdict}: >= 0.9x) |")
+
+
+def _mib(peaks: dict[str, int], name: str) -> str:
+    return f"{peaks[name] / MIB:.0f} MiB" if name in peaks else "-"
+
+
+def print_flatness(small: int, large: int, by_size: dict[int, dict[str, list[dict]]]) -> None:
+    """Each process's peak over all stages at the larger size against the smaller."""
+    print(f"\nMEASURED: peak memory per process, {large} pages against {small} pages (flat: within 1.20x)")
+    print(f"| runner | process | {small} pages | {large} pages | ratio | flat? |")
+    print("|---|---|---|---|---|---|")
+    for runner in ("default", "dask"):
+        peaks = {size: _overall(by_size[size][runner]) for size in (small, large)}
+        for name in sorted(peaks[large]):
+            a, b = peaks[small].get(name), peaks[large][name]
+            if not a:
+                continue
+            ratio = b / a
+            print(f"| {runner} | {name} | {a / MIB:.0f} MiB | {b / MIB:.0f} MiB | {ratio:.2f}x "
+                  f"| {'yes' if ratio <= 1.2 else 'NO'} |")  # fmt: skip
+
+
+def _overall(stage_results: list[dict]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in stage_results:
+        for name, value in r["peak"].items():
+            out[name] = max(out.get(name, 0), value)
+    return out
+
+
+def compare(sizes: list[int], stages: list[str], workdir: Path) -> None:
+    from corpusforge.flows.prefect_server import shared_server_url
+
+    # The workers report their task runs to the same Prefect server as the commands.
+    os.environ.setdefault("PREFECT_API_URL", shared_server_url())
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    by_size = {}
+    for pages in sizes:
+        by_size[pages] = run_size(pages, stages, workdir)
+        print_runners(pages, by_size[pages])
+    if len(sizes) >= 2:
+        print_flatness(min(sizes), max(sizes), by_size)
