@@ -16,7 +16,6 @@ Steps (each a plain function, wrapped as a Prefect task by the flow `dedup`):
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -41,32 +40,36 @@ def sign(
     the_plan: DedupPlan,
     run_id: str,
     progress: Progress | None = None,
-    compute: Callable | None = None,
+    on_task_runner: bool = False,
 ) -> int:
     """Sign the planned documents and add them (and the removals) to the index.
 
-    `compute` turns (doc_ids, texts) batches into `SignedBatch`es: by default the runtime's
-    process pool; on a Dask task runner, one Prefect task per batch."""
+    By default the runtime's process pool signs batches of texts read here; `on_task_runner`
+    (Dask) submits one Prefect task per batch of (doc_id, content_hash) references instead, and
+    the worker reads the texts itself."""
     params = minhash_params(cfg)
     now = utc_now()
     signed = 0
     with DedupIndex(wh, params_key(cfg)) as stored:
-        texts = stored.texts(the_plan.to_sign, cfg.batch_size)
+        rows = stored.texts(the_plan.to_sign, cfg.batch_size, with_text=not on_task_runner)
         ranking: dict[str, tuple] = {}
 
         def batches():
-            for batch in texts:
+            for batch in rows:
                 cols = batch.to_pydict()
                 for doc_id, content_hash, quality, fetched in zip(
                     cols["doc_id"], cols["content_hash"], cols["quality_score"], cols["fetched_at"], strict=True
                 ):
                     ranking[doc_id] = (content_hash, quality, fetched)
-                yield cols["doc_id"], [t or "" for t in cols["text"]]
+                if on_task_runner:
+                    yield list(zip(cols["doc_id"], cols["content_hash"], strict=True))
+                else:
+                    yield cols["doc_id"], [t or "" for t in cols["text"]]
 
         with wh.writer("dedup_signatures", run_id) as sig_out, wh.writer("dedup_bands", run_id) as band_out:
             computed = (
-                compute(batches(), params)
-                if compute is not None
+                signatures_on_task_runner(wh.root_url, params_key(cfg), batches(), params)
+                if on_task_runner
                 else signatures_on_pool(batches(), params, cfg.workers, total=len(the_plan.to_sign))
             )
             for batch in computed:
@@ -155,15 +158,26 @@ def signatures_on_pool(batches, params: MinHashParams, workers: int, total: int)
         yield outcome.value
 
 
+class TextsChanged(RuntimeError):
+    """Documents planned for signing are gone from the history (a clean ran meanwhile)."""
+
+
 @task(name="dedup-sign-batch", cache_policy=NO_CACHE)
-def sign_batch_task(doc_ids: list[str], texts: list[str], params: MinHashParams) -> SignedBatch:
-    """One batch of signatures: the unit of work a Dask worker gets."""
-    return signature_batch(doc_ids, texts, params)
+def sign_batch_task(warehouse: str, key: str, refs: list[tuple[str, str]], params: MinHashParams) -> SignedBatch:
+    """One batch of signatures, from the texts this worker reads itself: the unit of work a Dask
+    worker gets (references in, signatures out: no text passes through the driver)."""
+    texts: dict[str, str | None] = {}
+    with DedupIndex(Warehouse(warehouse), key) as stored:
+        for batch in stored.texts(refs, len(refs)):
+            texts.update(zip(batch["doc_id"].to_pylist(), batch["text"].to_pylist(), strict=True))
+    if len(texts) != len(refs):
+        raise TextsChanged(f"{len(refs) - len(texts)} documents changed while dedup ran: run it again")
+    return signature_batch([d for d, _ in refs], [texts[d] or "" for d, _ in refs], params)
 
 
-def signatures_on_task_runner(batches, params: MinHashParams):
-    """Each batch as a task on the flow's task runner (Dask), results in input order."""
-    return submit_bounded(lambda batch: sign_batch_task.submit(*batch, params), batches)
+def signatures_on_task_runner(warehouse: str, key: str, batches, params: MinHashParams):
+    """Each batch of references as a task on the flow's task runner (Dask), results in input order."""
+    return submit_bounded(lambda refs: sign_batch_task.submit(warehouse, key, refs, params), batches)
 
 
 @task(name="dedup-cluster", cache_policy=NO_CACHE)
@@ -187,7 +201,7 @@ def dedup(settings: Settings, progress: Progress | None = None) -> StageSummary:
             if progress is not None:
                 progress.update(PROGRESS_LABEL, total=len(the_plan.to_sign))
             if on_dask_task_runner():
-                signed = sign(wh, cfg, the_plan, run_id, progress, compute=signatures_on_task_runner)
+                signed = sign(wh, cfg, the_plan, run_id, progress, on_task_runner=True)
             else:
                 signed = sign_task(settings.warehouse, cfg, the_plan, run_id, progress)
             counts = cluster_task(settings.warehouse, cfg, the_plan, run_id)

@@ -30,12 +30,12 @@ def _tables(config) -> dict:
     }
 
 
-async def _batch_task_runs() -> int:
+async def _batch_task_runs(name: str = "clean-batch") -> int:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
 
     async with get_client() as client:
-        runs = await client.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="clean-batch")))
+        runs = await client.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_=name)))
     return sum(1 for r in runs if r.state.is_completed())
 
 
@@ -55,6 +55,7 @@ def test_dask_runner_gives_the_same_tables(prefect_api, pipeline_site, tmp_path)
     expected, got = _tables(default_cfg), _tables(dask_cfg)
     assert len(expected["documents"]) > 40
     assert asyncio.run(_batch_task_runs()) > 0, "the CPU work did not go to Dask as batch tasks"
+    assert asyncio.run(_batch_task_runs("dedup-sign-batch")) > 0, "signatures were not made by Dask tasks"
     for table in ("documents", "clusters"):
         differing = [(a, b) for a, b in zip(got[table], expected[table], strict=False) if a != b]
         assert len(got[table]) == len(expected[table]), table
