@@ -98,10 +98,17 @@ def _rows_on_pool(wh: Warehouse, pending: PendingPages, job: CleanJob, cfg: Clea
     return clean_batches(batches, job, cfg.workers, stop)
 
 
-# On Dask a batch is a task (a Prefect task run and a scheduler round trip): larger batches
-# spread that cost over more pages.
-PAGES_PER_DASK_BATCH = 32
-BYTES_PER_DASK_BATCH = 4 << 20
+# On Dask a batch is a task (a Prefect task run, a scheduler round trip, and the Prefect server's
+# bookkeeping, on the same cores in a small cluster): larger batches spread that cost over more
+# pages, while a small corpus still gets DASK_BATCHES_AT_LEAST batches to share among workers.
+PAGES_PER_DASK_BATCH = 128
+BYTES_PER_DASK_BATCH = 16 << 20
+DASK_BATCHES_AT_LEAST = 8
+
+
+def dask_batch_pages(pending: int) -> int:
+    """Pages per Dask batch: PAGES_PER_DASK_BATCH, fewer for a small corpus (never under PAGES_PER_BATCH)."""
+    return max(PAGES_PER_BATCH, min(PAGES_PER_DASK_BATCH, -(-pending // DASK_BATCHES_AT_LEAST)))
 
 
 def clean_batch_in_child(job: CleanJob, batch: PageBatch) -> list[dict]:
@@ -128,7 +135,7 @@ def clean_batch_task(job: CleanJob, batch: PageBatch) -> list[dict]:
 
 def _rows_on_task_runner(wh: Warehouse, pending: PendingPages, job: CleanJob, cfg: CleanSettings, stop):
     """Batches of pages as tasks on the flow's task runner (Dask), rows in input order."""
-    batches = page_batches(wh, pending.page_ids, PAGES_PER_DASK_BATCH, BYTES_PER_DASK_BATCH)
+    batches = page_batches(wh, pending.page_ids, dask_batch_pages(len(pending)), BYTES_PER_DASK_BATCH)
     for rows in submit_bounded(lambda batch: clean_batch_task.submit(job, batch), batches):
         if stop is not None and stop.is_set():
             return
