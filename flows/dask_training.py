@@ -1,13 +1,14 @@
-"""The training export's example building (tokenising, token limits, decontamination) on Dask
-workers.
+"""Building the training export's rows (tokenising, token limits, decontamination, splits) as
+parts: on Dask workers in groups of documents, or in one part on the default runner.
 
-The driver selects references only (the selection's columns without the bodies) and hands each
-task a group of them with the human Q/A pairs of those documents. The worker reads the bodies
-from the warehouse itself (`with_bodies`), loads the tokenizer and the eval-set n-gram index once
-and keeps them for its later tasks, and builds the group's examples. What comes back is the
-examples (the dataset's own text, which the driver writes as shards) with their lineage, not the
-documents they came from. Examples are built one document at a time, so the groups' results in
-order are exactly what one pass over the whole selection gives.
+On Dask the driver selects references only (the selection's columns without the bodies) and
+hands each task a group of them with the human Q/A pairs of those documents. The worker reads the
+bodies from the warehouse itself (`with_bodies`), loads the tokenizer and the eval-set n-gram
+index once and keeps them for its later tasks, builds the group's rows and writes them as a part
+(warehouse.training_parts) on the warehouse's filesystem. What comes back is counts and the
+part's path: neither the documents nor the examples pass through the driver. Examples are built
+one document at a time and splits come from the whole selection's labelled clusters, so the
+parts together hold exactly the rows one pass over the whole selection gives.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import Counter
+from dataclasses import dataclass, field, replace
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -26,9 +28,11 @@ from corpusforge.flows.runtime import batched, dask_worker_address, submit_bound
 from corpusforge.flows.stage import Progress
 from corpusforge.processing import training_format as tf
 from corpusforge.processing.training_decontamination import NgramIndex
+from corpusforge.processing.training_splits import assign_splits
 from corpusforge.schemas.config import TrainingExport
 from corpusforge.warehouse import Warehouse
-from corpusforge.warehouse.selection import BODY_COLUMNS, with_bodies
+from corpusforge.warehouse.selection import with_bodies
+from corpusforge.warehouse.training_parts import write_part
 
 # Documents per task: enough to spread a task's overhead (a Prefect task run, a catalog
 # connection), few enough that a small corpus still spreads over the workers.
@@ -66,18 +70,54 @@ def _worker_eval_index(export_json: str, digests: tuple) -> NgramIndex | None:
     return eval_index(export)
 
 
+@dataclass
+class BuiltParts:
+    """What building left: the parts' paths, the build's counts and drops, who built them."""
+
+    paths: list[str] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)
+    drops: Counter = field(default_factory=Counter)
+    workers: set[str] = field(default_factory=set)
+
+    def add(self, other: BuiltParts) -> None:
+        self.paths.extend(other.paths)
+        self.counts.update(other.counts)
+        self.drops.update(other.drops)
+        self.workers |= other.workers
+
+
+def build_part(
+    wh: Warehouse, docs: list[dict], qa: dict, part: PartPlace, tokens: TokenCounter, index: NgramIndex | None
+) -> BuiltParts:
+    """The documents' examples as rows with their splits and hashes, written as one part."""
+    cfg = format_config(part.export)
+    result = tf.build_examples(docs, qa, cfg, tokens, index)
+    assign_splits(result.examples, cfg, part.labelled)
+    rows = tf.with_row_hashes(tf.example_rows(result.examples, cfg.format))
+    path = write_part(wh.fs, part.folder, part.number, rows, cfg.format)
+    return BuiltParts([path] if path else [], result.counts, result.drops, {dask_worker_address()})
+
+
+@dataclass(frozen=True)
+class PartPlace:
+    """Where a group's part goes and what its splits depend on beyond its own documents."""
+
+    export: TrainingExport
+    folder: str
+    number: int
+    labelled: frozenset[str]  # the whole selection's labelled clusters
+
+
 @task(name="export-training-build", cache_policy=NO_CACHE)
 def build_group_task(
-    warehouse: str, export: TrainingExport, tokenizer_sha256: str, eval_digests: dict, refs: list[dict], qa: dict
-) -> tuple[tf.BuildResult, str]:
-    """This group's examples, built on this worker from the bodies it reads; (result, worker address)."""
+    warehouse: str, part: PartPlace, tokenizer_sha256: str, eval_digests: dict, refs: list[dict], qa: dict
+) -> BuiltParts:
+    """This group's part, built on this worker from the bodies it reads."""
+    export = part.export
     tokens = _worker_tokenizer(export.tokenizer, tokenizer_sha256)
     index = _worker_eval_index(export.model_dump_json(), tuple(sorted(eval_digests.items())))
-    docs = with_bodies(Warehouse(warehouse), refs)
-    result = tf.build_examples(docs, qa, format_config(export), tokens, index)
-    for example in result.examples:  # what goes back: the examples' lineage, not the documents
-        example.doc = {k: v for k, v in example.doc.items() if k not in BODY_COLUMNS}
-    return result, dask_worker_address()
+    wh = Warehouse(warehouse)
+    return build_part(wh, with_bodies(wh, refs), qa, part, tokens, index)
 
 
 def task_size(documents: int) -> int:
@@ -85,33 +125,29 @@ def task_size(documents: int) -> int:
     return max(1, min(DOCS_PER_TASK, math.ceil(documents / MIN_TASKS)))
 
 
-def build_examples_on_dask(
+def build_parts_on_dask(
     wh: Warehouse,
-    export: TrainingExport,
+    place: PartPlace,
     tokens: TokenCounter,
     eval_digests: dict,
     refs: list[dict],
     qa: dict,
     progress: Progress | None = None,
-) -> tuple[tf.BuildResult, set[str]]:
-    """Examples for the selected references, built by tasks on the flow's Dask task runner, merged
-    in selection order; (the merged result, the addresses of the workers that built them)."""
-    merged = tf.BuildResult([], Counter(), Counter())
-    workers: set[str] = set()
-    label = f"building examples ({export.name})"
+) -> BuiltParts:
+    """Parts for the selected references, built by tasks on the flow's Dask task runner."""
+    built = BuiltParts()
+    label = f"building examples ({place.export.name})"
     if progress is not None:
         progress.update(label, total=len(refs))
 
-    def submit(group: list[dict]):
+    def submit(numbered: tuple[int, list[dict]]):
+        number, group = numbered
         group_qa = {r["doc_id"]: qa[r["doc_id"]] for r in group if r["doc_id"] in qa}
-        return build_group_task.submit(wh.root_url, export, tokens.sha256, eval_digests, group, group_qa)
+        part = replace(place, number=number)
+        return build_group_task.submit(wh.root_url, part, tokens.sha256, eval_digests, group, group_qa)
 
-    for result, worker in submit_bounded(submit, batched(refs, task_size(len(refs)))):
-        merged.examples.extend(result.examples)
-        merged.counts.update(result.counts)
-        merged.drops.update(result.drops)
-        workers.add(worker)
+    for result in submit_bounded(submit, enumerate(batched(refs, task_size(len(refs))))):
+        built.add(result)
         if progress is not None:
             progress.update(label, advance=result.counts["documents_in"])
-    merged.counts["examples"] = len(merged.examples)
-    return merged, workers
+    return built

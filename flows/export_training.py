@@ -5,15 +5,19 @@ Steps (plain functions; the Prefect flow runs them as tasks):
 1. `plan`: tokenizer, eval-set n-gram index, input snapshot, config hash. A version built from
    this snapshot with this config exists already: nothing is rebuilt (unless forced).
 2. `select`: the shared export selection (warehouse.selection) and the human Q/A pairs.
-3. `build`: examples in the configured format, token limits, decontamination, splits by cluster;
-   the version is the hash of the rows and the config, so a re-crawl that changed nothing the
-   export holds gives the same version, and nothing is rewritten.
-4. `write`: Parquet shards (+ OpenAI JSONL), manifest, dataset card; rows to `training_examples`;
-   `latest/` points at the version (warehouse.training_export has the layout).
+3. `build`: examples in the configured format, token limits, decontamination, splits by cluster,
+   written as parts (flows.dask_training: one part on the default runner, one per group of
+   documents on Dask workers; warehouse.training_parts).
+4. `write`: the version is the hash of the rows (read from the parts in order) and the config, so
+   a re-crawl that changed nothing the export holds gives the same version, and nothing is
+   rewritten. Otherwise Parquet shards (+ OpenAI JSONL) streamed from the parts sorted by DuckDB,
+   manifest, dataset card; rows to `training_examples`; `latest/` points at the version
+   (warehouse.training_export has the layout). The driver never holds the whole dataset.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -24,15 +28,14 @@ from prefect.cache_policies import NO_CACHE
 from corpusforge.connectors.eval_files import eval_files_digest
 from corpusforge.connectors.tokenizer import TokenCounter, load_tokenizer
 from corpusforge.flows.configs import export_gate, format_config
-from corpusforge.flows.dask_training import build_examples_on_dask, eval_index
+from corpusforge.flows.dask_training import BuiltParts, PartPlace, build_part, build_parts_on_dask, eval_index
 from corpusforge.flows.export_plan import merged_summary, training_config_hash, training_summary
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
 from corpusforge.processing import training_format as tf
 from corpusforge.processing.training_card import LICENSE_FILE, CardInfo, dataset_card, license_text, writes_license_file
-from corpusforge.processing.training_config import FormatConfig
+from corpusforge.processing.training_config import SPLIT_ORDER, FormatConfig
 from corpusforge.processing.training_decontamination import NgramIndex
-from corpusforge.processing.training_splits import assign_splits
-from corpusforge.processing.training_tokens import split_token_counts, token_stats
+from corpusforge.processing.training_splits import labelled_clusters
 from corpusforge.schemas.config import DedupSettings, Settings, TrainingExport
 from corpusforge.schemas.training import export_schema
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
@@ -47,6 +50,7 @@ from corpusforge.warehouse.selection import (
     selection_report,
 )
 from corpusforge.warehouse.training_examples import record_training_examples
+from corpusforge.warehouse.training_parts import PARTS_PREFIX, Parts, parts_folder, remove_parts
 
 VERDICTS_LOCK_WAIT = 600.0  # seconds to wait for the RAG export's hold on export_verdicts
 
@@ -65,15 +69,10 @@ class ExportPlan:
 
 
 @dataclass
-class BuiltDataset:
-    rows: list[dict]
-    counts: Counter
-    drops: Counter
-    selection_drops: dict[str, int]
-    sources: dict[str, int]
-    documents: int
-    split_counts: Counter = field(default_factory=Counter)
-    version: str = ""
+class Selected:
+    docs: list[dict]  # the selected documents (references only on Dask)
+    qa: dict  # the human Q/A pairs by doc_id
+    drops: dict[str, int]  # why documents were left out
 
 
 def plan(wh: Warehouse, export: TrainingExport, dedup: dict[str, Any]) -> ExportPlan:
@@ -88,8 +87,8 @@ def plan(wh: Warehouse, export: TrainingExport, dedup: dict[str, Any]) -> Export
 
 def select(
     wh: Warehouse, export: TrainingExport, gate: GateParams | None = None, columns: tuple[str, ...] = SELECTED_COLUMNS
-) -> tuple[list[dict], dict, dict[str, int]]:
-    """(the selected documents' `columns`, the human Q/A pairs by doc_id, why documents were left out)."""
+) -> Selected:
+    """The selected documents' `columns`, the human Q/A pairs by doc_id, why documents were left out."""
     filters = {
         "sources": export.sources,
         "languages": export.languages,
@@ -98,45 +97,27 @@ def select(
     }
     docs = select_export_documents(wh, "training", columns, **filters).to_pylist()
     qa = tf.group_qa_pairs(human_qa_pairs(wh).to_pylist()) if export.format != "text" else {}
-    return docs, qa, selection_report(wh, "training", **filters)
+    return Selected(docs, qa, selection_report(wh, "training", **filters))
 
 
-def build(the_plan: ExportPlan, docs: list[dict], qa: dict, selection_drops: dict[str, int]) -> BuiltDataset:
-    result = tf.build_examples(docs, qa, the_plan.cfg, the_plan.tokens, the_plan.eval_index)
-    return dataset_of(the_plan, result, docs, selection_drops)
+class _JsonlLines:
+    """A table of rows -> their OpenAI chat JSONL lines, counting rows that break the format."""
+
+    def __init__(self) -> None:
+        self.invalid = 0
+
+    def __call__(self, table) -> list[str]:
+        lines = []
+        for row in table.to_pylist():
+            record = tf.openai_chat_record(row)
+            if tf.validate_openai_chat_record(record):
+                self.invalid += 1  # never expected: every chat example has a user and an assistant turn
+                continue
+            lines.append(tf.jsonl_line(record))
+        return lines
 
 
-def dataset_of(
-    the_plan: ExportPlan, result: tf.BuildResult, docs: list[dict], selection_drops: dict[str, int]
-) -> BuiltDataset:
-    """The built examples split by cluster, as rows, with the version they make."""
-    split_counts = assign_splits(result.examples, the_plan.cfg)
-    rows = tf.example_rows(result.examples, the_plan.cfg.format)
-    return BuiltDataset(
-        rows=rows,
-        counts=result.counts,
-        drops=result.drops,
-        selection_drops=selection_drops,
-        sources=tf.documents_by_source(docs),
-        documents=len(docs),
-        split_counts=split_counts,
-        version=tf.export_version(tf.content_fingerprint(rows), the_plan.config_hash),
-    )
-
-
-def _jsonl_lines(rows: list[dict]) -> tuple[dict[str, list[str]], int]:
-    lines: dict[str, list[str]] = {}
-    invalid = 0
-    for row in rows:
-        record = tf.openai_chat_record(row)
-        if tf.validate_openai_chat_record(record):
-            invalid += 1  # never expected: every chat example has a user and an assistant turn
-            continue
-        lines.setdefault(row["split"], []).append(tf.jsonl_line(record))
-    return lines, invalid
-
-
-def _card_info(the_plan: ExportPlan, built: BuiltDataset, split_stats: dict, split_tokens: dict) -> CardInfo:
+def _card_info(the_plan: ExportPlan, built: Built, split_stats: dict, split_tokens: dict) -> CardInfo:
     export = the_plan.export
     index = the_plan.eval_index
     return CardInfo(
@@ -149,8 +130,8 @@ def _card_info(the_plan: ExportPlan, built: BuiltDataset, split_stats: dict, spl
         license_link=export.license_link,
         task_categories=export.task_categories,
         pretty_name=export.pretty_name,
-        languages=sorted({r["language"] for r in built.rows if r["language"]}),
-        splits={s: {**v, "tokens": token_stats(split_tokens.get(s, []))} for s, v in split_stats.items()},
+        languages=built.languages,
+        splits={s: {**v, "tokens": split_tokens[s]} for s, v in split_stats.items()},
         sources=built.sources,
         filters={
             "sources": export.sources or "all",
@@ -181,14 +162,46 @@ def _card_info(the_plan: ExportPlan, built: BuiltDataset, split_stats: dict, spl
     )
 
 
-def write(wh: Warehouse, the_plan: ExportPlan, built: BuiltDataset, run_id: str, force: bool = False):
-    the_plan = replace(the_plan, version=built.version)
+@dataclass
+class Built:
+    """What the export holds, as the writing needs it: the parts and what was counted on the way."""
+
+    parts: BuiltParts
+    selected: Selected
+    languages: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> Counter:
+        return self.parts.counts
+
+    @property
+    def drops(self) -> Counter:
+        return self.parts.drops
+
+    @property
+    def selection_drops(self) -> dict[str, int]:
+        return self.selected.drops
+
+    @property
+    def sources(self) -> dict[str, int]:
+        return tf.documents_by_source(self.selected.docs)
+
+
+def write(wh: Warehouse, the_plan: ExportPlan, built: Built, run_id: str, force: bool = False):
+    """The version made of the parts' rows, unless it exists (then `latest/` points at it).
+    The caller holds the training_examples lock."""
     export = the_plan.export
-    split_tables = {
-        s: tf.rows_to_table([r for r in built.rows if r["split"] == s], export.format) for s in built.split_counts
-    }
-    split_tokens = split_token_counts(built.rows)
-    jsonl, invalid = _jsonl_lines(built.rows) if export.jsonl else (None, 0)
+    with Parts(wh.fs, built.parts.paths, export.format, SPLIT_ORDER) as parts:
+        split_counts = parts.split_counts()
+        the_plan = replace(the_plan, version=tf.export_version(parts.content_hash(), the_plan.config_hash))
+        if not force and (existing := store.existing_export(wh, export.name, the_plan.version)) is not None:
+            store.point_latest(wh, export.name, existing.version)  # the same rows as an earlier version
+            return existing
+        split_tokens = parts.token_stats()
+        built.languages = parts.languages()
+        splits = [store.SplitRows(s, n, functools.partial(parts.split_rows, s)) for s, n in split_counts.items()]
+        jsonl = _JsonlLines() if export.jsonl else None
+        staged = store.stage_export(wh, export.name, the_plan.version, splits, export.shards, jsonl)
     manifest = {
         "format": export.format,
         "format_version": tf.FORMAT_VERSION,
@@ -198,33 +211,25 @@ def write(wh: Warehouse, the_plan: ExportPlan, built: BuiltDataset, run_id: str,
         "tokenizer": {"name": the_plan.tokens.name, "sha256": the_plan.tokens.sha256},
         "eval_files": the_plan.eval_digests,
         "counts": {
-            "documents": built.documents,
-            "examples": len(built.rows),
-            **{f"split_{s}": n for s, n in sorted(built.split_counts.items())},
+            "documents": len(built.selected.docs),
+            "examples": sum(split_counts.values()),
+            **{f"split_{s}": n for s, n in sorted(split_counts.items())},
             **dict(sorted(built.counts.items())),
         },
         "selection_drops": built.selection_drops,
         "example_drops": dict(sorted(built.drops.items())),
-        "jsonl_invalid": invalid,
-        "token_stats": {s: token_stats(v) for s, v in sorted(split_tokens.items())},
+        "jsonl_invalid": jsonl.invalid if jsonl else 0,
+        "token_stats": split_tokens,
     }
-
-    if not force and (existing := store.existing_export(wh, export.name, the_plan.version)) is not None:
-        store.point_latest(wh, export.name, existing.version)  # the same rows as an earlier version
-        return existing
-    with wh.lock("training_examples", run_id):
-        staged = store.stage_export(wh, export.name, the_plan.version, split_tables, export.shards, jsonl)
-        try:
-            # The rows are recorded before the version becomes visible (recorded once per version).
-            record_training_examples(
-                wh, built.rows, export.name, the_plan.version, export.format, the_plan.snapshot["snapshot_id"], run_id
-            )
-        except BaseException:
-            store.discard_export(wh, staged)
-            raise
-        info = _card_info(the_plan, built, staged.split_stats, split_tokens)
-        texts = {LICENSE_FILE: license_text(info)} if writes_license_file(info) else None
-        return store.publish_export(wh, staged, dataset_card(info), manifest, texts, run_id)
+    try:
+        # The rows are recorded before the version becomes visible (recorded once per version).
+        record_training_examples(wh, staged, export.format, the_plan.snapshot["snapshot_id"], run_id)
+    except BaseException:
+        store.discard_export(wh, staged)
+        raise
+    info = _card_info(the_plan, built, staged.split_stats, split_tokens)
+    texts = {LICENSE_FILE: license_text(info)} if writes_license_file(info) else None
+    return store.publish_export(wh, staged, dataset_card(info), manifest, texts, run_id)
 
 
 # ---- Prefect -------------------------------------------------------------------------------
@@ -236,18 +241,41 @@ def plan_task(warehouse: str, export: TrainingExport, dedup: dict) -> ExportPlan
 @task(name="export-training-select", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def select_task(
     warehouse: str, export: TrainingExport, gate: GateParams | None = None, columns: tuple[str, ...] = SELECTED_COLUMNS
-) -> tuple[list[dict], dict, dict[str, int]]:
+) -> Selected:
     return select(Warehouse(warehouse), export, gate, columns)
 
 
 @task(name="export-training-build", cache_policy=NO_CACHE)
-def build_task(the_plan: ExportPlan, selected: tuple) -> BuiltDataset:
-    return build(the_plan, *selected)
+def build_task(warehouse: str, the_plan: ExportPlan, selected: Selected, place: PartPlace) -> BuiltParts:
+    """All the selected documents' rows as one part, in this process."""
+    return build_part(Warehouse(warehouse), selected.docs, selected.qa, place, the_plan.tokens, the_plan.eval_index)
 
 
 @task(name="export-training-write", cache_policy=NO_CACHE)
-def write_task(warehouse: str, the_plan: ExportPlan, built: BuiltDataset, run_id: str, force: bool):
+def write_task(warehouse: str, the_plan: ExportPlan, built: Built, run_id: str, force: bool):
     return write(Warehouse(warehouse), the_plan, built, run_id, force)
+
+
+def build_and_write(wh: Warehouse, the_plan: ExportPlan, selected: Selected, force: bool, progress, step):
+    """Build the rows as parts and write the version, under the training_examples lock (so no other
+    run removes this run's parts as abandoned); the parts are removed at the end."""
+    export, run_id = the_plan.export, new_run_id("export_training")
+    versions = store.versions_dir(wh, export.name)
+    labelled = frozenset(labelled_clusters(selected.docs)) if export.labelled_as_test else frozenset()
+    place = PartPlace(export, parts_folder(versions, run_id), 0, labelled)
+    with wh.lock("training_examples", run_id):
+        store.remove_abandoned_staging(wh, versions, (".tmp-", ".old-", PARTS_PREFIX))
+        try:
+            step("building examples")
+            if on_dask_task_runner():
+                parts = build_parts_on_dask(wh, place, the_plan.tokens, the_plan.eval_digests, selected.docs,
+                                            selected.qa, progress)  # fmt: skip
+            else:
+                parts = build_task(wh.root_url, the_plan, selected, place)
+            step("writing shards")
+            return write_task(wh.root_url, the_plan, Built(parts, selected), run_id, force), parts.workers
+        finally:
+            remove_parts(wh.fs, place.folder)
 
 
 @task(name="export-training-verdicts", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -295,16 +323,7 @@ def export_one(
         on_dask = on_dask_task_runner()  # then the workers read the bodies: the driver selects references
         selected = select_task(warehouse, export, gate, REFERENCE_COLUMNS if on_dask else SELECTED_COLUMNS)
         verdicts_task(warehouse, export, gate)
-        step("building examples")
-        if on_dask:
-            refs, qa, drops = selected
-            result, workers = build_examples_on_dask(wh, export, the_plan.tokens, the_plan.eval_digests, refs, qa,
-                                                     progress)  # fmt: skip
-            built = dataset_of(the_plan, result, refs, drops)
-        else:
-            built = build_task(the_plan, selected)
-        step("writing shards")
-        written = write_task(warehouse, the_plan, built, new_run_id("export_training"), force)
+        written, workers = build_and_write(wh, the_plan, selected, force, progress, step)
         training_summary(wh, summary, the_plan.snapshot["snapshot_id"], True, written)
         if on_dask:
             summary.details.append({"built_on": sorted(workers)})

@@ -216,14 +216,13 @@ def config_fingerprint(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def content_fingerprint(rows: Iterable[Mapping[str, Any]]) -> str:
-    """A hash of the export's rows (every column, in row order: rows arrive sorted), so that the
-    same selected content gives the same version whatever else changed in the warehouse."""
-    digest = hashlib.sha256()
+def with_row_hashes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows, each with `row_hash`: a hash of every column (split included), from which the
+    version's content hash is made in row order."""
     for row in rows:
-        digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False, default=str).encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
+        payload = json.dumps(row, sort_keys=True, ensure_ascii=False, default=str)
+        row["row_hash"] = hashlib.sha256(payload.encode()).hexdigest()
+    return rows
 
 
 def export_version(content_hash: str, config_hash: str) -> str:

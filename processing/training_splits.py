@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,18 +38,25 @@ def split_for(key: str, ratios: Mapping[str, float], salt: str = "") -> str:
     return ordered[-1][0]
 
 
-def assign_splits(examples: list[Example], cfg: FormatConfig) -> Counter:
+def labelled_clusters(docs: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The clusters of the selected documents that a human labelled (the test split with
+    labelled_as_test): taken from the whole selection, so a group of documents built on its own
+    gets the same splits as the whole."""
+    return {d.get("cluster_id") for d in docs if d.get("labelled")}
+
+
+def assign_splits(examples: list[Example], cfg: FormatConfig, labelled: set[str] | None = None) -> Counter:
     """Set each example's split; all examples of one cluster get the same split (they share the
-    key). With labelled_as_test, clusters with a human-labelled document form the test split and
-    the others share the remaining ratios."""
+    key). With labelled_as_test, the `labelled` clusters (by default those of the examples' own
+    labelled documents) form the test split and the others share the remaining ratios."""
     ratios = dict(cfg.splits)
-    labelled_clusters = set()
+    labelled_clusters_ = set()
     if cfg.labelled_as_test:
-        labelled_clusters = {e.doc.get("cluster_id") for e in examples if e.doc.get("labelled")}
+        labelled_clusters_ = labelled if labelled is not None else labelled_clusters(e.doc for e in examples)
         ratios.pop("test", None)
     counts: Counter = Counter()
     for example in examples:
-        if example.doc.get("cluster_id") in labelled_clusters:
+        if example.doc.get("cluster_id") in labelled_clusters_:
             example.split = "test"
         else:
             example.split = split_for(split_key(example.doc, cfg.split_by), ratios, cfg.split_salt)

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from corpusforge.warehouse.store import utc_now
 
@@ -13,39 +15,27 @@ def recorded_example_count(wh, name: str, version: str) -> int:
     return wh.read("training_examples", columns=["example_id"], filter=flt).num_rows
 
 
-def record_training_examples(
-    wh, rows: list[dict], name: str, version: str, fmt: str, snapshot_id: str, run_id: str
-) -> int:
-    """Append an export's rows to `training_examples` once per (name, version); returns rows added.
-    The caller holds the table lock."""
-    if not rows or recorded_example_count(wh, name, version):
+def record_training_examples(wh, staged, fmt: str, snapshot_id: str, run_id: str) -> int:
+    """Append a staged export version's rows, read back from its shards a row group at a time, to
+    `training_examples` once per (name, version); returns rows added. The caller holds the table lock."""
+    if not staged.split_stats or recorded_example_count(wh, staged.name, staged.version):
         return 0
     created_at = utc_now()
-    table_rows = [
-        {
-            "example_id": r["example_id"],
-            "export_name": name,
-            "export_version": version,
-            "format": fmt,
-            "split": r["split"],
-            "text": r.get("text"),
-            "messages": r.get("messages"),
-            "prompt": r.get("prompt"),
-            "completion": r.get("completion"),
-            "token_count": r["token_count"],
-            "doc_id": r["doc_id"],
-            "content_hash": r["content_hash"],
-            "cluster_id": r["cluster_id"],
-            "url": r["url"],
-            "source": r["source"],
-            "language": r["language"],
-            "origin": r["origin"],
-            "snapshot_id": snapshot_id,
-            "created_at": created_at,
-        }
-        for r in rows
-    ]
+    added = 0
     with wh.writer("training_examples", run_id) as writer:
-        for start in range(0, len(table_rows), 10_000):
-            writer.write(table_rows[start : start + 10_000])
-    return len(table_rows)
+        for split, stats in staged.split_stats.items():
+            for shard in stats["shards"]:
+                with wh.fs.open_input_file(f"{staged.staging}/{shard}") as fh:
+                    for batch in pq.ParquetFile(fh).iter_batches(batch_size=10_000):
+                        writer.write(_with_version_columns(batch, staged, fmt, split, snapshot_id, created_at))
+                        added += batch.num_rows
+    return added
+
+
+def _with_version_columns(batch: pa.RecordBatch, staged, fmt: str, split: str, snapshot_id: str, created_at):
+    table = pa.Table.from_batches([batch]).drop_columns(["contaminated"])
+    constants = {"export_name": staged.name, "export_version": staged.version, "format": fmt, "split": split,
+                 "snapshot_id": snapshot_id}  # fmt: skip
+    for name, value in constants.items():
+        table = table.append_column(name, pa.array([value] * table.num_rows, pa.string()))
+    return table.append_column("created_at", pa.array([created_at] * table.num_rows, pa.timestamp("us", tz="UTC")))

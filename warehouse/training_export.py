@@ -32,7 +32,7 @@ import os
 import posixpath
 import secrets
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -60,7 +60,6 @@ MANIFEST = "manifest.json"
 VERSIONS_DIR = "__versions__"
 LATEST_DIR = "latest"
 LEGACY_LATEST_FILE = "LATEST"  # the text file older releases wrote instead of latest/
-JSONL_LINES_PER_WRITE = 1_000
 
 
 @dataclass
@@ -81,8 +80,12 @@ def export_dir(wh, name: str) -> str:
     return f"{exports_root(wh)}/training/{name}"
 
 
+def versions_dir(wh, name: str) -> str:
+    return f"{export_dir(wh, name)}/{VERSIONS_DIR}"
+
+
 def export_path(wh, name: str, version: str) -> str:
-    return f"{export_dir(wh, name)}/{VERSIONS_DIR}/{version}"
+    return f"{versions_dir(wh, name)}/{version}"
 
 
 def latest_path(wh, name: str) -> str:
@@ -212,33 +215,61 @@ def move_legacy_versions(wh, name: str) -> list[str]:
 
 
 # ---- staging and publishing one version ----------------------------------------------------
-def _write_shards(fs: pafs.FileSystem, folder: str, split: str, table: pa.Table, shards: int) -> list[str]:
-    count = max(1, min(shards, table.num_rows))
-    paths = []
-    for i in range(count):
-        start, stop = i * table.num_rows // count, (i + 1) * table.num_rows // count
-        path = f"{folder}/data/{split}-{i:05d}-of-{count:05d}.parquet"
-        pq.write_table(
-            table.slice(start, stop - start),
-            path,
-            filesystem=fs,
-            compression=COMPRESSION,
-            compression_level=COMPRESSION_LEVEL,
-            row_group_size=SHARD_ROW_GROUP,
-        )
-        paths.append(path)
-    return paths
+@dataclass
+class SplitRows:
+    """One split's rows as they go into its shards: how many, and the rows in order a batch at a
+    time (so a version is written without holding the dataset)."""
+
+    split: str
+    num_rows: int
+    batches: Callable[[], Iterator[pa.Table]]
 
 
-def _write_lines(fs: pafs.FileSystem, path: str, lines: Iterable[str]) -> None:
-    block: list[str] = []
-    with fs.open_output_stream(path) as fh:
-        for line in lines:
-            block.append(line)
-            if len(block) >= JSONL_LINES_PER_WRITE:
-                fh.write("".join(block).encode("utf-8"))
-                block = []
-        fh.write("".join(block).encode("utf-8"))
+def _shard_bounds(num_rows: int, shards: int) -> list[int]:
+    count = max(1, min(shards, num_rows))
+    return [i * num_rows // count for i in range(count + 1)]
+
+
+def _write_split(fs: pafs.FileSystem, folder: str, rows: SplitRows, shards: int, jsonl) -> tuple[list[str], int]:
+    """The split's shards (equal slices of its rows, row groups of SHARD_ROW_GROUP rows, so the
+    same rows give the same bytes however they were batched) and, with `jsonl` (a table -> lines
+    function), its JSONL file; (shard paths, in-memory bytes of the rows)."""
+    bounds = _shard_bounds(rows.num_rows, shards)
+    count = len(bounds) - 1
+    paths = [f"{folder}/data/{rows.split}-{i:05d}-of-{count:05d}.parquet" for i in range(count)]
+    lines = fs.open_output_stream(f"{folder}/jsonl/{rows.split}.jsonl") if jsonl else None
+    shard, writer, pending, done, nbytes = 0, None, [], 0, 0
+
+    def flush_group():
+        nonlocal pending, writer
+        if pending:
+            writer.write_table(pa.concat_tables(pending), row_group_size=SHARD_ROW_GROUP)
+            pending = []
+
+    try:
+        for table in rows.batches():
+            nbytes += table.nbytes
+            if lines is not None:
+                lines.write("".join(jsonl(table)).encode("utf-8"))
+            while table.num_rows:
+                if writer is None:
+                    writer = pq.ParquetWriter(paths[shard], table.schema, filesystem=fs, compression=COMPRESSION,
+                                              compression_level=COMPRESSION_LEVEL)  # fmt: skip
+                in_group = sum(t.num_rows for t in pending)
+                take = min(table.num_rows, SHARD_ROW_GROUP - in_group, bounds[shard + 1] - done)
+                pending.append(table.slice(0, take))
+                table, done = table.slice(take), done + take
+                if take + in_group == SHARD_ROW_GROUP or done == bounds[shard + 1]:
+                    flush_group()
+                if done == bounds[shard + 1]:
+                    writer.close()
+                    writer, shard = None, shard + 1
+    finally:
+        if writer is not None:
+            writer.close()
+        if lines is not None:
+            lines.close()
+    return paths, nbytes
 
 
 @dataclass
@@ -261,31 +292,27 @@ def existing_export(wh, name: str, version: str) -> WrittenExport | None:
     return WrittenExport(export_path(wh, name, version), version, manifest, created=False)
 
 
-def remove_abandoned_staging(wh, versions_dir: str) -> None:
+def remove_abandoned_staging(wh, versions_dir: str, prefixes: tuple[str, ...] = (".tmp-", ".old-")) -> None:
     """Remove the hidden folders of runs killed before they published or while they replaced a
-    version (.tmp- / .old-: a whole dataset each, left for ever otherwise). Called under the
-    training_examples lock, so no live run is using one."""
+    version (.tmp- / .old-, and a run's rows, .parts-: a whole dataset each, left for ever
+    otherwise). Called under the training_examples lock, so no live run is using one."""
     for info in wh.fs.get_file_info(pafs.FileSelector(versions_dir, allow_not_found=True)):
-        if info.base_name.startswith((".tmp-", ".old-")):
+        if info.base_name.startswith(prefixes):
             remove_tree(wh.fs, info.path)
 
 
 def stage_export(
-    wh,
-    name: str,
-    version: str,
-    split_tables: dict[str, pa.Table],
-    shards: int,
-    jsonl_lines: dict[str, Iterable[str]] | None = None,
+    wh, name: str, version: str, splits: list[SplitRows], shards: int, jsonl: Callable | None = None
 ) -> StagedExport:
-    """Write the shards (and JSONL) of one version into a hidden folder beside its final place."""
+    """Write the shards (and, with `jsonl`, a table -> lines function, the JSONL files) of one
+    version into a hidden folder beside its final place."""
     move_legacy_versions(wh, name)
     final = export_path(wh, name, version)
     remove_abandoned_staging(wh, posixpath.dirname(final))
     staging = f"{posixpath.dirname(final)}/.tmp-{version}-{secrets.token_hex(4)}"
     wh.fs.create_dir(f"{staging}/data", recursive=True)
     try:
-        files, split_stats = _write_files(wh.fs, staging, split_tables, shards, jsonl_lines)
+        files, split_stats = _write_files(wh.fs, staging, splits, shards, jsonl)
     except BaseException:
         remove_tree(wh.fs, staging)
         raise
@@ -323,28 +350,26 @@ def discard_export(wh, staged: StagedExport) -> None:
     remove_tree(wh.fs, staged.staging)
 
 
-def _write_files(fs: pafs.FileSystem, staging: str, split_tables, shards, jsonl_lines) -> tuple[dict, dict]:
+def _write_files(fs: pafs.FileSystem, staging: str, splits: list[SplitRows], shards, jsonl) -> tuple[dict, dict]:
     files: dict[str, dict] = {}
     split_stats: dict[str, dict] = {}
-    for split, table in split_tables.items():
-        if table.num_rows == 0:
+    for rows in splits:
+        if rows.num_rows == 0:
             continue
-        paths = _write_shards(fs, staging, split, table, shards)
+        if jsonl:
+            fs.create_dir(f"{staging}/jsonl", recursive=True)
+        paths, nbytes = _write_split(fs, staging, rows, shards, jsonl)
         entries = {posixpath.relpath(p, staging): file_entry(fs, p) for p in paths}
         files.update(entries)
-        split_stats[split] = {
-            "num_examples": table.num_rows,
-            "num_bytes": table.nbytes,
+        split_stats[rows.split] = {
+            "num_examples": rows.num_rows,
+            "num_bytes": nbytes,
             "download_bytes": sum(e["bytes"] for e in entries.values()),
             "shards": list(entries),
         }
-    for split, lines in (jsonl_lines or {}).items():
-        if split not in split_stats:
-            continue
-        fs.create_dir(f"{staging}/jsonl", recursive=True)
-        path = f"{staging}/jsonl/{split}.jsonl"
-        _write_lines(fs, path, lines)
-        files[posixpath.relpath(path, staging)] = file_entry(fs, path)
+        if jsonl:
+            path = f"{staging}/jsonl/{rows.split}.jsonl"
+            files[posixpath.relpath(path, staging)] = file_entry(fs, path)
     return files, split_stats
 
 

@@ -87,5 +87,6 @@ def test_a_version_staged_by_a_killed_export_is_removed_by_the_next_export(wh):
     for left in (".tmp-v1-dead0000", ".old-v1-dead0001"):  # killed while staging; while replacing v1
         (versions / left / "data").mkdir(parents=True)
         (versions / left / "data" / "train-00000.parquet").write_bytes(b"half a file")
-    staged = store.stage_export(wh, "default", "v2", {"train": pa.table({"text": ["a", "b"]})}, shards=1)
+    rows = pa.table({"text": ["a", "b"]})
+    staged = store.stage_export(wh, "default", "v2", [store.SplitRows("train", 2, lambda: iter([rows]))], shards=1)
     assert [p.name for p in versions.iterdir()] == [Path(staged.staging).name]
