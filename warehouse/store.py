@@ -158,7 +158,7 @@ class Warehouse:
         with self._seq_lock:
             self._seq += 1
             seq = self._seq
-        return f"{run_id}-{seq:05d}-{secrets.token_hex(2)}.parquet"
+        return f"{run_id}-{seq:05d}-{secrets.token_hex(4)}.parquet"
 
     def _atomic_write_table(self, table: str, data: pa.Table, name: str) -> str:
         tdir = self.table_dir(table)
