@@ -70,6 +70,16 @@ def _worker_eval_index(export_json: str, digests: tuple) -> NgramIndex | None:
     return eval_index(export)
 
 
+@dataclass(frozen=True)
+class PartPlace:
+    """Where a group's part goes and what its splits depend on beyond its own documents."""
+
+    export: TrainingExport
+    folder: str
+    number: int
+    labelled: frozenset[str]  # the whole selection's labelled clusters
+
+
 @dataclass
 class BuiltParts:
     """What building left: the parts' paths, the build's counts and drops, who built them."""
@@ -96,16 +106,6 @@ def build_part(
     rows = tf.with_row_hashes(tf.example_rows(result.examples, cfg.format))
     path = write_part(wh.fs, part.folder, part.number, rows, cfg.format)
     return BuiltParts([path] if path else [], result.counts, result.drops, {dask_worker_address()})
-
-
-@dataclass(frozen=True)
-class PartPlace:
-    """Where a group's part goes and what its splits depend on beyond its own documents."""
-
-    export: TrainingExport
-    folder: str
-    number: int
-    labelled: frozenset[str]  # the whole selection's labelled clusters
 
 
 @task(name="export-training-build", cache_policy=NO_CACHE)

@@ -20,8 +20,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pyarrow as pa
-
 from corpusforge.processing.training_config import (
     SPLIT_ORDER,
     TEMPLATE_FIELDS,
@@ -33,7 +31,7 @@ from corpusforge.processing.training_config import (
 )
 from corpusforge.processing.training_decontamination import NgramIndex
 from corpusforge.processing.training_tokens import fit_to_max_tokens
-from corpusforge.schemas.training import LINEAGE_FIELDS, export_schema
+from corpusforge.schemas.training import LINEAGE_FIELDS
 
 
 def _drafts_for_document(doc: Mapping[str, Any], qa_pairs: list[Mapping[str, Any]], cfg: FormatConfig):
@@ -141,11 +139,6 @@ def example_rows(examples: Iterable[Example], fmt: str) -> list[dict[str, Any]]:
         row.update(origin=ex.origin, token_count=ex.token_count, contaminated=ex.contaminated)
         rows[row["example_id"]] = row
     return sorted(rows.values(), key=lambda r: (SPLIT_ORDER.index(r["split"]), r["example_id"]))
-
-
-def rows_to_table(rows: list[dict[str, Any]], fmt: str) -> pa.Table:
-    schema = export_schema(fmt)
-    return pa.Table.from_pylist(rows, schema=schema)
 
 
 # ---- OpenAI chat JSONL ----------------------------------------------------------------------

@@ -1,8 +1,7 @@
-"""Token limits of fine-tuning examples: fitting an example to max_tokens, and token statistics."""
+"""Token limits of fine-tuning examples: fitting an example to max_tokens. (The token statistics
+per split are counted over the written rows: warehouse.training_parts.)"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from corpusforge.processing.training_config import Draft, FormatConfig, Tokens, placeholders
 
@@ -36,27 +35,3 @@ def fit_to_max_tokens(draft: Draft, cfg: FormatConfig, tokens: Tokens) -> tuple[
         if total <= cfg.max_tokens:
             return contents, total, True
     return "over_max_tokens"
-
-
-# ---- token statistics -----------------------------------------------------------------------
-def token_stats(counts: list[int]) -> dict[str, float | int]:
-    if not counts:
-        return {"examples": 0, "total": 0, "mean": 0, "median": 0, "min": 0, "max": 0}
-    ordered = sorted(counts)
-    mid = len(ordered) // 2
-    median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-    return {
-        "examples": len(ordered),
-        "total": sum(ordered),
-        "mean": round(sum(ordered) / len(ordered), 1),
-        "median": median,
-        "min": ordered[0],
-        "max": ordered[-1],
-    }
-
-
-def split_token_counts(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = {}
-    for row in rows:
-        out.setdefault(row["split"], []).append(row["token_count"])
-    return out
