@@ -4,14 +4,16 @@ signals, the verdict of every filter, PII redacted).
 Incremental: only pages whose body has not been cleaned by the same pipeline version are
 processed. The CPU work runs on the process pool of flows/runtime.py (clean.workers, default one
 per core) in batches of page references (workers read the bodies themselves) with a time limit
-per page. SIGTERM / SIGINT stop it within seconds: the rows cleaned so far are written, the
-lock is released after that, and the next run cleans the rest.
+per page; on Dask (`task_runner: dask`) a batch is a task whose worker cleans it in its clean
+child (flows/dask_clean.py) and writes the batch's documents itself. SIGTERM / SIGINT stop it
+within seconds: the rows cleaned so far are written, the lock is released after that, and the
+next run cleans the rest.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from threading import Event
 
 from prefect import flow, task
@@ -128,18 +130,53 @@ def clean_batch_in_child(job: CleanJob, batch: PageBatch) -> list[dict]:
 
 
 @task(name="clean-batch", cache_policy=NO_CACHE)
-def clean_batch_task(job: CleanJob, batch: PageBatch) -> list[dict]:
-    """One batch of pages, each still under its time limit: the unit a Dask worker gets."""
-    return clean_batch_in_child(job, batch)
+def clean_batch_task(job: CleanJob, batch: PageBatch, run_id: str) -> dict:
+    """One batch of pages, each still under its time limit, cleaned and written as a `documents`
+    file by this worker: the unit a Dask worker gets. What goes back is its tally, not the rows."""
+    rows = clean_batch_in_child(job, batch)
+    counts, drops = Counter(), Counter()
+    tally(rows, run_id, counts, drops)
+    path = Warehouse(job.warehouse).write("documents", rows, run_id)
+    return {"pages": len(rows), "counts": counts, "drops": drops, "files": [path] if path else []}
 
 
-def _rows_on_task_runner(wh: Warehouse, pending: PendingPages, job: CleanJob, cfg: CleanSettings, stop):
-    """Batches of pages as tasks on the flow's task runner (Dask), rows in input order."""
+def clean_pages_on_dask(
+    wh: Warehouse, pending: PendingPages, job: CleanJob, run_id: str, progress: Progress | None, stop: Event | None
+) -> dict:
+    """Batches of pages as tasks on the flow's Dask task runner; each worker writes its batch's
+    documents itself (no page text comes back to this process). On a stop request no new batch
+    starts, the batches running finish and keep their files, and CleanStopped is raised."""
+    counts: Counter = Counter()
+    drops: Counter = Counter()
+    files: list[str] = []
     batches = page_batches(wh, pending.page_ids, dask_batch_pages(len(pending)), BYTES_PER_DASK_BATCH)
-    for rows in submit_bounded(lambda batch: clean_batch_task.submit(job, batch), batches):
+    for done in submit_bounded(lambda batch: clean_batch_task.submit(job, batch, run_id), batches):
+        counts.update(done["counts"])
+        drops.update(done["drops"])
+        files += done["files"]
+        if progress is not None:
+            progress.update(PROGRESS_LABEL, advance=done["pages"])
         if stop is not None and stop.is_set():
-            return
-        yield rows
+            break
+    _raise_if_stopped(stop, counts, len(pending))
+    return {"counts": dict(counts), "drops": dict(drops), "files": files}
+
+
+def tally(rows: list[dict], run_id: str, counts: Counter, drops: Counter) -> None:
+    """Stamp cleaned rows with this run and count them into `counts` and `drops`."""
+    for row in rows:
+        row["cleaned_at"], row["clean_run_id"] = utc_now(), run_id
+        counts["kept" if row["kept"] else "dropped"] += 1
+        counts["failed" if row["error"] else "extracted"] += 1
+        drops.update(row["drop_reasons"])
+
+
+def _raise_if_stopped(stop: Event | None, counts: Counter, pending: int) -> None:
+    done = counts["extracted"] + counts["failed"]
+    if stop is not None and stop.is_set() and done < pending:
+        raise CleanStopped(
+            f"clean stopped by {stop.reason}: {done} of {pending} pages cleaned and kept; the next run cleans the rest"
+        )
 
 
 def clean_pages(
@@ -150,7 +187,6 @@ def clean_pages(
     default: CleanConfig,
     run_id: str,
     progress: Progress | None = None,
-    rows_of: Callable = _rows_on_pool,
     stop: StopToken | None = None,
 ) -> dict:
     """Clean every pending page and stream the rows into `documents`. On a stop request the
@@ -161,12 +197,8 @@ def clean_pages(
     buffer: list[dict] = []
     job = _job(wh, configs, default, cfg.extract_timeout)
     with wh.writer("documents", run_id, max_rows_per_file=ROWS_PER_FILE) as writer:
-        for rows in rows_of(wh, pending, job, cfg, stop):
-            for row in rows:
-                row["cleaned_at"], row["clean_run_id"] = utc_now(), run_id
-                counts["kept" if row["kept"] else "dropped"] += 1
-                counts["failed" if row["error"] else "extracted"] += 1
-                drops.update(row["drop_reasons"])
+        for rows in _rows_on_pool(wh, pending, job, cfg, stop):
+            tally(rows, run_id, counts, drops)
             buffer += rows
             if len(buffer) >= cfg.batch_size:
                 writer.write(buffer)
@@ -174,12 +206,7 @@ def clean_pages(
             if progress is not None:
                 progress.update(PROGRESS_LABEL, advance=len(rows))
         writer.write(buffer)
-    done = counts["extracted"] + counts["failed"]
-    if stop is not None and stop.is_set() and done < len(pending):
-        raise CleanStopped(
-            f"clean stopped by {stop.reason}: {done} of {len(pending)} pages cleaned and kept; "
-            "the next run cleans the rest"
-        )
+    _raise_if_stopped(stop, counts, len(pending))
     return {"counts": dict(counts), "drops": dict(drops), "files": writer.paths}
 
 
@@ -221,9 +248,8 @@ def clean(settings: Settings, progress: Progress | None = None) -> StageSummary:
             result = {}
         elif on_dask_task_runner():  # the flow body submits batches, so they go to the Dask workers
             with guard.working():
-                result = clean_pages(
-                    wh, settings.clean, pending, configs, default, run_id, progress, _rows_on_task_runner, guard.stop
-                )
+                job = _job(wh, configs, default, settings.clean.extract_timeout)
+                result = clean_pages_on_dask(wh, pending, job, run_id, progress, guard.stop)
         else:
             result = clean_pages_task(wh, settings.clean, pending, configs, default, run_id, progress, guard)
     counts = result.get("counts", {})

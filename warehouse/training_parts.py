@@ -29,10 +29,10 @@ from corpusforge.warehouse.files import remove_tree
 PARTS_PREFIX = ".parts-"
 PART_ROW_GROUP = 1_000
 # What the driver's DuckDB may hold while it sorts the parts; beyond it, it spills to disk.
-SORT_MEMORY = "256MB"
+SORT_MEMORY = "64MB"
 ROWS_PER_BATCH = 1_000
 # Bytes of part files per range of example ids sorted at once (rows take ~3x that in memory).
-PART_BYTES_PER_RANGE = 32 * 2**20
+PART_BYTES_PER_RANGE = 8 * 2**20
 
 
 def part_schema(fmt: str) -> pa.Schema:
