@@ -152,3 +152,21 @@ def wh(tmp_path):
     w = Warehouse(str(tmp_path / "data"))
     w.init()
     return w
+
+
+# The sample site under the names the sample site's own tests use.
+@pytest.fixture(scope="module")
+def site(sample_site_dir) -> Path:
+    """The session's 50-page site (tests/conftest.py), read-only in its tests: tests that change pages copy it."""
+    return sample_site_dir
+
+
+@pytest.fixture(scope="module")
+def manifest(sample_manifest) -> dict:
+    return sample_manifest
+
+
+@pytest.fixture(scope="module")
+def http():
+    with httpx.Client(timeout=10, trust_env=False) as client:
+        yield client
