@@ -18,13 +18,14 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
+import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from corpusforge.connectors.eval_files import eval_files_digest, read_eval_texts
 from corpusforge.connectors.tokenizer import TokenCounter, load_tokenizer
 from corpusforge.flows.configs import format_config
-from corpusforge.flows.runtime import batched, dask_worker_address, submit_bounded
+from corpusforge.flows.runtime import dask_worker_address, submit_bounded
 from corpusforge.flows.stage import Progress
 from corpusforge.processing import training_format as tf
 from corpusforge.processing.training_decontamination import NgramIndex
@@ -130,7 +131,7 @@ def build_parts_on_dask(
     place: PartPlace,
     tokens: TokenCounter,
     eval_digests: dict,
-    refs: list[dict],
+    refs: pa.Table,
     qa: dict,
     progress: Progress | None = None,
 ) -> BuiltParts:
@@ -138,7 +139,10 @@ def build_parts_on_dask(
     built = BuiltParts()
     label = f"building examples ({place.export.name})"
     if progress is not None:
-        progress.update(label, total=len(refs))
+        progress.update(label, total=refs.num_rows)
+    size = task_size(refs.num_rows)
+    # Each group becomes dicts only as its task is submitted (a window of them at a time).
+    groups = (refs.slice(start, size).to_pylist() for start in range(0, refs.num_rows, size))
 
     def submit(numbered: tuple[int, list[dict]]):
         number, group = numbered
@@ -146,7 +150,7 @@ def build_parts_on_dask(
         part = replace(place, number=number)
         return build_group_task.submit(wh.root_url, part, tokens.sha256, eval_digests, group, group_qa)
 
-    for result in submit_bounded(submit, enumerate(batched(refs, task_size(len(refs))))):
+    for result in submit_bounded(submit, enumerate(groups)):
         built.add(result)
         if progress is not None:
             progress.update(label, advance=result.counts["documents_in"])

@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import pyarrow as pa
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
@@ -70,7 +71,9 @@ class ExportPlan:
 
 @dataclass
 class Selected:
-    docs: list[dict]  # the selected documents (references only on Dask)
+    # The selected documents (references only on Dask), as Arrow: a dict per document would be
+    # about 4 kB each in the driver (measured: 76 MiB for 18,000 references, 10 MiB as Arrow).
+    docs: pa.Table
     qa: dict  # the human Q/A pairs by doc_id
     drops: dict[str, int]  # why documents were left out
 
@@ -95,7 +98,7 @@ def select(
         "min_quality": export.min_quality or None,
         "gate": gate,
     }
-    docs = select_export_documents(wh, "training", columns, **filters).to_pylist()
+    docs = select_export_documents(wh, "training", columns, **filters)
     qa = tf.group_qa_pairs(human_qa_pairs(wh).to_pylist()) if export.format != "text" else {}
     return Selected(docs, qa, selection_report(wh, "training", **filters))
 
@@ -184,7 +187,7 @@ class Built:
 
     @property
     def sources(self) -> dict[str, int]:
-        return tf.documents_by_source(self.selected.docs)
+        return tf.documents_by_source(self.selected.docs.select(["source"]).to_pylist())
 
 
 def write(wh: Warehouse, the_plan: ExportPlan, built: Built, run_id: str, force: bool = False):
@@ -211,7 +214,7 @@ def write(wh: Warehouse, the_plan: ExportPlan, built: Built, run_id: str, force:
         "tokenizer": {"name": the_plan.tokens.name, "sha256": the_plan.tokens.sha256},
         "eval_files": the_plan.eval_digests,
         "counts": {
-            "documents": len(built.selected.docs),
+            "documents": built.selected.docs.num_rows,
             "examples": sum(split_counts.values()),
             **{f"split_{s}": n for s, n in sorted(split_counts.items())},
             **dict(sorted(built.counts.items())),
@@ -248,7 +251,8 @@ def select_task(
 @task(name="export-training-build", cache_policy=NO_CACHE)
 def build_task(warehouse: str, the_plan: ExportPlan, selected: Selected, place: PartPlace) -> BuiltParts:
     """All the selected documents' rows as one part, in this process."""
-    return build_part(Warehouse(warehouse), selected.docs, selected.qa, place, the_plan.tokens, the_plan.eval_index)
+    docs = selected.docs.to_pylist()
+    return build_part(Warehouse(warehouse), docs, selected.qa, place, the_plan.tokens, the_plan.eval_index)
 
 
 @task(name="export-training-write", cache_policy=NO_CACHE)
@@ -261,7 +265,9 @@ def build_and_write(wh: Warehouse, the_plan: ExportPlan, selected: Selected, for
     run removes this run's parts as abandoned); the parts are removed at the end."""
     export, run_id = the_plan.export, new_run_id("export_training")
     versions = store.versions_dir(wh, export.name)
-    labelled = frozenset(labelled_clusters(selected.docs)) if export.labelled_as_test else frozenset()
+    labelled = frozenset()
+    if export.labelled_as_test:
+        labelled = frozenset(labelled_clusters(selected.docs.select(["cluster_id", "labelled"]).to_pylist()))
     place = PartPlace(export, parts_folder(versions, run_id), 0, labelled)
     with wh.lock("training_examples", run_id):
         store.remove_abandoned_staging(wh, versions, (".tmp-", ".old-", PARTS_PREFIX))

@@ -8,6 +8,11 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from corpusforge.warehouse.store import utc_now
+from corpusforge.warehouse.training_parts import release_freed_arrow_memory
+
+# Rows read back from a shard at a time. Each batch is copied twice on its way to the table (the
+# version columns, the table's schema), so the driver's memory follows this, not the version's size.
+RECORD_BATCH_ROWS = 1_000
 
 
 def recorded_example_count(wh, name: str, version: str) -> int:
@@ -26,9 +31,10 @@ def record_training_examples(wh, staged, fmt: str, snapshot_id: str, run_id: str
         for split, stats in staged.split_stats.items():
             for shard in stats["shards"]:
                 with wh.fs.open_input_file(f"{staged.staging}/{shard}") as fh:
-                    for batch in pq.ParquetFile(fh).iter_batches(batch_size=10_000):
+                    for batch in pq.ParquetFile(fh, pre_buffer=False).iter_batches(batch_size=RECORD_BATCH_ROWS):
                         writer.write(_with_version_columns(batch, staged, fmt, split, snapshot_id, created_at))
                         added += batch.num_rows
+                        release_freed_arrow_memory()
     return added
 
 

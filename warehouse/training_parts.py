@@ -127,6 +127,14 @@ class Parts:
         columns = ", ".join(f'"{name}"' for name in schema.names)
         for batch in self._in_order(columns, split):
             yield pa.Table.from_batches([batch]).cast(schema)
+            release_freed_arrow_memory()
+
+
+def release_freed_arrow_memory() -> None:
+    """Give the buffers Arrow has freed back to the system. Its allocator keeps them otherwise, and
+    reading many row groups one after another grows the driver with the dataset (measured when
+    recording a training export's 18,000 rows: 60 MiB more for a shard of 4 row groups than of 1)."""
+    pa.default_memory_pool().release_unused()
 
 
 def id_ranges(count: int) -> list[tuple[str, str]]:
