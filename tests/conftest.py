@@ -4,6 +4,7 @@ Prefect server (one per test session; its URL is fixed before prefect is importe
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -51,6 +52,12 @@ def pytest_configure(config):
     # A test that drops PREFECT_API_URL gets a temporary server, never the user's shared one in
     # ~/.cache (which would outlive the tests); tests/pipeline/test_prefect_server.py covers that.
     os.environ["CORPUSFORGE_PREFECT_SERVER"] = "ephemeral"
+
+
+def pytest_unconfigure(config):
+    # The session's Prefect home (its database, about 20 MB) would otherwise stay in /tmp after
+    # every run; the servers that used it were stopped with their fixtures.
+    shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from corpusforge.schemas import conform, schema_of
+from corpusforge.warehouse.files import remove_tree
 from corpusforge.warehouse.lock_lease import raise_if_lost
 
 EXPORT_ROW_GROUP_ROWS = 2_048  # ~3 MB per group with 384-dim vectors and their text
@@ -183,6 +184,9 @@ def write_export(
     since the previous export, and the manifest. Streams from DuckDB in row-group batches."""
     out_dir = export_dir(wh, name)
     tmp_dir = f"{out_dir}/{TMP_DIR}"
+    # What is there was left by a killed run: the caller holds the chunks and embeddings locks,
+    # which every RAG export's writing takes, so no live run is writing in it.
+    remove_tree(wh.fs, tmp_dir)
     wh.fs.create_dir(tmp_dir, recursive=True)
     schema = export_schema(dim, model_id, chunker, chunker_hash)
     tmp_chunks = f"{tmp_dir}/{run_id}-{CHUNKS_FILE}"

@@ -267,3 +267,20 @@ def test_a_views_build_left_by_a_killed_run_is_removed_by_the_next(exported_copy
         assert con.execute("select count(*) from rag_chunks").fetchone()[0] > 0
     finally:
         con.close()
+
+
+def test_staging_files_left_by_a_killed_run_are_removed_by_the_next(exported_copy):
+    """A run killed after it staged its files in the export's `_tmp/` (before moving them into
+    place) leaves them there; the next export removes them, so the folder users load holds the
+    export's files only."""
+    wh, first = exported_copy
+    folder = Path(rag_store.export_dir(wh, "default"))
+    staging = folder / rag_store.TMP_DIR
+    staging.mkdir()
+    (staging / "20261203T000000000000Z-export_rag-killed-chunks.parquet").write_bytes(b"half a file")
+    (staging / "20261203T000000000000Z-export_rag-killed-manifest.json").write_text("{")
+    summary = run_export_rag(wh, RagExport())
+    assert summary.counts["chunks exported"] == first.counts["chunks exported"]
+    assert not staging.exists()
+    export_files = ["chunks.parquet", "deletions.parquet", "export.duckdb", "manifest.json"]
+    assert sorted(p.name for p in folder.iterdir()) == export_files
