@@ -170,6 +170,19 @@ def kill_chain(start: Callable[[Moment | None], Run], moments: Iterable[Moment],
     return runs
 
 
+def kill_at_fractions(start: Callable[[Moment | None], Run], fractions: Iterable[float], estimate: float) -> list[Run]:
+    """kill_chain with each kill at a fraction of how long a run takes: `estimate` seconds (the
+    reference run's) until a run ends by itself before its kill, then that run's length. A busy
+    machine when the reference ran must not push the later kills past the end of faster runs."""
+    runs = []
+    for fraction in fractions:
+        runs.append(start(Moment(fraction * estimate)))
+        if not runs[-1].killed:
+            estimate = min(estimate, runs[-1].seconds)
+    start(None)
+    return runs
+
+
 def copy(src: Path, target: Path) -> Path:
     shutil.copytree(src, target, ignore=shutil.ignore_patterns("run.log"))
     return target
