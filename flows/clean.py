@@ -23,7 +23,7 @@ from corpusforge.flows.clean_plan import clean_notes, pending_for
 from corpusforge.flows.clean_worker import CleanJob, clean_page_batch, timeout_row
 from corpusforge.flows.configs import clean_configs
 from corpusforge.flows.dask_clean import ChildDied, ChildTimeout, clean_child
-from corpusforge.flows.runtime import Outcome, map_with_time_limit, submit_bounded
+from corpusforge.flows.runtime import Outcome, dask_worker_address, map_with_time_limit, submit_bounded, submit_to_dask
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
 from corpusforge.processing.clean import CleanConfig, failed_document
 from corpusforge.schemas.config import CleanSettings, Settings
@@ -129,15 +129,15 @@ def clean_batch_in_child(job: CleanJob, batch: PageBatch) -> list[dict]:
     return [row for page in batch.split() for row in clean_batch_in_child(job, page)]
 
 
-@task(name="clean-batch", cache_policy=NO_CACHE)
-def clean_batch_task(job: CleanJob, batch: PageBatch, run_id: str) -> dict:
+def clean_batch_on_worker(job: CleanJob, batch: PageBatch, run_id: str) -> dict:
     """One batch of pages, each still under its time limit, cleaned and written as a `documents`
     file by this worker: the unit a Dask worker gets. What goes back is its tally, not the rows."""
     rows = clean_batch_in_child(job, batch)
     counts, drops = Counter(), Counter()
     tally(rows, run_id, counts, drops)
     path = Warehouse(job.warehouse).write("documents", rows, run_id)
-    return {"pages": len(rows), "counts": counts, "drops": drops, "files": [path] if path else []}
+    return {"pages": len(rows), "counts": counts, "drops": drops, "files": [path] if path else [],
+            "worker": dask_worker_address()}  # fmt: skip
 
 
 def clean_pages_on_dask(
@@ -149,17 +149,20 @@ def clean_pages_on_dask(
     counts: Counter = Counter()
     drops: Counter = Counter()
     files: list[str] = []
+    workers: Counter = Counter()
     batches = page_batches(wh, pending.page_ids, dask_batch_pages(len(pending)), BYTES_PER_DASK_BATCH)
-    for done in submit_bounded(lambda batch: clean_batch_task.submit(job, batch, run_id), batches):
+    submit = lambda batch: submit_to_dask("clean-batch", clean_batch_on_worker, job, batch, run_id)  # noqa: E731
+    for done in submit_bounded(submit, batches):
         counts.update(done["counts"])
         drops.update(done["drops"])
         files += done["files"]
+        workers[done["worker"]] += done["pages"]
         if progress is not None:
             progress.update(PROGRESS_LABEL, advance=done["pages"])
         if stop is not None and stop.is_set():
             break
     _raise_if_stopped(stop, counts, len(pending))
-    return {"counts": dict(counts), "drops": dict(drops), "files": files}
+    return {"counts": dict(counts), "drops": dict(drops), "files": files, "cleaned_on": dict(workers)}
 
 
 def tally(rows: list[dict], run_id: str, counts: Counter, drops: Counter) -> None:
@@ -257,5 +260,7 @@ def clean(settings: Settings, progress: Progress | None = None) -> StageSummary:
         summary.counts[key] = counts.get(key, 0)
     summary.drops.update(result.get("drops", {}))
     summary.outputs = list(result.get("files", []))
+    if "cleaned_on" in result:  # {Dask worker: pages}
+        summary.details.append({"cleaned_on": result["cleaned_on"]})
     summary.notes += clean_notes(settings, nothing_to_do=not len(pending))
     return summary

@@ -14,11 +14,9 @@ from __future__ import annotations
 import math
 
 import pyarrow as pa
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from corpusforge.flows.configs import chunker_config
-from corpusforge.flows.runtime import batched, dask_worker_address, submit_bounded
+from corpusforge.flows.runtime import batched, dask_worker_address, submit_bounded, submit_to_dask
 from corpusforge.flows.stage import Progress
 from corpusforge.processing.chunking import ChunkerConfig
 from corpusforge.processing.embedding import ModelFacts, load_embedder
@@ -27,21 +25,19 @@ from corpusforge.warehouse import Warehouse, utc_now
 from corpusforge.warehouse import rag_chunks as chunks_store
 from corpusforge.warehouse.rag_chunks import EmbedCounts, Version
 
-# Documents per task: enough to spread a task's overhead (a Prefect task run, a catalog
+# Documents per task: enough to spread a task's overhead (a Dask task, a catalog
 # connection, a cache lookup), few enough that a small corpus still spreads over the workers.
 DOCS_PER_TASK = 64
 MIN_TASKS = 8
 
 
-@task(name="export-rag-model", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def model_facts_task(cfg: RagExport) -> ModelFacts:
+def model_facts_on_worker(cfg: RagExport) -> ModelFacts:
     """The model's id, dimension and input length, asked of a worker (which keeps the model it
     loads for the embedding tasks): the driver never loads it."""
     return load_embedder(cfg.model, cfg.device).facts()
 
 
-@task(name="export-rag-embed", cache_policy=NO_CACHE)
-def embed_task(
+def embed_on_worker(
     warehouse: str, cfg: RagExport, config: ChunkerConfig, versions: list[Version], run_id: str
 ) -> tuple[EmbedCounts, str, str]:
     """Chunk and embed these document versions on this worker; (counts, worker address, device)."""
@@ -61,9 +57,9 @@ def task_size(pending: int) -> int:
 def chunk_and_embed_on_dask(
     wh: Warehouse, cfg: RagExport, selected: pa.Table, run_id: str, progress: Progress | None = None
 ) -> tuple[EmbedCounts, ModelFacts, dict[str, str]]:
-    """Chunk and embed the pending document versions as tasks on the flow's Dask task runner;
+    """Chunk and embed the pending document versions as tasks on the flow's Dask cluster;
     (counts, the model's facts, {worker address: device} of the workers that embedded)."""
-    facts = model_facts_task.submit(cfg).result()
+    facts = submit_to_dask("export-rag-model", model_facts_on_worker, cfg, retries=1).result()
     config = chunker_config(cfg, facts)
     versions = chunks_store.pending_versions(wh, selected, config.config_hash, facts.model_id)
     label = f"embedding documents ({cfg.name})"
@@ -73,7 +69,7 @@ def chunk_and_embed_on_dask(
     groups = batched(versions, task_size(len(versions)))
 
     def submit(group: list[Version]):
-        return embed_task.submit(wh.root_url, cfg, config, group, run_id)
+        return submit_to_dask("export-rag-embed", embed_on_worker, wh.root_url, cfg, config, group, run_id)
 
     for group_counts, worker, device in submit_bounded(submit, groups):
         counts.add(group_counts)

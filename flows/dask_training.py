@@ -19,13 +19,11 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from corpusforge.connectors.eval_files import eval_files_digest, read_eval_texts
 from corpusforge.connectors.tokenizer import TokenCounter, load_tokenizer
 from corpusforge.flows.configs import format_config
-from corpusforge.flows.runtime import dask_worker_address, submit_bounded
+from corpusforge.flows.runtime import dask_worker_address, submit_bounded, submit_to_dask
 from corpusforge.flows.stage import Progress
 from corpusforge.processing import training_format as tf
 from corpusforge.processing.training_decontamination import NgramIndex
@@ -35,7 +33,7 @@ from corpusforge.warehouse import Warehouse
 from corpusforge.warehouse.selection import with_bodies
 from corpusforge.warehouse.training_parts import write_part
 
-# Documents per task: enough to spread a task's overhead (a Prefect task run, a catalog
+# Documents per task: enough to spread a task's overhead (a Dask task, a catalog
 # connection), few enough that a small corpus still spreads over the workers.
 DOCS_PER_TASK = 256
 MIN_TASKS = 8
@@ -109,8 +107,7 @@ def build_part(
     return BuiltParts([path] if path else [], result.counts, result.drops, {dask_worker_address()})
 
 
-@task(name="export-training-build", cache_policy=NO_CACHE)
-def build_group_task(
+def build_group_on_worker(
     warehouse: str, part: PartPlace, tokenizer_sha256: str, eval_digests: dict, refs: list[dict], qa: dict
 ) -> BuiltParts:
     """This group's part, built on this worker from the bodies it reads."""
@@ -135,7 +132,7 @@ def build_parts_on_dask(
     qa: dict,
     progress: Progress | None = None,
 ) -> BuiltParts:
-    """Parts for the selected references, built by tasks on the flow's Dask task runner."""
+    """Parts for the selected references, built by tasks on the flow's Dask cluster."""
     built = BuiltParts()
     label = f"building examples ({place.export.name})"
     if progress is not None:
@@ -148,7 +145,8 @@ def build_parts_on_dask(
         number, group = numbered
         group_qa = {r["doc_id"]: qa[r["doc_id"]] for r in group if r["doc_id"] in qa}
         part = replace(place, number=number)
-        return build_group_task.submit(wh.root_url, part, tokens.sha256, eval_digests, group, group_qa)
+        args = (wh.root_url, part, tokens.sha256, eval_digests, group, group_qa)
+        return submit_to_dask("export-training-build", build_group_on_worker, *args)
 
     for result in submit_bounded(submit, enumerate(groups)):
         built.add(result)

@@ -16,13 +16,20 @@ Steps (each a plain function, wrapped as a Prefect task by the flow `dedup`):
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from corpusforge.flows.configs import minhash_params
 from corpusforge.flows.dedup_plan import WRITTEN_TABLES, DedupPlan, cluster_counts, fill_summary, params_key, plan
-from corpusforge.flows.runtime import default_workers, map_with_time_limit, submit_bounded
+from corpusforge.flows.runtime import (
+    dask_worker_address,
+    default_workers,
+    map_with_time_limit,
+    submit_bounded,
+    submit_to_dask,
+)
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
 from corpusforge.processing.dedup import SERIAL_BELOW, MinHashParams, SignedBatch, signature_batch
 from corpusforge.processing.dedup_clusters import Member, assignment_changed, cluster_assignments, removed_row
@@ -40,13 +47,14 @@ def sign(
     the_plan: DedupPlan,
     run_id: str,
     progress: Progress | None = None,
-    on_task_runner: bool = False,
+    signed_on: Counter | None = None,
 ) -> int:
     """Sign the planned documents and add them (and the removals) to the index.
 
-    By default the runtime's process pool signs batches of texts read here; `on_task_runner`
-    (Dask) submits one Prefect task per batch of (doc_id, content_hash) references instead, and
-    the worker reads the texts itself."""
+    By default the runtime's process pool signs batches of texts read here. Given `signed_on`
+    (on Dask), one Dask task per batch of (doc_id, content_hash) references signs it instead: the
+    worker reads the texts itself, and `signed_on` counts the documents each worker signed."""
+    on_task_runner = signed_on is not None
     params = minhash_params(cfg)
     now = utc_now()
     signed = 0
@@ -68,7 +76,7 @@ def sign(
 
         with wh.writer("dedup_signatures", run_id) as sig_out, wh.writer("dedup_bands", run_id) as band_out:
             computed = (
-                signatures_on_task_runner(wh.root_url, params_key(cfg), batches(), params)
+                signatures_on_task_runner(wh.root_url, params_key(cfg), batches(), params, signed_on)
                 if on_task_runner
                 else signatures_on_pool(batches(), params, cfg.workers, total=len(the_plan.to_sign))
             )
@@ -162,22 +170,29 @@ class TextsChanged(RuntimeError):
     """Documents planned for signing are gone from the history (a clean ran meanwhile)."""
 
 
-@task(name="dedup-sign-batch", cache_policy=NO_CACHE)
-def sign_batch_task(warehouse: str, key: str, refs: list[tuple[str, str]], params: MinHashParams) -> SignedBatch:
-    """One batch of signatures, from the texts this worker reads itself: the unit of work a Dask
-    worker gets (references in, signatures out: no text passes through the driver)."""
+def sign_batch_on_worker(
+    warehouse: str, key: str, refs: list[tuple[str, str]], params: MinHashParams
+) -> tuple[SignedBatch, str]:
+    """One batch of signatures, from the texts this worker reads itself, and the worker's address:
+    the unit of work a Dask worker gets (references in, signatures out: no text passes through
+    the driver)."""
     texts: dict[str, str | None] = {}
     with DedupIndex(Warehouse(warehouse), key) as stored:
         for batch in stored.texts(refs, len(refs)):
             texts.update(zip(batch["doc_id"].to_pylist(), batch["text"].to_pylist(), strict=True))
     if len(texts) != len(refs):
         raise TextsChanged(f"{len(refs) - len(texts)} documents changed while dedup ran: run it again")
-    return signature_batch([d for d, _ in refs], [texts[d] or "" for d, _ in refs], params)
+    signed = signature_batch([d for d, _ in refs], [texts[d] or "" for d, _ in refs], params)
+    return signed, dask_worker_address()
 
 
-def signatures_on_task_runner(warehouse: str, key: str, batches, params: MinHashParams):
-    """Each batch of references as a task on the flow's task runner (Dask), results in input order."""
-    return submit_bounded(lambda refs: sign_batch_task.submit(warehouse, key, refs, params), batches)
+def signatures_on_task_runner(warehouse: str, key: str, batches, params: MinHashParams, signed_on: Counter):
+    """Each batch of references as a task on the flow's Dask cluster, results in input order;
+    `signed_on` counts each worker's documents."""
+    submit = lambda refs: submit_to_dask("dedup-sign-batch", sign_batch_on_worker, warehouse, key, refs, params)  # noqa: E731
+    for signed, worker in submit_bounded(submit, batches):
+        signed_on[worker] += len(signed.doc_ids)
+        yield signed
 
 
 @task(name="dedup-cluster", cache_policy=NO_CACHE)
@@ -201,7 +216,9 @@ def dedup(settings: Settings, progress: Progress | None = None) -> StageSummary:
             if progress is not None:
                 progress.update(PROGRESS_LABEL, total=len(the_plan.to_sign))
             if on_dask_task_runner():
-                signed = sign(wh, cfg, the_plan, run_id, progress, on_task_runner=True)
+                signed_on: Counter = Counter()
+                signed = sign(wh, cfg, the_plan, run_id, progress, signed_on=signed_on)
+                summary.details.append({"signed_on": dict(signed_on)})
             else:
                 signed = sign_task(settings.warehouse, cfg, the_plan, run_id, progress)
             counts = cluster_task(settings.warehouse, cfg, the_plan, run_id)

@@ -93,6 +93,23 @@ async def task_runs(names: tuple[str, ...], since) -> list:
     return [r for r in runs if any(r.name.startswith(n) for n in names) and r.state.is_completed()]
 
 
+def workers_by_kind(stream: list[dict]) -> dict[str, set[str]]:
+    """{task kind: the workers that computed such tasks} from Dask's task stream, whose keys are
+    `<kind>-<uuid hex>` (flows/runtime.submit_to_dask)."""
+    found: dict[str, set[str]] = {}
+    for record in stream:
+        kind = str(record["key"]).rsplit("-", 1)[0]
+        if any(span["action"] == "compute" for span in record.get("startstops", ())):
+            found.setdefault(kind, set()).add(record["worker"])
+    return found
+
+
+def reported_workers(results: list[dict], stage: str, field: str) -> set[str]:
+    """The workers a stage's summary names under `field` (in its details or its parts' details)."""
+    summary = next(r for r in results if r["stage"] == stage)
+    return {a for d in summary["details"] for part in d.get("details", [d]) for a in part.get(field, ())}
+
+
 def worker_of(run, stream: list[dict]) -> str | None:
     """The worker whose Dask task computation overlaps the Prefect task run the most."""
     start, end = run.start_time.timestamp(), run.end_time.timestamp()

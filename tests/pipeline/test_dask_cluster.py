@@ -170,34 +170,33 @@ def test_dask_cluster_on_s3_equals_the_default_runner_on_a_local_warehouse(
     manifest = f"corpus/{S3_PREFIX}/exports/training/sample/__versions__/{got_training['version']}/manifest.json"
     assert remote.fs.get_file_info(manifest).size > 0
 
-    _ran_on_the_workers(client, stream, since, results)
+    _ran_on_the_workers(client, stream, results)
     expected_rag = checks.rag_export(local)
     assert len(expected_rag) == len(expected["chunks"])
     checks.sinks_read_the_export_on_s3(local, s3_endpoint, tmp_path, expected_rag)
     checks.export_views_on_s3(remote, tmp_path / "copied", expected_rag)
 
 
-def _ran_on_the_workers(client, stream: list[dict], since, results: list[dict]) -> None:
-    """Each clean batch and embedding batch of the Dask run ran on one of the cluster's workers,
-    both workers embedded, and the RAG stage's summary names the workers that did. The training
-    export's groups ran as tasks too, on the workers its summary names (each group takes
-    milliseconds, too short to pair with the task stream by time: each reports its worker)."""
+def _ran_on_the_workers(client, stream: list[dict], results: list[dict]) -> None:
+    """The clean batches, signature batches, embedding batches and training groups of the Dask
+    run were tasks on the cluster's workers (Dask's task stream: each task's key names its kind,
+    each record its worker), both workers embedded, and each stage's summary names the workers
+    the stream shows for it."""
     workers = set(client.scheduler_info()["workers"])
     assert len(workers) == 2
-    runs = asyncio.run(checks.task_runs(("clean-batch", "export-rag-embed"), since))
-    ran_on = {(run.name.rsplit("-", 1)[0], checks.worker_of(run, stream)) for run in runs}
-    kinds = {kind for kind, _ in ran_on}
-    assert kinds == {"clean-batch", "export-rag-embed"}, ran_on
-    assert {worker for _, worker in ran_on} <= workers, (ran_on, workers)
-    embedded_on = {worker for kind, worker in ran_on if kind == "export-rag-embed"}
-    assert embedded_on == workers, "both workers embed"
-    rag = next(r for r in results if r["stage"] == "export_rag")
-    reported = {a for d in rag["details"] for part in d.get("details", [d]) for a in part.get("embedded_on", {})}
-    assert reported == embedded_on, (reported, embedded_on)
-    assert asyncio.run(checks.task_runs(("export-training-build",), since)), "the training export built on Dask"
-    training = next(r for r in results if r["stage"] == "export_training")
-    built_on = {a for d in training["details"] for part in d.get("details", [d]) for a in part.get("built_on", [])}
-    assert built_on and built_on <= workers, (built_on, workers)
+    ran_on = checks.workers_by_kind(stream)
+    kinds = ("clean-batch", "dedup-sign-batch", "export-rag-embed", "export-training-build")
+    assert set(kinds) <= set(ran_on), ran_on
+    assert set().union(*ran_on.values()) <= workers, (ran_on, workers)
+    assert ran_on["export-rag-embed"] == workers, "both workers embed"
+    reported = {
+        "clean-batch": checks.reported_workers(results, "clean", "cleaned_on"),
+        "dedup-sign-batch": checks.reported_workers(results, "dedup", "signed_on"),
+        "export-rag-embed": checks.reported_workers(results, "export_rag", "embedded_on"),
+        "export-training-build": checks.reported_workers(results, "export_training", "built_on"),
+    }
+    for kind, named in reported.items():
+        assert named == ran_on[kind], (kind, named, ran_on[kind])
 
 
 def _crawled_on_the_workers(client, stream: list[dict], since, results: list[dict]) -> None:
