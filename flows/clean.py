@@ -20,14 +20,14 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from corpusforge.flows.clean_plan import clean_notes, pending_for
-from corpusforge.flows.clean_worker import CleanJob, clean_page_batch, timeout_row
+from corpusforge.flows.clean_worker import CleanJob, batch_limit, clean_page_batch, failed_rows, tally
 from corpusforge.flows.configs import clean_configs
-from corpusforge.flows.dask_clean import ChildDied, ChildTimeout, clean_child
-from corpusforge.flows.runtime import Outcome, dask_worker_address, map_with_time_limit, submit_bounded, submit_to_dask
+from corpusforge.flows.dask_clean import clean_batch_on_worker
+from corpusforge.flows.runtime import map_with_time_limit, submit_bounded, submit_to_dask
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
-from corpusforge.processing.clean import CleanConfig, failed_document
+from corpusforge.processing.clean import CleanConfig
 from corpusforge.schemas.config import CleanSettings, Settings
-from corpusforge.warehouse import Warehouse, new_run_id, utc_now
+from corpusforge.warehouse import Warehouse, new_run_id
 from corpusforge.warehouse.clean_state import PageBatch, PendingPages, page_batches
 from corpusforge.warehouse.shutdown import RunGuard, StopToken, guarded_locks
 
@@ -37,7 +37,6 @@ PROGRESS_LABEL = "cleaning pages"
 
 PAGES_PER_BATCH = 16  # pages a worker gets at once: fewer hand-offs...
 BYTES_PER_BATCH = 1 << 20  # ...but large pages go in smaller batches, so both workers finish together
-HARD_LIMIT_SLACK = 5.0  # seconds on top of a batch's per-page limits before its worker is killed
 
 
 class CleanStopped(Exception):
@@ -49,37 +48,16 @@ def _job(wh: Warehouse, configs: dict[str, CleanConfig], default: CleanConfig, t
     return CleanJob(wh.root_url, configs, default, versions, default.pipeline_version(), timeout)
 
 
-def _batch_limit(args: tuple) -> float:
-    """The hard limit of a batch: every page may use its own limit (the alarm in the worker stops
-    it there); this kill is for a page the alarm cannot interrupt."""
-    job, batch = args
-    return job.timeout * len(batch) + HARD_LIMIT_SLACK
-
-
-def _failed_rows(outcome: Outcome) -> list[dict]:
-    job, batch = outcome.args
-    rows = []
-    for page in batch.pages:
-        _, version = job.config_for(page)
-        if outcome.timed_out:
-            rows.append(timeout_row(page, version, job.timeout))
-        else:
-            rows.append(failed_document(page, version, "extract_failed", outcome.error or "unknown error"))
-    return rows
-
-
 def clean_batches(batches: Iterable[PageBatch], job: CleanJob, workers: int, stop: Event | None = None):
     """Document rows, a list per finished batch, from the process pool. A batch whose worker was
     killed (hard limit) or died is cleaned again page by page, so only the page at fault fails."""
     retry: list[PageBatch] = []
     work = ((job, batch) for batch in batches)
-    for outcome in map_with_time_limit(
-        clean_page_batch, work, workers, _batch_limit, preload=WORKER_PRELOAD, stop=stop
-    ):
+    for outcome in map_with_time_limit(clean_page_batch, work, workers, batch_limit, preload=WORKER_PRELOAD, stop=stop):
         if outcome.ok:
             yield outcome.value
         elif len(outcome.args[1]) == 1:
-            yield _failed_rows(outcome)
+            yield failed_rows(outcome)
         else:
             retry += outcome.args[1].split()
     if retry and not (stop is not None and stop.is_set()):
@@ -113,33 +91,6 @@ def dask_batch_pages(pending: int) -> int:
     return max(PAGES_PER_BATCH, min(PAGES_PER_DASK_BATCH, -(-pending // DASK_BATCHES_AT_LEAST)))
 
 
-def clean_batch_in_child(job: CleanJob, batch: PageBatch) -> list[dict]:
-    """The batch's rows from this Dask worker's clean child (flows/dask_clean.py: no process pool
-    in a daemonic worker, no alarm outside a main thread). A batch whose child was killed at the
-    hard limit or died is cleaned again page by page, so only the page at fault fails."""
-    with clean_child() as child:
-        try:
-            return child.clean(job, batch, _batch_limit((job, batch)))
-        except ChildTimeout:
-            outcome = Outcome((job, batch), timed_out=True)
-        except (ChildDied, RuntimeError) as exc:
-            outcome = Outcome((job, batch), error=str(exc))
-    if len(batch) == 1:
-        return _failed_rows(outcome)
-    return [row for page in batch.split() for row in clean_batch_in_child(job, page)]
-
-
-def clean_batch_on_worker(job: CleanJob, batch: PageBatch, run_id: str) -> dict:
-    """One batch of pages, each still under its time limit, cleaned and written as a `documents`
-    file by this worker: the unit a Dask worker gets. What goes back is its tally, not the rows."""
-    rows = clean_batch_in_child(job, batch)
-    counts, drops = Counter(), Counter()
-    tally(rows, run_id, counts, drops)
-    path = Warehouse(job.warehouse).write("documents", rows, run_id)
-    return {"pages": len(rows), "counts": counts, "drops": drops, "files": [path] if path else [],
-            "worker": dask_worker_address()}  # fmt: skip
-
-
 def clean_pages_on_dask(
     wh: Warehouse, pending: PendingPages, job: CleanJob, run_id: str, progress: Progress | None, stop: Event | None
 ) -> dict:
@@ -163,15 +114,6 @@ def clean_pages_on_dask(
             break
     _raise_if_stopped(stop, counts, len(pending))
     return {"counts": dict(counts), "drops": dict(drops), "files": files, "cleaned_on": dict(workers)}
-
-
-def tally(rows: list[dict], run_id: str, counts: Counter, drops: Counter) -> None:
-    """Stamp cleaned rows with this run and count them into `counts` and `drops`."""
-    for row in rows:
-        row["cleaned_at"], row["clean_run_id"] = utc_now(), run_id
-        counts["kept" if row["kept"] else "dropped"] += 1
-        counts["failed" if row["error"] else "extracted"] += 1
-        drops.update(row["drop_reasons"])
 
 
 def _raise_if_stopped(stop: Event | None, counts: Counter, pending: int) -> None:

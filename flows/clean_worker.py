@@ -19,13 +19,15 @@ import ctypes
 import ctypes.util
 import signal
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from corpusforge.flows.runtime import Outcome
 from corpusforge.processing.clean import CleanConfig, clean_page, failed_document
 from corpusforge.processing.language import identify_language
-from corpusforge.warehouse import Warehouse
+from corpusforge.warehouse import Warehouse, utc_now
 from corpusforge.warehouse.clean_state import PageBatch, read_page_batch
 
 
@@ -110,3 +112,34 @@ def clean_page_batch(job: CleanJob, batch: PageBatch) -> list[dict]:
 
 
 __all__ = ["CleanJob", "clean_page_batch", "timeout_row"]
+
+
+HARD_LIMIT_SLACK = 5.0  # seconds on top of a batch's per-page limits before its worker is killed
+
+
+def batch_limit(args: tuple) -> float:
+    """The hard limit of a batch: every page may use its own limit (the alarm in the worker stops
+    it there); this kill is for a page the alarm cannot interrupt."""
+    job, batch = args
+    return job.timeout * len(batch) + HARD_LIMIT_SLACK
+
+
+def failed_rows(outcome: Outcome) -> list[dict]:
+    job, batch = outcome.args
+    rows = []
+    for page in batch.pages:
+        _, version = job.config_for(page)
+        if outcome.timed_out:
+            rows.append(timeout_row(page, version, job.timeout))
+        else:
+            rows.append(failed_document(page, version, "extract_failed", outcome.error or "unknown error"))
+    return rows
+
+
+def tally(rows: list[dict], run_id: str, counts: Counter, drops: Counter) -> None:
+    """Stamp cleaned rows with this run and count them into `counts` and `drops`."""
+    for row in rows:
+        row["cleaned_at"], row["clean_run_id"] = utc_now(), run_id
+        counts["kept" if row["kept"] else "dropped"] += 1
+        counts["failed" if row["error"] else "extracted"] += 1
+        drops.update(row["drop_reasons"])

@@ -24,8 +24,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from corpusforge.flows.clean_worker import CleanJob, batch_limit, failed_rows, tally
+from corpusforge.flows.runtime import Outcome, dask_worker_address
+from corpusforge.warehouse import Warehouse
+from corpusforge.warehouse.clean_state import PageBatch
 
 HEADER_BYTES = 8
 CHILD_MODULE = "corpusforge.flows.dask_clean"
@@ -123,6 +129,33 @@ def clean_child() -> Iterator[CleanChild]:
         if child.alive:
             with _idle_lock:
                 _idle.append(child)
+
+
+def clean_batch_in_child(job: CleanJob, batch: PageBatch) -> list[dict]:
+    """The batch's rows from this Dask worker's clean child (flows/dask_clean.py: no process pool
+    in a daemonic worker, no alarm outside a main thread). A batch whose child was killed at the
+    hard limit or died is cleaned again page by page, so only the page at fault fails."""
+    with clean_child() as child:
+        try:
+            return child.clean(job, batch, batch_limit((job, batch)))
+        except ChildTimeout:
+            outcome = Outcome((job, batch), timed_out=True)
+        except (ChildDied, RuntimeError) as exc:
+            outcome = Outcome((job, batch), error=str(exc))
+    if len(batch) == 1:
+        return failed_rows(outcome)
+    return [row for page in batch.split() for row in clean_batch_in_child(job, page)]
+
+
+def clean_batch_on_worker(job: CleanJob, batch: PageBatch, run_id: str) -> dict:
+    """One batch of pages, each still under its time limit, cleaned and written as a `documents`
+    file by this worker: the unit a Dask worker gets. What goes back is its tally, not the rows."""
+    rows = clean_batch_in_child(job, batch)
+    counts, drops = Counter(), Counter()
+    tally(rows, run_id, counts, drops)
+    path = Warehouse(job.warehouse).write("documents", rows, run_id)
+    return {"pages": len(rows), "counts": counts, "drops": drops, "files": [path] if path else [],
+            "worker": dask_worker_address()}  # fmt: skip
 
 
 def run_child_loop(requests, answers) -> None:

@@ -22,16 +22,16 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from corpusforge.flows.configs import minhash_params
+from corpusforge.flows.dask_dedup import sign_batch_on_worker
 from corpusforge.flows.dedup_plan import WRITTEN_TABLES, DedupPlan, cluster_counts, fill_summary, params_key, plan
 from corpusforge.flows.runtime import (
-    dask_worker_address,
     default_workers,
     map_with_time_limit,
     submit_bounded,
     submit_to_dask,
 )
 from corpusforge.flows.stage import Progress, StageSummary, on_dask_task_runner, timed
-from corpusforge.processing.dedup import SERIAL_BELOW, MinHashParams, SignedBatch, signature_batch
+from corpusforge.processing.dedup import SERIAL_BELOW, MinHashParams, signature_batch
 from corpusforge.processing.dedup_clusters import Member, assignment_changed, cluster_assignments, removed_row
 from corpusforge.schemas.config import DedupSettings, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
@@ -164,26 +164,6 @@ def signatures_on_pool(batches, params: MinHashParams, workers: int, total: int)
         if not outcome.ok:
             raise RuntimeError(f"signing a batch of {len(outcome.args[0])} documents failed: {outcome.error}")
         yield outcome.value
-
-
-class TextsChanged(RuntimeError):
-    """Documents planned for signing are gone from the history (a clean ran meanwhile)."""
-
-
-def sign_batch_on_worker(
-    warehouse: str, key: str, refs: list[tuple[str, str]], params: MinHashParams
-) -> tuple[SignedBatch, str]:
-    """One batch of signatures, from the texts this worker reads itself, and the worker's address:
-    the unit of work a Dask worker gets (references in, signatures out: no text passes through
-    the driver)."""
-    texts: dict[str, str | None] = {}
-    with DedupIndex(Warehouse(warehouse), key) as stored:
-        for batch in stored.texts(refs, len(refs)):
-            texts.update(zip(batch["doc_id"].to_pylist(), batch["text"].to_pylist(), strict=True))
-    if len(texts) != len(refs):
-        raise TextsChanged(f"{len(refs) - len(texts)} documents changed while dedup ran: run it again")
-    signed = signature_batch([d for d, _ in refs], [texts[d] or "" for d, _ in refs], params)
-    return signed, dask_worker_address()
 
 
 def signatures_on_task_runner(warehouse: str, key: str, batches, params: MinHashParams, signed_on: Counter):

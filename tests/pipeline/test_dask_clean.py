@@ -7,8 +7,9 @@ from __future__ import annotations
 import threading
 
 from corpusforge.flows import dask_clean
-from corpusforge.flows.clean import _job, clean_batch_in_child
+from corpusforge.flows.clean import _job
 from corpusforge.flows.configs import clean_configs
+from corpusforge.flows.dask_clean import clean_batch_in_child
 from corpusforge.schemas.config import CleanSettings, Settings, SourceConfig
 from corpusforge.warehouse.clean_state import page_batches
 from tests.clean.pages import HUGE_PAGE, page_row, write_pages
