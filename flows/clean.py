@@ -78,9 +78,9 @@ def _rows_on_pool(wh: Warehouse, pending: PendingPages, job: CleanJob, cfg: Clea
     return clean_batches(batches, job, cfg.workers, stop)
 
 
-# On Dask a batch is a task (a Prefect task run, a scheduler round trip, and the Prefect server's
-# bookkeeping, on the same cores in a small cluster): larger batches spread that cost over more
-# pages, while a small corpus still gets DASK_BATCHES_AT_LEAST batches to share among workers.
+# On Dask a batch is a task (a scheduler round trip, and the worker's thread busy writing the
+# batch's file while its clean child waits): larger batches spread that cost over more pages,
+# while a small corpus still gets DASK_BATCHES_AT_LEAST batches to share among workers.
 PAGES_PER_DASK_BATCH = 128
 BYTES_PER_DASK_BATCH = 16 << 20
 DASK_BATCHES_AT_LEAST = 8

@@ -12,14 +12,13 @@ import contextlib
 import time
 from collections import Counter
 
-import httpx
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from corpusforge.connectors.crawler import CrawlStopped, StopSignal
 from corpusforge.connectors.warc import WarcOut
 from corpusforge.flows.configs import fetch_policy
-from corpusforge.flows.crawl_worker import crawl_in_worker
+from corpusforge.flows.crawl_worker import crawl_in_worker, is_io_failure
 from corpusforge.flows.stage import Progress, StageSummary, error_line, on_dask_task_runner, run_name
 from corpusforge.schemas.config import Settings, SourceConfig
 from corpusforge.warehouse import Warehouse, new_run_id
@@ -56,8 +55,7 @@ def _warc_out(path: str | None):
 
 def io_failure(task, task_run, state) -> bool:
     """Retry only I/O trouble (network, disk); a bug would fail the same way again."""
-    exc = state.result(raise_on_failure=False)
-    return isinstance(exc, OSError | httpx.TransportError)
+    return is_io_failure(state.result(raise_on_failure=False))
 
 
 # A retried source resumes its run: the pages it already wrote are not fetched again.

@@ -53,6 +53,11 @@ from corpusforge.warehouse.shutdown import StopToken  # no Prefect there: the wo
 PROGRESS_EVERY_S = 0.1  # the worker reports progress at most this often (and once at the end)
 
 
+def is_io_failure(exc: BaseException) -> bool:
+    """I/O trouble (network, disk), worth another try; a bug would fail the same way again."""
+    return isinstance(exc, OSError | httpx.TransportError)
+
+
 def crawl_source_here(
     wh: Warehouse,
     settings: Settings,
@@ -254,7 +259,7 @@ def worker_main() -> None:
     except CrawlStopped as exc:
         final = {"stopped": str(exc)}
     except Exception as exc:  # noqa: BLE001 - the flow names it in its summary; --debug shows it here
-        final = {"error": _error_line(exc), "io": isinstance(exc, OSError | httpx.TransportError)}
+        final = {"error": _error_line(exc), "io": is_io_failure(exc)}
         if os.environ.get("CORPUSFORGE_DEBUG"):
             import traceback
 

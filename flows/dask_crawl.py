@@ -19,37 +19,29 @@ wrote). What keeps a killed flow's tasks from crawling on beside the run that re
 a task stops once its Dask task is released (the flow's client is gone, so the scheduler
 cancels what it asked for), and it crawls only while it holds its host's lease in the warehouse
 (warehouse.crawl_state.host_lease), which the resuming run's task waits for. A stop request to
-the flow (SIGTERM / SIGINT) reaches the tasks through a Dask event.
+the flow (SIGTERM / SIGINT) reaches the tasks through a Dask event. The task's own code is in
+flows/dask_crawl_worker.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
-import threading
 import time
-import uuid
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from corpusforge.connectors.crawler import CrawlStopped
 from corpusforge.connectors.warc import WarcOut
-from corpusforge.flows.configs import fetch_policy
-from corpusforge.flows.crawl import crawl_source, io_failure
-from corpusforge.flows.crawl_worker import crawl_source_here, warc_part_path
-from corpusforge.flows.runtime import dask_worker_address
+from corpusforge.flows.crawl import crawl_source
+from corpusforge.flows.crawl_worker import warc_part_path
+from corpusforge.flows.dask_crawl_worker import WATCH_SECONDS, crawl_on_worker
+from corpusforge.flows.runtime import submit_to_dask
 from corpusforge.flows.stage import Progress, error_line
 from corpusforge.processing.urls import host_of, normalize_url
 from corpusforge.schemas.config import Settings, SourceConfig
 from corpusforge.warehouse import Warehouse
-from corpusforge.warehouse.crawl_state import host_lease, publish_warc_part, take_warc_part
-from corpusforge.warehouse.shutdown import RunGuard, StopToken
-
-WATCH_SECONDS = 0.2  # how often a task looks for a stop request or a gone flow; the flow for finished tasks
+from corpusforge.warehouse.crawl_state import take_warc_part
+from corpusforge.warehouse.shutdown import RunGuard
 
 
 def crawl_host(source: SourceConfig) -> str | None:
@@ -72,74 +64,13 @@ def sources_by_host(sources: list[SourceConfig]) -> tuple[dict[str, list[SourceC
     return by_host, local
 
 
-# -- on the worker ---------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _stop_watch(stop_event: str):
-    """A StopToken set when the flow asks to stop (the Dask event `stop_event`) or its process is
-    gone (this task's Dask key is no longer executing: the scheduler released it)."""
-    from distributed import Event, get_client, get_worker
-
-    worker, stop, done = get_worker(), StopToken(), threading.Event()
-    key = worker.get_current_task()  # the task's own thread knows its key
-    event = Event(stop_event, client=get_client())
-
-    def check() -> None:
-        state = worker.state.tasks.get(key)
-        if state is None or state.state != "executing":
-            stop.request("the crawl flow's process is gone")
-        elif event.is_set():
-            stop.request("a stop request to the crawl flow")
-
-    def watch() -> None:
-        while not done.wait(WATCH_SECONDS):
-            check()
-
-    check()  # a task started after the request stops at once
-    watcher = threading.Thread(target=watch, name="crawl-stop-watch", daemon=True)
-    watcher.start()
-    try:
-        yield stop
-    finally:
-        done.set()
-        watcher.join()
-
-
-# A retried source resumes its run: the pages it already wrote are not fetched again.
-@task(name="crawl-host", retries=2, retry_delay_seconds=5, retry_condition_fn=io_failure, cache_policy=NO_CACHE)
-def crawl_on_worker_task(
-    warehouse: str, settings: Settings, source: SourceConfig, host: str, stop_event: str, warc_suffix: str | None
-) -> dict:
-    """Crawl one source on this worker, holding its host's lease; its result, with the worker's
-    address and the WARC part it left in the warehouse."""
-    wh = Warehouse(warehouse)
-    with _stop_watch(stop_event) as stop, tempfile.TemporaryDirectory(prefix="corpusforge-warc-") as tmp:
-        with host_lease(wh, host, f"{source.name}@{dask_worker_address()}", wait=settings.crawl.lock_wait):
-            if stop.is_set():  # asked to stop, or left behind by a killed flow, while waiting for the host
-                raise CrawlStopped(f"source '{source.name}' not crawled: {stop.reason}")
-            local_part = Path(tmp) / f"part{warc_suffix}" if warc_suffix else None
-            warc = WarcOut(local_part) if local_part else None
-            policy = fetch_policy(settings.crawl, source)
-            try:
-                result = crawl_source_here(wh, settings, source, policy, warc, None, stop)
-            finally:
-                if warc is not None:
-                    warc.close()
-            # The host stays ours for its delay: the next source's first request there waits it too.
-            stop.wait(policy.delay)
-        result["crawled_on"] = dask_worker_address()
-        if warc is not None and warc.records:
-            name = f"{result['run_id']}-{source.name}-{uuid.uuid4().hex[:8]}{warc_suffix}"
-            result["warc_part"] = (publish_warc_part(wh, local_part, name), warc.records)
-    return result
-
-
 # -- on the flow's machine ---------------------------------------------------------------------------
 class _HostQueues:
     """The sources still to crawl, per host, and the one task per host that runs now."""
 
     def __init__(self, by_host: dict[str, list[SourceConfig]], submit) -> None:
         self.waiting = {host: deque(sources) for host, sources in by_host.items()}
-        self.submit, self.running = submit, {}  # host -> (source, Prefect future)
+        self.submit, self.running = submit, {}  # host -> (source, Dask future)
 
     def start_next(self, host: str) -> None:
         if self.waiting[host]:
@@ -148,7 +79,7 @@ class _HostQueues:
 
     def finished(self) -> list[tuple[SourceConfig, object]]:
         """The tasks that ended since the last call; the next source of each such host starts."""
-        ended = [(host, *entry) for host, entry in self.running.items() if entry[1].wrapped_future.done()]
+        ended = [(host, *entry) for host, entry in self.running.items() if entry[1].done()]
         for host, _, _ in ended:
             del self.running[host]
         return [(source, future) for _, source, future in ended]
@@ -195,7 +126,7 @@ def crawl_on_dask(
     def submit(source: SourceConfig, host: str):
         if progress is not None:  # a worker's crawl reports when it ends, not page by page
             progress.update(f"crawl {source.name}", status="on a Dask worker")
-        return crawl_on_worker_task.submit(wh.root_url, settings, source, host, stop_event, suffix)
+        return submit_to_dask("crawl-host", crawl_on_worker, wh.root_url, settings, source, host, stop_event, suffix)
 
     results, failures, stopped = [], {}, None
     with guard.working(), ThreadPoolExecutor(max(1, len(local))) as pool:  # the locks wait for the tasks

@@ -1,5 +1,5 @@
 """What the Dask cluster test compares and checks: tables, exports, LanceDB and export.duckdb on
-S3, and which worker ran a Prefect task run (from the scheduler's task stream)."""
+S3, and which workers ran each kind of task (from the scheduler's task stream)."""
 
 from __future__ import annotations
 
@@ -82,17 +82,6 @@ def training_export(wh) -> dict:
     return {"version": manifest["version"], "counts": manifest["counts"], "files": files}
 
 
-async def task_runs(names: tuple[str, ...], since) -> list:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterStartTime
-
-    async with get_client() as client:
-        runs = await client.read_task_runs(
-            task_run_filter=TaskRunFilter(start_time=TaskRunFilterStartTime(after_=since))
-        )
-    return [r for r in runs if any(r.name.startswith(n) for n in names) and r.state.is_completed()]
-
-
 def workers_by_kind(stream: list[dict]) -> dict[str, set[str]]:
     """{task kind: the workers that computed such tasks} from Dask's task stream, whose keys are
     `<kind>-<uuid hex>` (flows/runtime.submit_to_dask)."""
@@ -108,20 +97,6 @@ def reported_workers(results: list[dict], stage: str, field: str) -> set[str]:
     """The workers a stage's summary names under `field` (in its details or its parts' details)."""
     summary = next(r for r in results if r["stage"] == stage)
     return {a for d in summary["details"] for part in d.get("details", [d]) for a in part.get(field, ())}
-
-
-def worker_of(run, stream: list[dict]) -> str | None:
-    """The worker whose Dask task computation overlaps the Prefect task run the most."""
-    start, end = run.start_time.timestamp(), run.end_time.timestamp()
-    best, worker = 0.0, None
-    for record in stream:
-        for span in record.get("startstops", ()):
-            if span["action"] != "compute":
-                continue
-            overlap = min(end, span["stop"]) - max(start, span["start"])
-            if overlap > best:
-                best, worker = overlap, record["worker"]
-    return worker
 
 
 def rag_export(wh) -> list[dict]:

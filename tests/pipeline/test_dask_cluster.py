@@ -7,9 +7,8 @@ One comparison covers both "the Dask runner equals the default one" and "a wareh
 equals a local one": the default runner on a local warehouse against the Dask runner on the S3
 warehouse, from the same crawl (made by the workers on S3, copied down; its pages equal a crawl by
 the default runner). The tables and both exports are equal (vectors up to float noise), the
-crawl, clean, training-example and embedding tasks ran on the workers (each such Prefect task run
-is matched to the Dask task whose computation covers it in the scheduler's task stream, which
-names the worker),
+crawl, clean, signing, training-example and embedding tasks ran on the workers (the scheduler's
+task stream names each task's kind and worker, and each stage's summary names the same workers),
 nothing of the S3 run lands on the local disk, and the export on S3 serves export.duckdb and a
 LanceDB sync as the local one does.
 
@@ -19,7 +18,6 @@ runner's pages."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -137,7 +135,7 @@ def test_dask_cluster_on_s3_equals_the_default_runner_on_a_local_warehouse(
     crawl_since = datetime.now(UTC)
     crawl = _crawl_on_s3_copied_down(dask_cfg, default_cfg)
     assert checks.pages_view(checks.warehouse(dask_cfg)) == checks.pages_view(default_crawl)
-    _crawled_on_the_workers(client, client.get_task_stream(start=crawl_since.timestamp()), crawl_since, crawl)
+    _crawled_on_the_workers(client, client.get_task_stream(start=crawl_since.timestamp()), crawl)
     pipeline(config=str(default_cfg), only=STAGES)
 
     since = datetime.now(UTC)
@@ -199,13 +197,13 @@ def _ran_on_the_workers(client, stream: list[dict], results: list[dict]) -> None
         assert named == ran_on[kind], (kind, named, ran_on[kind])
 
 
-def _crawled_on_the_workers(client, stream: list[dict], since, results: list[dict]) -> None:
+def _crawled_on_the_workers(client, stream: list[dict], results: list[dict]) -> None:
     """Every crawl task ran on one of the cluster's workers, the one its source's summary names."""
     workers = set(client.scheduler_info()["workers"])
-    runs = asyncio.run(checks.task_runs(("crawl-host",), since))
+    crawl_tasks = [r for r in stream if str(r["key"]).startswith("crawl-host-")]
     crawl = next(r for r in results if r["stage"] == "crawl")
-    assert len(runs) == len(crawl["details"]) == 1, runs
-    assert {checks.worker_of(run, stream) for run in runs} == {d["crawled_on"] for d in crawl["details"]}
+    assert len(crawl_tasks) == len(crawl["details"]) == 1, crawl_tasks
+    assert {r["worker"] for r in crawl_tasks} == {d["crawled_on"] for d in crawl["details"]}
     assert {d["crawled_on"] for d in crawl["details"]} <= workers
 
 
@@ -348,7 +346,7 @@ def test_a_crawl_on_dask_stopped_then_killed_with_its_flow_resumes(
     from corpusforge.connectors.crawler import CrawlStopped
     from corpusforge.flows.pipeline import pipeline
 
-    address, _ = dask_cluster
+    address, client = dask_cluster
     config = _slow_crawl_config(tmp_path, small_site.url, address)
     pages, runs = tmp_path / "data" / "pages", tmp_path / "data" / "crawl_runs"
 
@@ -369,13 +367,14 @@ def test_a_crawl_on_dask_stopped_then_killed_with_its_flow_resumes(
     assert written() == stopped_at, "the killed flow's crawl task still writes"
 
     # The resume as a user types it: `corpusforge crawl` runs on the configured runner (the cluster)
-    # as `corpusforge run` does; its crawl-host task runs are the proof.
-    since = datetime.now(UTC)
+    # as `corpusforge run` does; its crawl-host task in the cluster's task stream is the proof.
+    since = time.time()
     resumed = subprocess.run([sys.executable, "-m", "corpusforge.flows.cli", "-c", str(config), "crawl"],
                              cwd=REPO, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "sample: resumed interrupted run" in resumed.stdout, resumed.stdout
-    assert asyncio.run(checks.task_runs(("crawl-host",), since)), "corpusforge crawl did not run on the cluster"
+    ran = checks.workers_by_kind(client.get_task_stream(start=since)).get("crawl-host")
+    assert ran, "corpusforge crawl did not run on the cluster"
     # Depth is the link depth at which a URL was first met: a slower, one-at-a-time crawl may meet
     # a URL through another page than the default runner's eight requests at a time did.
     assert checks.pages_view(checks.warehouse(config), ("depth",)) == checks.pages_view(default_crawl, ("depth",))
