@@ -37,6 +37,7 @@ from corpusforge.schemas.config import DedupSettings, Settings
 from corpusforge.warehouse import Warehouse, new_run_id, utc_now
 from corpusforge.warehouse.dedup_index import DedupIndex
 from corpusforge.warehouse.dedup_rows import band_rows, signature_table, unindex_rows
+from corpusforge.warehouse.dedup_texts import TextsChanged, locate_planned, text_batches
 
 PROGRESS_LABEL = "signing documents"
 
@@ -52,34 +53,19 @@ def sign(
     """Sign the planned documents and add them (and the removals) to the index.
 
     By default the runtime's process pool signs batches of texts read here. Given `signed_on`
-    (on Dask), one Dask task per batch of (doc_id, content_hash) references signs it instead: the
-    worker reads the texts itself, and `signed_on` counts the documents each worker signed."""
-    on_task_runner = signed_on is not None
+    (on Dask), one Dask task per batch of documents by place (file and rows) signs it instead:
+    the worker reads the texts itself, and `signed_on` counts the documents each worker signed."""
     params = minhash_params(cfg)
     now = utc_now()
     signed = 0
+    ranking: dict[str, tuple] = {}  # doc_id -> (content_hash, quality_score, fetched_at)
     with DedupIndex(wh, params_key(cfg)) as stored:
-        rows = stored.texts(the_plan.to_sign, cfg.batch_size, with_text=not on_task_runner)
-        ranking: dict[str, tuple] = {}
-
-        def batches():
-            for batch in rows:
-                cols = batch.to_pydict()
-                for doc_id, content_hash, quality, fetched in zip(
-                    cols["doc_id"], cols["content_hash"], cols["quality_score"], cols["fetched_at"], strict=True
-                ):
-                    ranking[doc_id] = (content_hash, quality, fetched)
-                if on_task_runner:
-                    yield list(zip(cols["doc_id"], cols["content_hash"], strict=True))
-                else:
-                    yield cols["doc_id"], [t or "" for t in cols["text"]]
-
+        if signed_on is not None:
+            computed = signatures_on_task_runner(wh, the_plan.to_sign, cfg.batch_size, params, ranking, signed_on)
+        else:
+            texts = ranked_texts(stored.texts(the_plan.to_sign, cfg.batch_size), ranking)
+            computed = signatures_on_pool(texts, params, cfg.workers, total=len(the_plan.to_sign))
         with wh.writer("dedup_signatures", run_id) as sig_out, wh.writer("dedup_bands", run_id) as band_out:
-            computed = (
-                signatures_on_task_runner(wh.root_url, params_key(cfg), batches(), params, signed_on)
-                if on_task_runner
-                else signatures_on_pool(batches(), params, cfg.workers, total=len(the_plan.to_sign))
-            )
             for batch in computed:
                 sig_out.write(signature_table(batch, ranking, params.key, run_id, now))
                 band_out.write(band_rows(batch.doc_ids, batch.exact, batch.bands, run_id))
@@ -152,6 +138,24 @@ def sign_task(warehouse: str, cfg: DedupSettings, the_plan: DedupPlan, run_id: s
     return sign(Warehouse(warehouse), cfg, the_plan, run_id, progress)
 
 
+def _rank(ranking: dict[str, tuple], cols: dict) -> None:
+    ranking.update(
+        zip(
+            cols["doc_id"],
+            zip(cols["content_hash"], cols["quality_score"], cols["fetched_at"], strict=True),
+            strict=True,
+        )
+    )
+
+
+def ranked_texts(rows, ranking: dict[str, tuple]):
+    """(doc_ids, texts) per batch of the text query's rows, their ranking fields noted in `ranking`."""
+    for batch in rows:
+        cols = batch.to_pydict()
+        _rank(ranking, cols)
+        yield cols["doc_id"], [t or "" for t in cols["text"]]
+
+
 def signatures_on_pool(batches, params: MinHashParams, workers: int, total: int):
     """Signature batches on the runtime's process pool (two batches per worker in flight), or in
     this process when there are too few documents to repay starting the workers."""
@@ -166,11 +170,18 @@ def signatures_on_pool(batches, params: MinHashParams, workers: int, total: int)
         yield outcome.value
 
 
-def signatures_on_task_runner(warehouse: str, key: str, batches, params: MinHashParams, signed_on: Counter):
-    """Each batch of references as a task on the flow's Dask cluster, results in input order;
-    `signed_on` counts each worker's documents."""
-    submit = lambda refs: submit_to_dask("dedup-sign-batch", sign_batch_on_worker, warehouse, key, refs, params)  # noqa: E731
-    for signed, worker in submit_bounded(submit, batches):
+def signatures_on_task_runner(
+    wh: Warehouse, to_sign: list, size: int, params: MinHashParams, ranking: dict[str, tuple], signed_on: Counter
+):
+    """The planned documents located (warehouse/dedup_texts.py: read here, small columns only),
+    then signed in batches of `size`, each a task on the flow's Dask cluster; results in input
+    order. Their ranking fields go into `ranking`; `signed_on` counts each worker's documents."""
+    files, located = locate_planned(wh, to_sign)
+    if located.num_rows != len(to_sign):
+        raise TextsChanged(f"{len(to_sign) - located.num_rows} documents changed while dedup ran: run it again")
+    _rank(ranking, located.select(["doc_id", "content_hash", "quality_score", "fetched_at"]).to_pydict())
+    submit = lambda refs: submit_to_dask("dedup-sign-batch", sign_batch_on_worker, wh.root_url, refs, params)  # noqa: E731
+    for signed, worker in submit_bounded(submit, text_batches(files, located, size)):
         signed_on[worker] += len(signed.doc_ids)
         yield signed
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from corpusforge.warehouse.files import read_rows
+
 _PENDING_SQL = """
 with versions as (
     select unnest($sources::varchar[]) as source, unnest($versions::varchar[]) as version
@@ -132,26 +134,5 @@ def _cut(file: str, rows: list[int], pages: list[dict], size: int, max_bytes: in
 
 
 def read_page_batch(wh, batch: PageBatch) -> list[dict]:
-    """The pages rows of `batch`, bodies included: only the row groups that hold them are read,
-    streamed in slices, and reading stops after the last row."""
-    parquet = pq.ParquetFile(batch.file, filesystem=wh.fs)
-    columns = _present(parquet.schema_arrow, (*PAGE_FIELDS, "body"))
-    first, last = batch.rows[0], batch.rows[-1]
-    wanted = set(batch.rows)
-    groups, offset, start = [], 0, None
-    for g in range(parquet.num_row_groups):
-        n = parquet.metadata.row_group(g).num_rows
-        if offset + n > first and offset <= last:
-            groups.append(g)
-            start = offset if start is None else start
-        offset += n
-    found: list[dict] = []
-    row = start or 0
-    for record_batch in parquet.iter_batches(batch_size=16, row_groups=groups, columns=columns):
-        picked = [i for i in range(record_batch.num_rows) if row + i in wanted]
-        if picked:
-            found += record_batch.take(picked).to_pylist()
-        row += record_batch.num_rows
-        if row > last:
-            break
-    return found
+    """The pages rows of `batch`, bodies included (only the row groups that hold them are read)."""
+    return read_rows(wh.fs, batch.file, batch.rows, (*PAGE_FIELDS, "body")).to_pylist()

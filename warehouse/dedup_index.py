@@ -258,19 +258,15 @@ def latest_cluster_rows(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> d
     return {r["doc_id"]: r for r in rows.to_pylist()}
 
 
-def iter_texts(
-    con: duckdb.DuckDBPyConnection, wanted: pa.Table, batch_rows: int = 1000, with_text: bool = True
-) -> Iterator[pa.RecordBatch]:
+def iter_texts(con: duckdb.DuckDBPyConnection, wanted: pa.Table, batch_rows: int = 1000) -> Iterator[pa.RecordBatch]:
     """The planned version (doc_id and content_hash in `wanted`) of the given documents: id,
-    content hash, ranking fields and text (unless not `with_text`: a Dask worker reads it),
-    streamed in batches so that texts never all sit in memory. Read from the history by
-    (doc_id, content_hash): the `documents` view would be computed for every document to give
-    these few."""
+    content hash, ranking fields and text, streamed in batches so that texts never all sit in
+    memory. Read from the history by (doc_id, content_hash): the `documents` view would be
+    computed for every document to give these few."""
     con.register("_dedup_wanted", wanted)
-    text = ", h.text" if with_text else ""
     reader = con.sql(
-        f"""
-        select h.doc_id, h.content_hash, h.quality_score, h.fetched_at{text}
+        """
+        select h.doc_id, h.content_hash, h.quality_score, h.fetched_at, h.text
         from documents_history h join _dedup_wanted w on h.doc_id = w.doc_id and h.content_hash = w.content_hash
         where h.kept
         qualify row_number() over (partition by h.doc_id order by h.cleaned_at desc) = 1
@@ -337,11 +333,11 @@ class DedupIndex:
         stale, gone = clusters_to_redo(con, self.params)
         return kept, to_sign, documents_to_unindex(con), stale, gone
 
-    def texts(self, to_sign: list[tuple[str, str]], batch_rows: int, with_text: bool = True):
+    def texts(self, to_sign: list[tuple[str, str]], batch_rows: int):
         """`iter_texts` of these (doc_id, content_hash) versions."""
         ids, hashes = [d for d, _ in to_sign], [c for _, c in to_sign]
         wanted = pa.table({"doc_id": pa.array(ids, pa.string()), "content_hash": pa.array(hashes, pa.string())})
-        return iter_texts(self._con, wanted, batch_rows, with_text)
+        return iter_texts(self._con, wanted, batch_rows)
 
     def start_groups(self, stale: list[str], gone: list[str]) -> tuple[set[str], bool]:
         """(groups, everything): the exact groups whose clusters must be recomputed, those of
