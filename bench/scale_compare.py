@@ -45,8 +45,20 @@ COMMANDS = {
 CLI = str(Path(sys.executable).parent / "corpusforge")
 
 
+def descendants(pid: int, parents: dict[int, int]) -> list[int]:
+    """The processes below `pid` in a {pid: parent pid} map."""
+    below, frontier = [], [pid]
+    while frontier:
+        level = set(frontier)
+        frontier = [child for child, parent in parents.items() if parent in level]
+        below += frontier
+    return below
+
+
 class Peaks:
-    """Every 0.25 s, the RSS of the named processes `groups()` returns; each name's peak."""
+    """Every 0.25 s, the RSS of the named processes `groups(parents)` returns (given one
+    {pid: parent pid} map per sample: one pass over /proc, however many groups, so that the
+    sampler costs both runners alike); each name's peak."""
 
     def __init__(self, groups):
         self.groups = groups
@@ -56,11 +68,13 @@ class Peaks:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            for name, procs in self.groups().items():
-                for proc in procs:
+            procs = {p.pid: p for p in psutil.process_iter(["ppid"])}
+            parents = {pid: p.info["ppid"] for pid, p in procs.items()}
+            for name, pids in self.groups(parents).items():
+                for pid in pids:
                     try:
-                        rss = proc.memory_info().rss
-                    except psutil.Error:
+                        rss = procs[pid].memory_info().rss
+                    except (KeyError, psutil.Error):
                         continue
                     self.peak[name] = max(self.peak.get(name, 0), rss)
             time.sleep(0.25)
@@ -106,15 +120,11 @@ class Cluster:
             client.wait_for_workers(self.workers, timeout=120)
         return self
 
-    def worker_processes(self) -> dict[str, list[psutil.Process]]:
-        """Each worker's process (the nanny's child), by the worker's name."""
-        out = {}
-        for n, nanny in enumerate(self.procs[1:]):
-            try:
-                out[f"worker w{n}"] = psutil.Process(nanny.pid).children(recursive=True) or [psutil.Process(nanny.pid)]
-            except psutil.Error:
-                continue
-        return out
+    def worker_processes(self, parents: dict[int, int]) -> dict[str, list[int]]:
+        """Each worker's processes (the nanny's children: the worker and its clean children), by
+        the worker's name."""
+        nannies = enumerate(self.procs[1:])
+        return {f"worker w{n}": descendants(nanny.pid, parents) or [nanny.pid] for n, nanny in nannies}
 
     def __exit__(self, *exc) -> None:
         for proc in reversed(self.procs):
@@ -130,14 +140,10 @@ def run_stage(stage: str, config: Path, cluster: Cluster | None) -> dict:
     """One stage as the command a user types; its wall time and each process's peak RSS."""
     command = [CLI, "-c", str(config), *COMMANDS[stage]]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    driver = psutil.Process(proc.pid)
 
-    def groups() -> dict[str, list[psutil.Process]]:
-        try:
-            children = driver.children(recursive=True)
-        except psutil.Error:
-            children = []
-        return {"driver": [driver], "driver's children": children, **(cluster.worker_processes() if cluster else {})}
+    def groups(parents: dict[int, int]) -> dict[str, list[int]]:
+        workers = cluster.worker_processes(parents) if cluster else {}
+        return {"driver": [proc.pid], "driver's children": descendants(proc.pid, parents), **workers}
 
     start = time.perf_counter()
     with Peaks(groups) as peaks:

@@ -195,6 +195,13 @@ def _ran_on_the_workers(client, stream: list[dict], results: list[dict]) -> None
     }
     for kind, named in reported.items():
         assert named == ran_on[kind], (kind, named, ran_on[kind])
+    # The tasks are plain functions from Prefect-free modules: a worker never imports Prefect (whose
+    # task runs cost a tenth of the run, and which starts a server of its own without an API URL).
+    assert client.run(_imported_prefect) == dict.fromkeys(workers, False)
+
+
+def _imported_prefect() -> bool:
+    return "prefect" in sys.modules
 
 
 def _crawled_on_the_workers(client, stream: list[dict], results: list[dict]) -> None:
