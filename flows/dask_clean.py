@@ -10,6 +10,9 @@ references over a pipe. The child cleans them in its main thread, each page unde
 the task thread waits at most the batch's hard limit and kills the child past it (a fresh child
 takes the next batch). A child whose Dask worker dies reads end-of-file and exits.
 
+The task itself (`clean_batch_on_worker`) lives here too, in a module without Prefect: a worker
+that unpickles it imports only what cleaning needs.
+
 Frames on the pipes: an 8-byte big-endian length, then a pickle. The child's results go out on
 its original stdout; its stdout proper is pointed at stderr, so a library that prints cannot
 corrupt a frame.
