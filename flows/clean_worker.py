@@ -111,9 +111,6 @@ def clean_page_batch(job: CleanJob, batch: PageBatch) -> list[dict]:
     return rows
 
 
-__all__ = ["CleanJob", "clean_page_batch", "timeout_row"]
-
-
 HARD_LIMIT_SLACK = 5.0  # seconds on top of a batch's per-page limits before its worker is killed
 
 
@@ -125,6 +122,7 @@ def batch_limit(args: tuple) -> float:
 
 
 def failed_rows(outcome: Outcome) -> list[dict]:
+    """A document row per page of a batch that timed out or whose worker failed, saying which."""
     job, batch = outcome.args
     rows = []
     for page in batch.pages:
@@ -143,3 +141,6 @@ def tally(rows: list[dict], run_id: str, counts: Counter, drops: Counter) -> Non
         counts["kept" if row["kept"] else "dropped"] += 1
         counts["failed" if row["error"] else "extracted"] += 1
         drops.update(row["drop_reasons"])
+
+
+__all__ = ["CleanJob", "batch_limit", "clean_page_batch", "failed_rows", "tally", "timeout_row"]

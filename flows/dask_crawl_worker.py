@@ -63,14 +63,15 @@ def crawl_on_worker(
     """Crawl one source on this worker, holding its host's lease; its result, with the worker's
     address and the WARC part it left in the warehouse. A crawl that failed on I/O is tried again
     (IO_RETRIES times): it resumes its run, so the pages it already wrote are not fetched again."""
-    for attempt in range(IO_RETRIES + 1):
+    attempt = 0
+    while True:
         try:
             return _crawl_once(warehouse, settings, source, host, stop_event, warc_suffix)
         except Exception as exc:
             if attempt == IO_RETRIES or not is_io_failure(exc):
                 raise
+        attempt += 1
         time.sleep(IO_RETRY_DELAY)
-    raise AssertionError("unreachable")
 
 
 def _crawl_once(

@@ -15,6 +15,7 @@ Steps (each a plain function, wrapped as a Prefect task by the flow `dedup`):
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 
@@ -59,10 +60,11 @@ def sign(
     now = utc_now()
     signed = 0
     ranking: dict[str, tuple] = {}  # doc_id -> (content_hash, quality_score, fetched_at)
-    with DedupIndex(wh, params_key(cfg)) as stored:
-        if signed_on is not None:
+    with contextlib.ExitStack() as stack:
+        if signed_on is not None:  # the driver reads no texts: no catalog connection
             computed = signatures_on_task_runner(wh, the_plan.to_sign, cfg.batch_size, params, ranking, signed_on)
         else:
+            stored = stack.enter_context(DedupIndex(wh, params_key(cfg)))
             texts = ranked_texts(stored.texts(the_plan.to_sign, cfg.batch_size), ranking)
             computed = signatures_on_pool(texts, params, cfg.workers, total=len(the_plan.to_sign))
         with wh.writer("dedup_signatures", run_id) as sig_out, wh.writer("dedup_bands", run_id) as band_out:
