@@ -2,8 +2,9 @@
 parts: on Dask workers in groups of documents, or in one part on the default runner.
 
 On Dask the driver selects references only (the selection's columns without the bodies) and
-hands each task a group of them with the human Q/A pairs of those documents. The worker reads the
-bodies from the warehouse itself (`with_bodies`), loads the tokenizer and the eval-set n-gram
+hands each task a group of them, with the place of each one's row in the `documents` files
+(`with_places`) and the human Q/A pairs of those documents. The worker reads the bodies from
+those rows itself (`with_bodies`), loads the tokenizer and the eval-set n-gram
 index once and keeps them for its later tasks, builds the group's rows and writes them as a part
 (warehouse.training_parts) on the warehouse's filesystem. What comes back is counts and the
 part's path: neither the documents nor the examples pass through the driver. Examples are built
@@ -30,7 +31,7 @@ from corpusforge.processing.training_decontamination import NgramIndex
 from corpusforge.processing.training_splits import assign_splits
 from corpusforge.schemas.config import TrainingExport
 from corpusforge.warehouse import Warehouse
-from corpusforge.warehouse.selection import with_bodies
+from corpusforge.warehouse.selection import with_bodies, with_places
 from corpusforge.warehouse.training_parts import write_part
 
 # Documents per task: enough to spread a task's overhead (a Dask task, a catalog
@@ -138,6 +139,7 @@ def build_parts_on_dask(
     if progress is not None:
         progress.update(label, total=refs.num_rows)
     size = task_size(refs.num_rows)
+    refs = with_places(wh, refs)  # the workers read each body from its row, not through the catalog
     # Each group becomes dicts only as its task is submitted (a window of them at a time).
     groups = (refs.slice(start, size).to_pylist() for start in range(0, refs.num_rows, size))
 

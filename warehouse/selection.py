@@ -21,10 +21,13 @@ the gate does not name them. Without a gate, `kept` decides (`not_kept`).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Literal, TypedDict, Unpack
 
 import pyarrow as pa
+
+from corpusforge.warehouse.document_places import PlaceChanged, locate_versions, read_at
 
 Target = Literal["training", "rag"]
 
@@ -314,36 +317,43 @@ def human_qa_pairs(wh) -> pa.Table:
 
 
 class SelectionChanged(RuntimeError):
-    """A selected document's version is gone from `documents` (a clean ran meanwhile)."""
+    """A selected document's row is gone from the `documents` files (a compaction ran meanwhile)."""
+
+
+# Where a selected version's row is (warehouse/document_places.py): set by `with_places` in the
+# driver, read by `with_bodies` on a worker, not part of the rows an export builds from.
+PLACE_COLUMNS = ("body_file", "body_row")
+
+
+def with_places(wh, refs: pa.Table) -> pa.Table:
+    """The selected rows `refs` (REFERENCE_COLUMNS) with the place of their version's row in the
+    `documents` files (PLACE_COLUMNS), in the given order: what `with_bodies` reads."""
+    files, located = locate_versions(wh, refs.select(["doc_id", "content_hash"]))
+    spots_found = zip(located["file"].to_pylist(), located["row"].to_pylist(), strict=True)
+    place = dict(zip(located["doc_id"].to_pylist(), spots_found, strict=True))
+    missing = [d for d in refs["doc_id"].to_pylist() if d not in place]
+    if missing:
+        raise SelectionChanged(f"{len(missing)} selected documents are gone from the documents files: run it again")
+    spots = [place[d] for d in refs["doc_id"].to_pylist()]
+    refs = refs.append_column("body_file", pa.array([files[f] for f, _ in spots], pa.string()))
+    return refs.append_column("body_row", pa.array([r for _, r in spots], pa.int64()))
 
 
 def with_bodies(wh, refs: list[dict]) -> list[dict]:
-    """The selected rows `refs` (REFERENCE_COLUMNS) with their text and markdown read from
-    `documents`, in the given order: the same rows the full selection gives."""
-    keys = pa.table(
-        {
-            "doc_id": [r["doc_id"] for r in refs],
-            "content_hash": [r["content_hash"] or "" for r in refs],
-            "position": list(range(len(refs))),
-        }
-    )
-    cols = ", ".join(f'd."{c}"' for c in BODY_COLUMNS)
-    con = wh.connect(read_only=True)
-    try:
-        con.register("_selected_refs", keys)
-        result = con.sql(
-            f"""
-            select k.position, {cols} from documents d
-            join _selected_refs k on k.doc_id = d.doc_id and k.content_hash = coalesce(d.content_hash, '')
-            order by k.position
-            """
-        )
-        fetch = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
-        bodies = fetch().to_pylist()
-    finally:
-        con.close()
-    if len(bodies) != len(refs):
-        raise SelectionChanged(
-            f"{len(refs) - len(bodies)} selected documents changed while the export ran: run it again"
-        )
-    return [{**ref, **{c: body[c] for c in BODY_COLUMNS}} for ref, body in zip(refs, bodies, strict=True)]
+    """The selected rows `refs` (REFERENCE_COLUMNS and PLACE_COLUMNS, from `with_places`) with
+    their text and markdown read from their places, in the given order: the same rows the full
+    selection gives. Only the row groups that hold them are read."""
+    by_place = sorted(range(len(refs)), key=lambda i: (refs[i]["body_file"], refs[i]["body_row"]))
+    bodies: dict[int, dict] = {}
+    for file, group in itertools.groupby(by_place, key=lambda i: refs[i]["body_file"]):
+        picked = list(group)
+        rows, doc_ids = tuple(refs[i]["body_row"] for i in picked), tuple(refs[i]["doc_id"] for i in picked)
+        try:
+            table = read_at(wh, file, rows, doc_ids, BODY_COLUMNS)
+        except PlaceChanged as err:
+            raise SelectionChanged(f"{err} since the export selected its documents: run it again") from None
+        bodies.update(zip(picked, table.to_pylist(), strict=True))
+    return [
+        {**{k: v for k, v in ref.items() if k not in PLACE_COLUMNS}, **{c: bodies[i].get(c) for c in BODY_COLUMNS}}
+        for i, ref in enumerate(refs)
+    ]

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from corpusforge.schemas.training import export_schema
@@ -66,8 +67,15 @@ class Parts:
         self._tmp = tempfile.TemporaryDirectory(prefix="corpusforge-parts-")
         self.con = duckdb.connect(config={"memory_limit": SORT_MEMORY, "temp_directory": self._tmp.name})
         schema = part_schema(fmt)
-        source = ds.dataset(paths, schema=schema, format="parquet", filesystem=fs) if paths else schema.empty_table()
-        self.con.register("parts", source)
+        if paths and isinstance(fs, pafs.LocalFileSystem):
+            # DuckDB's own reader where it can reach the files: through an Arrow dataset the driver
+            # grew with the number of parts (71 parts, 16,000 rows: 442 MiB while writing the
+            # shards, against 370 MiB for 18 parts; DuckDB's reader: 358 and 340 MiB).
+            self.con.read_parquet(paths).create_view("parts")
+        elif paths:  # object storage (DuckDB has no S3 reader here): an Arrow dataset over its filesystem
+            self.con.register("parts", ds.dataset(paths, schema=schema, format="parquet", filesystem=fs))
+        else:
+            self.con.register("parts", schema.empty_table())
         part_bytes = sum(info.size or 0 for info in fs.get_file_info(paths))
         self.ranges = id_ranges(math.ceil(part_bytes / PART_BYTES_PER_RANGE))
 

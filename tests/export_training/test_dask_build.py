@@ -1,7 +1,7 @@
 """The training export on the Dask task runner (a LocalCluster of worker processes): the workers
 read the bodies, tokenise and decontaminate, and the dataset equals the default runner's, byte
 for byte (the same version, which hashes every row). A worker whose inputs differ from the
-driver's, and a selection that changed under the export, fail with a one-line reason."""
+driver's, and a selected row that vanished under the export, fail with a one-line reason."""
 
 from __future__ import annotations
 
@@ -62,18 +62,29 @@ def test_a_worker_with_other_eval_files_fails_with_one_line(tmp_path):
         dask_training._worker_eval_index(export.model_dump_json(), planned)
 
 
-def test_a_document_changed_since_the_selection_is_an_error_not_a_silent_gap(corpus):
+def test_workers_read_the_selected_versions_from_their_rows_and_a_vanished_row_is_an_error(corpus):
     from corpusforge.warehouse.selection import (
         REFERENCE_COLUMNS,
         SelectionChanged,
         select_export_documents,
         with_bodies,
+        with_places,
     )
 
+    corpus.write("documents", [doc_row(d, corpus.texts[d] + " Revised.", minutes=3) for d in ("d20", "d21")])
     wh = Warehouse(corpus.wh.root)
-    refs = select_export_documents(wh, "training", REFERENCE_COLUMNS).to_pylist()
+    selected = select_export_documents(wh, "training", REFERENCE_COLUMNS)
+    refs = with_places(wh, selected).to_pylist()
     full = select_export_documents(wh, "training").to_pylist()
+    assert len({r["body_file"] for r in refs}) == 2  # the revised versions are in the second file
     assert [dict(sorted(r.items())) for r in with_bodies(wh, refs)] == [dict(sorted(r.items())) for r in full]
+    # A clean after the selection: the export builds the versions it selected, as the default
+    # runner does (it reads the bodies with the selection).
     corpus.write("documents", [doc_row("d12", "A new version of d12.", minutes=9)])
-    with pytest.raises(SelectionChanged, match="1 selected documents changed while the export ran"):
+    assert [dict(sorted(r.items())) for r in with_bodies(wh, refs)] == [dict(sorted(r.items())) for r in full]
+    # Rows that are gone (their file removed, as a compaction would) are an error, not a silent gap.
+    wh.fs.delete_file(next(r for r in refs if r["doc_id"] == "d20")["body_file"])
+    with pytest.raises(SelectionChanged, match="is gone since the export selected its documents: run it again"):
         with_bodies(wh, refs)
+    with pytest.raises(SelectionChanged, match="^2 selected documents are gone from the documents files"):
+        with_places(wh, selected)
