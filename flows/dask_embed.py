@@ -1,12 +1,12 @@
 """The RAG export's chunking and embedding on Dask workers.
 
 The driver hands out references only: groups of document versions (doc_id, content hash, title)
-that have no chunk state yet. Each task runs on a worker, which loads the embedding model once
-and keeps it for every later task (`load_embedder` caches it per process, on the worker's own
-device: CUDA when that worker has a GPU), reads its documents from the warehouse, chunks and
-embeds them, and writes its own `chunks` and `embeddings` files (warehouse/rag_chunks.py). What
-comes back is counts and the worker's address: no chunk, vector or page body passes through the
-driver or the scheduler.
+that have no chunk state yet, each with the place of its row in the `documents` files. Each task
+runs on a worker, which loads the embedding model once and keeps it for every later task
+(`load_embedder` caches it per process, on the worker's own device: CUDA when that worker has a
+GPU), reads its documents from their rows in the warehouse, chunks and embeds them, and writes
+its own `chunks` and `embeddings` files (warehouse/rag_chunks.py). What comes back is counts and
+the worker's address: no chunk, vector or page body passes through the driver or the scheduler.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from corpusforge.processing.embedding import ModelFacts, load_embedder
 from corpusforge.schemas.config import RagExport
 from corpusforge.warehouse import Warehouse, utc_now
 from corpusforge.warehouse import rag_chunks as chunks_store
-from corpusforge.warehouse.rag_chunks import EmbedCounts, Version
+from corpusforge.warehouse.rag_chunks import EmbedCounts, Placed
 
 # Documents per task: enough to spread a task's overhead (a Dask task, a catalog
 # connection, a cache lookup), few enough that a small corpus still spreads over the workers.
@@ -38,12 +38,12 @@ def model_facts_on_worker(cfg: RagExport) -> ModelFacts:
 
 
 def embed_on_worker(
-    warehouse: str, cfg: RagExport, config: ChunkerConfig, versions: list[Version], run_id: str
+    warehouse: str, cfg: RagExport, config: ChunkerConfig, placed: list[Placed], run_id: str
 ) -> tuple[EmbedCounts, str, str]:
     """Chunk and embed these document versions on this worker; (counts, worker address, device)."""
     wh = Warehouse(warehouse)
     embedder = load_embedder(cfg.model, cfg.device)  # loaded on this worker's first task, then kept
-    docs = chunks_store.read_documents(wh, versions)
+    docs = chunks_store.read_documents(wh, placed)
     batches = batched(docs, chunks_store.DOCS_PER_BATCH)
     counts = chunks_store.embed_documents(wh, embedder, config, batches, run_id, cfg.batch_size, utc_now)
     return counts, dask_worker_address(), embedder.device
@@ -62,13 +62,14 @@ def chunk_and_embed_on_dask(
     facts = submit_to_dask("export-rag-model", model_facts_on_worker, cfg, retries=1).result()
     config = chunker_config(cfg, facts)
     versions = chunks_store.pending_versions(wh, selected, config.config_hash, facts.model_id)
+    placed = chunks_store.place_versions(wh, versions)  # each worker reads its rows, not the catalog
     label = f"embedding documents ({cfg.name})"
     if progress is not None:
         progress.update(label, total=len(versions))
     counts, workers = EmbedCounts(), {}
-    groups = batched(versions, task_size(len(versions)))
+    groups = batched(placed, task_size(len(placed)))
 
-    def submit(group: list[Version]):
+    def submit(group: list[Placed]):
         return submit_to_dask("export-rag-embed", embed_on_worker, wh.root_url, cfg, config, group, run_id)
 
     for group_counts, worker, device in submit_bounded(submit, groups):

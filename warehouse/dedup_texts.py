@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from corpusforge.warehouse.document_places import PlaceChanged, locate_versions, read_at
+from corpusforge.warehouse.document_places import PlaceChanged, locate_versions, read_places
 
 
 class TextsChanged(RuntimeError):
@@ -54,11 +54,8 @@ def text_batches(files: list[str], located: pa.Table, size: int) -> Iterator[Tex
 
 def read_texts(wh, refs: TextRefs) -> list[str]:
     """The texts of a batch, in its documents' order (TextsChanged when a row holds another document)."""
-    texts: list[str] = []
-    for file, rows, doc_ids in refs.parts:
-        try:
-            table = read_at(wh, file, rows, doc_ids, ("text",))
-        except PlaceChanged as err:
-            raise TextsChanged(f"{err} since dedup planned: run it again") from None
-        texts += [t or "" for t in table["text"].to_pylist()]
-    return texts
+    places = [(file, row, doc) for file, rows, docs in refs.parts for row, doc in zip(rows, docs, strict=True)]
+    try:
+        return [r["text"] or "" for r in read_places(wh, places, ("text",))]
+    except PlaceChanged as err:
+        raise TextsChanged(f"{err} since dedup planned: run it again") from None

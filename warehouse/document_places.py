@@ -6,10 +6,12 @@ corpus per task, so the work grows with the square of the corpus. Dedup signing 
 of the default runner at 5,000 pages, 0.66x at 20,000), and so did the training export's build
 (each 256-document task computed the `documents` view, bodies included, over every file).
 Instead the driver reads the small columns of each file once (`locate_versions`) and hands out
-places (file, row); a worker reads the row groups that hold its rows (`read_at`) and nothing else.
+places (file, row); a worker reads the row groups that hold its rows (`read_places`) and nothing else.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import duckdb
 import numpy as np
@@ -62,12 +64,21 @@ def locate_versions(
     return files, located
 
 
-def read_at(wh, file: str, rows: tuple[int, ...], doc_ids: tuple[str, ...], columns: tuple[str, ...]) -> pa.Table:
-    """`columns` of rows `rows` (ascending) of a documents file, which must hold `doc_ids`."""
-    try:
-        table = read_rows(wh.fs, file, rows, ("doc_id", *columns))
-    except FileNotFoundError:
-        raise PlaceChanged(f"{file} is gone") from None
-    if table["doc_id"].to_pylist() != list(doc_ids):
-        raise PlaceChanged(f"the documents in {file} changed")
-    return table
+def read_places(wh, places: list[tuple[str, int, str]], columns: tuple[str, ...]) -> list[dict]:
+    """`columns` of the rows at `places` ((file, row, doc_id) each, in any order), as one dict
+    per place in the given order (a column a file lacks is None). Each file is read once, only
+    in the row groups that hold its rows; PlaceChanged when a file is gone or a row holds
+    another document."""
+    wanted = tuple(c for c in columns if c != "doc_id")
+    by_place = sorted(range(len(places)), key=lambda i: places[i][:2])
+    found: dict[int, dict] = {}
+    for file, group in itertools.groupby(by_place, key=lambda i: places[i][0]):
+        picked = list(group)
+        try:
+            table = read_rows(wh.fs, file, [places[i][1] for i in picked], ("doc_id", *wanted))
+        except FileNotFoundError:
+            raise PlaceChanged(f"{file} is gone") from None
+        if table["doc_id"].to_pylist() != [places[i][2] for i in picked]:
+            raise PlaceChanged(f"the documents in {file} changed")
+        found.update(zip(picked, table.to_pylist(), strict=True))
+    return [{c: found[i].get(c) for c in columns} for i in range(len(places))]

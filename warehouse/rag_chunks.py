@@ -7,8 +7,9 @@
 `embed_documents` is the loop: batches of documents in, chunk rows and vectors out to the two
 tables (vectors first, so a chunk row never points at a vector that was not written). The flow
 runs it once over every pending document, or, on Dask, each worker runs it over the documents of
-its task, which it reads itself (`read_documents`) from the references the driver hands out
-(`pending_versions`), and writes its own files: the driver never holds a chunk or a vector.
+its task, which it reads itself (`read_documents`, from their rows) from the references the
+driver hands out (`pending_versions`, placed by `place_versions`), and writes its own files: the
+driver never holds a chunk or a vector.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from corpusforge.schemas import conform, schema_of
+from corpusforge.warehouse.document_places import PlaceChanged, locate_versions, read_places
 
 DOCS_PER_BATCH = 200  # documents chunked together: bounds memory, and one cache lookup each
 STATE_COLUMNS = [c for c in schema_of("chunks").names if c != "embedding"]
@@ -133,33 +135,27 @@ def pending_documents(selected: pa.Table, done: set[Version], size: int = DOCS_P
         yield batch
 
 
-def read_documents(wh, versions: list[Version]) -> list[dict]:
-    """The current `documents` rows of these versions (what a worker chunks), in the given order;
-    a version that is no longer current is left out."""
-    refs = pa.table(
-        {
-            "doc_id": [v[0] for v in versions],
-            "content_hash": [v[1] for v in versions],
-            "title": [v[2] for v in versions],
-            "position": list(range(len(versions))),
-        }
-    )
-    cols = ", ".join(f'd."{c}"' for c in DOCUMENT_COLUMNS)
-    con = wh.connect()
-    try:
-        con.register("_rag_refs", refs)
-        result = con.sql(
-            f"""
-            select {cols} from documents d
-            join _rag_refs r on r.doc_id = d.doc_id and r.content_hash = coalesce(d.content_hash, '')
-                and r.title = coalesce(d.title, '')
-            order by r.position
-            """
-        )
-        fetch = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
-        return fetch().to_pylist()
-    finally:
-        con.close()
+# A pending version and the place of its row in the documents files: (version, file, row).
+Placed = tuple[Version, str, int]
+
+
+def place_versions(wh, versions: list[Version]) -> list[Placed]:
+    """The versions with the place of their row in the `documents` files, in the given order:
+    references a worker reads its documents from (`read_documents`), row by row."""
+    wanted = pa.table({"doc_id": [v[0] for v in versions], "content_hash": [v[1] for v in versions]})
+    files, located = locate_versions(wh, wanted)
+    spots = zip(located["file"].to_pylist(), located["row"].to_pylist(), strict=True)
+    place = dict(zip(located["doc_id"].to_pylist(), spots, strict=True))
+    gone = sum(v[0] not in place for v in versions)
+    if gone:
+        raise PlaceChanged(f"{gone} selected documents are gone from the documents files: run the export again")
+    return [(v, files[place[v[0]][0]], place[v[0]][1]) for v in versions]
+
+
+def read_documents(wh, placed: list[Placed]) -> list[dict]:
+    """The `documents` rows of these versions (what a worker chunks), read from their places, in
+    the given order: the rows the driver's selection held."""
+    return read_places(wh, [(file, row, version[0]) for version, file, row in placed], DOCUMENT_COLUMNS)
 
 
 # ---- the loop -------------------------------------------------------------------------------

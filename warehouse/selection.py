@@ -21,13 +21,12 @@ the gate does not name them. Without a gate, `kept` decides (`not_kept`).
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Literal, TypedDict, Unpack
 
 import pyarrow as pa
 
-from corpusforge.warehouse.document_places import PlaceChanged, locate_versions, read_at
+from corpusforge.warehouse.document_places import PlaceChanged, locate_versions, read_places
 
 Target = Literal["training", "rag"]
 
@@ -341,19 +340,12 @@ def with_places(wh, refs: pa.Table) -> pa.Table:
 
 def with_bodies(wh, refs: list[dict]) -> list[dict]:
     """The selected rows `refs` (REFERENCE_COLUMNS and PLACE_COLUMNS, from `with_places`) with
-    their text and markdown read from their places, in the given order: the same rows the full
-    selection gives. Only the row groups that hold them are read."""
-    by_place = sorted(range(len(refs)), key=lambda i: (refs[i]["body_file"], refs[i]["body_row"]))
-    bodies: dict[int, dict] = {}
-    for file, group in itertools.groupby(by_place, key=lambda i: refs[i]["body_file"]):
-        picked = list(group)
-        rows, doc_ids = tuple(refs[i]["body_row"] for i in picked), tuple(refs[i]["doc_id"] for i in picked)
-        try:
-            table = read_at(wh, file, rows, doc_ids, BODY_COLUMNS)
-        except PlaceChanged as err:
-            raise SelectionChanged(f"{err} since the export selected its documents: run it again") from None
-        bodies.update(zip(picked, table.to_pylist(), strict=True))
-    return [
-        {**{k: v for k, v in ref.items() if k not in PLACE_COLUMNS}, **{c: bodies[i].get(c) for c in BODY_COLUMNS}}
-        for i, ref in enumerate(refs)
-    ]
+    their text and markdown read from their rows, in the given order: the same rows the full
+    selection gives."""
+    places = [(r["body_file"], r["body_row"], r["doc_id"]) for r in refs]
+    try:
+        bodies = read_places(wh, places, BODY_COLUMNS)
+    except PlaceChanged as err:
+        raise SelectionChanged(f"{err} since the export selected its documents: run it again") from None
+    unplaced = ({k: v for k, v in ref.items() if k not in PLACE_COLUMNS} for ref in refs)
+    return [{**ref, **body} for ref, body in zip(unplaced, bodies, strict=True)]
