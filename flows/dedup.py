@@ -15,7 +15,6 @@ Steps (each a plain function, wrapped as a Prefect task by the flow `dedup`):
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import Counter
 
@@ -46,6 +45,7 @@ PROGRESS_LABEL = "signing documents"
 def sign(
     wh: Warehouse,
     cfg: DedupSettings,
+    stored: DedupIndex,
     the_plan: DedupPlan,
     run_id: str,
     progress: Progress | None = None,
@@ -60,26 +60,25 @@ def sign(
     now = utc_now()
     signed = 0
     ranking: dict[str, tuple] = {}  # doc_id -> (content_hash, quality_score, fetched_at)
-    with contextlib.ExitStack() as stack:
-        if signed_on is not None:  # the driver reads no texts: no catalog connection
-            computed = signatures_on_task_runner(wh, the_plan.to_sign, cfg.batch_size, params, ranking, signed_on)
-        else:
-            stored = stack.enter_context(DedupIndex(wh, params_key(cfg)))
-            texts = ranked_texts(stored.texts(the_plan.to_sign, cfg.batch_size), ranking)
-            computed = signatures_on_pool(texts, params, cfg.workers, total=len(the_plan.to_sign))
-        with wh.writer("dedup_signatures", run_id) as sig_out, wh.writer("dedup_bands", run_id) as band_out:
-            for batch in computed:
-                sig_out.write(signature_table(batch, ranking, params.key, run_id, now))
-                band_out.write(band_rows(batch.doc_ids, batch.exact, batch.bands, run_id))
-                signed += len(batch.doc_ids)
-                if progress is not None:
-                    progress.update(PROGRESS_LABEL, advance=len(batch.doc_ids))
-            if the_plan.to_unindex:
-                sig_out.write(unindex_rows(the_plan.to_unindex, params.key, run_id, now))
+    if signed_on is not None:  # the driver reads no texts
+        computed = signatures_on_task_runner(wh, the_plan.to_sign, cfg.batch_size, params, ranking, signed_on)
+    else:
+        texts = ranked_texts(stored.texts(the_plan.to_sign, cfg.batch_size), ranking)
+        computed = signatures_on_pool(texts, params, cfg.workers, total=len(the_plan.to_sign))
+    with wh.writer("dedup_signatures", run_id) as sig_out, wh.writer("dedup_bands", run_id) as band_out:
+        for batch in computed:
+            sig_out.write(signature_table(batch, ranking, params.key, run_id, now))
+            band_out.write(band_rows(batch.doc_ids, batch.exact, batch.bands, run_id))
+            signed += len(batch.doc_ids)
+            if progress is not None:
+                progress.update(PROGRESS_LABEL, advance=len(batch.doc_ids))
+        if the_plan.to_unindex:
+            sig_out.write(unindex_rows(the_plan.to_unindex, params.key, run_id, now))
+    stored.signed(run_id)
     return signed
 
 
-def cluster(wh: Warehouse, cfg: DedupSettings, the_plan: DedupPlan, run_id: str) -> dict[str, int]:
+def cluster(stored: DedupIndex, wh: Warehouse, cfg: DedupSettings, the_plan: DedupPlan, run_id: str) -> dict[str, int]:
     """Recompute the clusters of the affected documents and write the changed rows.
 
     Rows are written for documents whose assignment changed and for every document signed since
@@ -89,13 +88,12 @@ def cluster(wh: Warehouse, cfg: DedupSettings, the_plan: DedupPlan, run_id: str)
     latest: dict[str, dict] = {}
     stale = sorted(set(the_plan.stale) | {doc_id for doc_id, _ in the_plan.to_sign})
     gone = the_plan.gone
-    with DedupIndex(wh, params_key(cfg)) as stored:
-        if stale or gone:
-            start, everything = stored.start_groups(stale, [g["doc_id"] for g in gone])
-            groups, edges = stored.near_closure(start, cfg.threshold, cfg.verify, everything)
-            members = [Member(**r) for r in stored.members(groups)]
-            rows = cluster_assignments(members, edges)
-            latest = stored.latest_rows([r["doc_id"] for r in rows])
+    if stale or gone:
+        start, everything = stored.start_groups(stale, [g["doc_id"] for g in gone])
+        groups, edges = stored.near_closure(start, cfg.threshold, cfg.verify, everything)
+        members = [Member(**r) for r in stored.members(groups)]
+        rows = cluster_assignments(members, edges)
+        latest = stored.latest_rows([r["doc_id"] for r in rows])
     redo = set(stale)
     changed = [r for r in rows if r["doc_id"] in redo or assignment_changed(r, latest.get(r["doc_id"]))]
     removed = [removed_row(g["doc_id"], g) for g in gone]
@@ -130,14 +128,18 @@ def preload_signing_libraries() -> None:
 
 # The plan can hold the whole document list (a first run): hashing it for Prefect's cache would
 # cost more than the step itself, and a rerun must re-plan anyway.
+# The steps share the flow's DedupIndex (one connection, the current index read once); each task
+# runs in the flow's own process and thread (called, not submitted).
 @task(name="dedup-plan", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def plan_task(warehouse: str, cfg: DedupSettings) -> DedupPlan:
-    return plan(Warehouse(warehouse), cfg)
+def plan_task(stored: DedupIndex) -> DedupPlan:
+    return plan(stored)
 
 
 @task(name="dedup-sign", cache_policy=NO_CACHE)
-def sign_task(warehouse: str, cfg: DedupSettings, the_plan: DedupPlan, run_id: str, progress: Progress | None) -> int:
-    return sign(Warehouse(warehouse), cfg, the_plan, run_id, progress)
+def sign_task(
+    wh: Warehouse, cfg: DedupSettings, stored: DedupIndex, the_plan: DedupPlan, run_id: str, progress: Progress | None
+) -> int:
+    return sign(wh, cfg, stored, the_plan, run_id, progress)
 
 
 def _rank(ranking: dict[str, tuple], cols: dict) -> None:
@@ -189,8 +191,8 @@ def signatures_on_task_runner(
 
 
 @task(name="dedup-cluster", cache_policy=NO_CACHE)
-def cluster_task(warehouse: str, cfg: DedupSettings, the_plan: DedupPlan, run_id: str) -> dict[str, int]:
-    return cluster(Warehouse(warehouse), cfg, the_plan, run_id)
+def cluster_task(stored: DedupIndex, wh: Warehouse, cfg: DedupSettings, the_plan: DedupPlan, run_id: str) -> dict:
+    return cluster(stored, wh, cfg, the_plan, run_id)
 
 
 @flow(name="dedup")
@@ -204,16 +206,16 @@ def dedup(settings: Settings, progress: Progress | None = None) -> StageSummary:
         if not on_dask_task_runner():  # there the workers sign
             threading.Thread(target=preload_signing_libraries, name="dedup-preload", daemon=True).start()
         wh.init()
-        with wh.locks(WRITTEN_TABLES, run_id):
-            the_plan = plan_task(settings.warehouse, cfg)
+        with wh.locks(WRITTEN_TABLES, run_id), DedupIndex(wh, params_key(cfg)) as stored:
+            the_plan = plan_task(stored)
             if progress is not None:
                 progress.update(PROGRESS_LABEL, total=len(the_plan.to_sign))
             if on_dask_task_runner():
                 signed_on: Counter = Counter()
-                signed = sign(wh, cfg, the_plan, run_id, progress, signed_on=signed_on)
+                signed = sign(wh, cfg, stored, the_plan, run_id, progress, signed_on=signed_on)
                 summary.details.append({"signed_on": dict(signed_on)})
             else:
-                signed = sign_task(settings.warehouse, cfg, the_plan, run_id, progress)
-            counts = cluster_task(settings.warehouse, cfg, the_plan, run_id)
-        fill_summary(wh, cfg, summary, the_plan, signed, counts)
+                signed = sign_task(wh, cfg, stored, the_plan, run_id, progress)
+            counts = cluster_task(stored, wh, cfg, the_plan, run_id)
+            fill_summary(stored, wh, summary, the_plan, signed, counts)
     return summary

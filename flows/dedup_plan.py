@@ -46,9 +46,8 @@ class DedupPlan:
         return bool(self.to_sign or self.to_unindex or self.stale or self.gone)
 
 
-def plan(wh: Warehouse, cfg: DedupSettings) -> DedupPlan:
-    with DedupIndex(wh, params_key(cfg)) as stored:
-        return DedupPlan(*stored.plan())
+def plan(stored: DedupIndex) -> DedupPlan:
+    return DedupPlan(*stored.plan())
 
 
 def cluster_counts(affected: int = 0, verified: int = 0, written: int = 0, left: int = 0) -> dict[str, int]:
@@ -61,9 +60,8 @@ def cluster_counts(affected: int = 0, verified: int = 0, written: int = 0, left:
     }
 
 
-def fill_summary(wh: Warehouse, cfg: DedupSettings, summary: StageSummary, the_plan: DedupPlan, signed, counts) -> None:
-    with DedupIndex(wh, params_key(cfg)) as stored:
-        totals, largest = stored.cluster_totals(), stored.largest_clusters()
+def fill_summary(stored: DedupIndex, wh: Warehouse, summary: StageSummary, the_plan: DedupPlan, signed, counts) -> None:
+    totals, largest = stored.cluster_totals(), stored.largest_clusters()
     summary.counts.update(
         {
             "documents in": the_plan.kept,
@@ -93,10 +91,11 @@ def idle_dedup_summary(settings: Settings) -> StageSummary | None:
         wh = Warehouse(settings.warehouse)
         if not ready(wh, WRITTEN_TABLES):
             return None
-        the_plan = plan(wh, settings.dedup)
-        if the_plan.has_work:
-            return None
-        fill_summary(wh, settings.dedup, summary, the_plan, 0, cluster_counts())
+        with DedupIndex(wh, params_key(settings.dedup)) as stored:
+            the_plan = plan(stored)
+            if the_plan.has_work:
+                return None
+            fill_summary(stored, wh, summary, the_plan, 0, cluster_counts())
     return summary
 
 

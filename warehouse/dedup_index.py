@@ -3,7 +3,9 @@
 All grouping of band hashes happens in DuckDB over the Parquet files, so candidate generation
 works out of core; Python only sees the candidate pairs and the documents they touch.
 `DedupIndex` is what the stage uses: it owns one DuckDB connection over the catalog and answers
-in Python records; the module-level functions are its SQL, each on an open connection.
+in Python records; the module-level functions are its SQL, each on an open connection. One
+`DedupIndex` serves a whole run (plan, signing, clustering, summary): the current index is read
+once, and the run's own signatures are added to it (`signed`) rather than read again.
 `DedupIndex.near_closure` is the loop between the index and the pure verification step: it
 grows the set of exact groups to recluster along verified pairs until no new group is reached.
 The rows the stage writes to `dedup_signatures` / `dedup_bands` are shaped in `dedup_rows`.
@@ -55,6 +57,20 @@ def load_current_index(con: duckdb.DuckDBPyConnection) -> None:
         "select doc_id, run_id, exact_hash, content_hash, quality_score, fetched_at, params, created_at, removed "
         "from dedup_signatures"
     )
+
+
+def refresh_current_index(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """After run `run_id` wrote its signature rows: they replace those documents' rows in
+    `_dedup_latest` (written last, they are the latest), without reading the index again."""
+    con.execute(
+        "create or replace temp table _dedup_run as "
+        "select doc_id, run_id, exact_hash, content_hash, quality_score, fetched_at, params, created_at, removed "
+        "from dedup_signatures_history where run_id = $run_id",
+        {"run_id": run_id},
+    )
+    con.execute("delete from _dedup_latest where doc_id in (select doc_id from _dedup_run)")
+    con.execute("insert into _dedup_latest select * from _dedup_run")
+    con.execute("drop table _dedup_run")
 
 
 def load_kept_documents(con: duckdb.DuckDBPyConnection) -> None:
@@ -322,6 +338,11 @@ class DedupIndex:
 
     def __exit__(self, *exc) -> None:
         self._con.close()
+
+    def signed(self, run_id: str) -> None:
+        """Run `run_id` wrote signatures: the loaded index takes them in (see `refresh_current_index`)."""
+        if self._loaded:
+            refresh_current_index(self._con, run_id)
 
     def plan(self) -> tuple[int, list[tuple[str, str]], list[dict], list[str], list[dict]]:
         """(kept documents, to sign as (doc_id, content_hash), to take out of the index, stale,
