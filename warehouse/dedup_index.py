@@ -13,14 +13,13 @@ The rows the stage writes to `dedup_signatures` / `dedup_bands` are shaped in `d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import duckdb
 import numpy as np
 import pyarrow as pa
 
 from corpusforge.processing.dedup import BandIndex, verified_pairs
 from corpusforge.warehouse.catalog import register_view
+from corpusforge.warehouse.dedup_texts import iter_texts
 
 # Latest clusters row per document, including removed rows and rows of tombstoned documents
 # (the plain `clusters` view hides those; dedup must see them to know what to take out).
@@ -272,25 +271,6 @@ def latest_cluster_rows(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> d
     finally:
         con.unregister("_dedup_docs")
     return {r["doc_id"]: r for r in rows.to_pylist()}
-
-
-def iter_texts(con: duckdb.DuckDBPyConnection, wanted: pa.Table, batch_rows: int = 1000) -> Iterator[pa.RecordBatch]:
-    """The planned version (doc_id and content_hash in `wanted`) of the given documents: id,
-    content hash, ranking fields and text, streamed in batches so that texts never all sit in
-    memory. Read from the history by (doc_id, content_hash): the `documents` view would be
-    computed for every document to give these few."""
-    con.register("_dedup_wanted", wanted)
-    reader = con.sql(
-        """
-        select h.doc_id, h.content_hash, h.quality_score, h.fetched_at, h.text
-        from documents_history h join _dedup_wanted w on h.doc_id = w.doc_id and h.content_hash = w.content_hash
-        where h.kept
-        qualify row_number() over (partition by h.doc_id order by h.cleaned_at desc) = 1
-        order by h.doc_id
-        """
-    ).to_arrow_reader(batch_rows)
-    yield from reader
-    con.unregister("_dedup_wanted")
 
 
 def largest_clusters(con: duckdb.DuckDBPyConnection, limit: int = 5) -> list[tuple[str, int]]:

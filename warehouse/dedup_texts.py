@@ -1,6 +1,7 @@
-"""Where the documents to sign are, so that a Dask worker reads only their rows
-(warehouse/document_places.py says why): the driver locates the planned versions and cuts
-batches in file order; a worker reads the text column of the row groups that hold its rows.
+"""The texts of the documents to sign. The default runner streams them with one query
+(`iter_texts`). On Dask a worker reads only its batch's rows (warehouse/document_places.py says
+why): the driver locates the planned versions and cuts batches in file order; a worker reads
+the text column of the row groups that hold its rows.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import duckdb
 import pyarrow as pa
 
 from corpusforge.warehouse.document_places import PlaceChanged, locate_versions, read_places
@@ -29,10 +31,29 @@ class TextRefs:
         return [doc_id for _, _, ids in self.parts for doc_id in ids]
 
 
+def iter_texts(con: duckdb.DuckDBPyConnection, wanted: pa.Table, batch_rows: int = 1000) -> Iterator[pa.RecordBatch]:
+    """The planned version (doc_id and content_hash in `wanted`) of the given documents: id,
+    content hash, ranking fields and text, streamed in batches so that texts never all sit in
+    memory. Read from the history by (doc_id, content_hash): the `documents` view would be
+    computed for every document to give these few."""
+    con.register("_dedup_wanted", wanted)
+    reader = con.sql(
+        """
+        select h.doc_id, h.content_hash, h.quality_score, h.fetched_at, h.text
+        from documents_history h join _dedup_wanted w on h.doc_id = w.doc_id and h.content_hash = w.content_hash
+        where h.kept
+        qualify row_number() over (partition by h.doc_id order by h.cleaned_at desc) = 1
+        order by h.doc_id
+        """
+    ).to_arrow_reader(batch_rows)
+    yield from reader
+    con.unregister("_dedup_wanted")
+
+
 def locate_planned(wh, to_sign: list[tuple[str, str]]) -> tuple[list[str], pa.Table]:
     """(files, one row per planned version: file index, row, doc_id, content_hash, quality_score,
     fetched_at), in file order. A version's row is its latest kept row in `documents`, as the
-    default runner's text query (dedup_index.iter_texts) picks it."""
+    default runner's text query (`iter_texts`) picks it."""
     wanted = pa.table(
         {"doc_id": pa.array([d for d, _ in to_sign], pa.string()),
          "content_hash": pa.array([c for _, c in to_sign], pa.string())}
