@@ -104,6 +104,7 @@ def cluster(stored: DedupIndex, wh: Warehouse, cfg: DedupSettings, the_plan: Ded
             r["dedup_run_id"] = run_id
             r["created_at"] = now
         wh.write("clusters", out, run_id)
+        stored.clustered()
     return cluster_counts(len(rows), len(edges), len(out), len(removed))
 
 

@@ -127,6 +127,16 @@ def connect(wh, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     return _in_memory_views(wh, history_from_arrow=True)
 
 
+def see_new_files(wh, con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> None:
+    """Make a connection see the files written to `tables` since it was opened. A local
+    catalog's views glob the table folders at each query (nothing to do); on a remote root the
+    connection's `<table>_history` are Arrow datasets of the files listed when it was opened,
+    registered again here (the views over them resolve the name at each query)."""
+    if not wh.is_local:
+        for name in tables:
+            con.register(f"{name}_history", wh.dataset(name))
+
+
 def _in_memory_views(wh, history_from_arrow: bool) -> duckdb.DuckDBPyConnection:
     # Remote roots: register the tables as Arrow datasets (no DuckDB extension needed).
     con = duckdb.connect()

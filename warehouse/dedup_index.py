@@ -303,6 +303,7 @@ class DedupIndex:
 
     def __init__(self, wh, params: str) -> None:
         self.params = params
+        self._wh = wh
         self._con = wh.connect()
         self._loaded = False
 
@@ -321,8 +322,13 @@ class DedupIndex:
 
     def signed(self, run_id: str) -> None:
         """Run `run_id` wrote signatures: the loaded index takes them in (see `refresh_current_index`)."""
+        self._wh.see_new_files(self._con, ("dedup_signatures", "dedup_bands"))
         if self._loaded:
             refresh_current_index(self._con, run_id)
+
+    def clustered(self) -> None:
+        """The run wrote clusters rows: the summary's questions see them."""
+        self._wh.see_new_files(self._con, ("clusters",))
 
     def plan(self) -> tuple[int, list[tuple[str, str]], list[dict], list[str], list[dict]]:
         """(kept documents, to sign as (doc_id, content_hash), to take out of the index, stale,

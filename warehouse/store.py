@@ -285,6 +285,12 @@ class Warehouse:
 
         return connect(self, read_only=read_only)
 
+    def see_new_files(self, con, tables: tuple[str, ...]) -> None:
+        """`con` (from `connect`) sees what was written to `tables` since it was opened."""
+        from corpusforge.warehouse.catalog import see_new_files
+
+        see_new_files(self, con, tables)
+
 
 class TableWriter:
     """Accumulates batches and flushes them as atomically renamed Parquet files."""
