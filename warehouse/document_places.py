@@ -64,6 +64,21 @@ def locate_versions(
     return files, located
 
 
+def place_of_each(wh, versions: pa.Table) -> list[tuple[str, int]]:
+    """(file, row) of each version in `versions` (doc_id, content_hash), in its order: its
+    latest row (`locate_versions`). PlaceChanged names how many are found nowhere."""
+    if versions.num_rows == 0:  # nothing pending: no file to read
+        return []
+    files, located = locate_versions(wh, versions)
+    spots = zip(located["file"].to_pylist(), located["row"].to_pylist(), strict=True)
+    place = dict(zip(located["doc_id"].to_pylist(), spots, strict=True))
+    doc_ids = versions["doc_id"].to_pylist()
+    gone = sum(d not in place for d in doc_ids)
+    if gone:
+        raise PlaceChanged(f"{gone} selected documents are gone from the documents files: run it again")
+    return [(files[place[d][0]], place[d][1]) for d in doc_ids]
+
+
 def read_places(wh, places: list[tuple[str, int, str]], columns: tuple[str, ...]) -> list[dict]:
     """`columns` of the rows at `places` ((file, row, doc_id) each, in any order), as one dict
     per place in the given order (a column a file lacks is None). Each file is read once, only

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from corpusforge.schemas import conform, schema_of
-from corpusforge.warehouse.document_places import PlaceChanged, locate_versions, read_places
+from corpusforge.warehouse.document_places import place_of_each, read_places
 
 DOCS_PER_BATCH = 200  # documents chunked together: bounds memory, and one cache lookup each
 STATE_COLUMNS = [c for c in schema_of("chunks").names if c != "embedding"]
@@ -143,13 +143,7 @@ def place_versions(wh, versions: list[Version]) -> list[Placed]:
     """The versions with the place of their row in the `documents` files, in the given order:
     references a worker reads its documents from (`read_documents`), row by row."""
     wanted = pa.table({"doc_id": [v[0] for v in versions], "content_hash": [v[1] for v in versions]})
-    files, located = locate_versions(wh, wanted)
-    spots = zip(located["file"].to_pylist(), located["row"].to_pylist(), strict=True)
-    place = dict(zip(located["doc_id"].to_pylist(), spots, strict=True))
-    gone = sum(v[0] not in place for v in versions)
-    if gone:
-        raise PlaceChanged(f"{gone} selected documents are gone from the documents files: run the export again")
-    return [(v, files[place[v[0]][0]], place[v[0]][1]) for v in versions]
+    return [(v, file, row) for v, (file, row) in zip(versions, place_of_each(wh, wanted), strict=True)]
 
 
 def read_documents(wh, placed: list[Placed]) -> list[dict]:

@@ -26,7 +26,7 @@ from typing import Literal, TypedDict, Unpack
 
 import pyarrow as pa
 
-from corpusforge.warehouse.document_places import PlaceChanged, locate_versions, read_places
+from corpusforge.warehouse.document_places import PlaceChanged, place_of_each, read_places
 
 Target = Literal["training", "rag"]
 
@@ -327,14 +327,11 @@ PLACE_COLUMNS = ("body_file", "body_row")
 def with_places(wh, refs: pa.Table) -> pa.Table:
     """The selected rows `refs` (REFERENCE_COLUMNS) with the place of their version's row in the
     `documents` files (PLACE_COLUMNS), in the given order: what `with_bodies` reads."""
-    files, located = locate_versions(wh, refs.select(["doc_id", "content_hash"]))
-    spots_found = zip(located["file"].to_pylist(), located["row"].to_pylist(), strict=True)
-    place = dict(zip(located["doc_id"].to_pylist(), spots_found, strict=True))
-    missing = [d for d in refs["doc_id"].to_pylist() if d not in place]
-    if missing:
-        raise SelectionChanged(f"{len(missing)} selected documents are gone from the documents files: run it again")
-    spots = [place[d] for d in refs["doc_id"].to_pylist()]
-    refs = refs.append_column("body_file", pa.array([files[f] for f, _ in spots], pa.string()))
+    try:
+        spots = place_of_each(wh, refs.select(["doc_id", "content_hash"]))
+    except PlaceChanged as err:
+        raise SelectionChanged(str(err)) from None
+    refs = refs.append_column("body_file", pa.array([f for f, _ in spots], pa.string()))
     return refs.append_column("body_row", pa.array([r for _, r in spots], pa.int64()))
 
 
