@@ -2,9 +2,10 @@
 (`dask scheduler` and two `dask worker`s, default settings, one thread each), on the same
 generated sample site, at two corpus sizes.
 
-For each size and runner, each stage runs as the command a user types (`corpusforge -c CONFIG
-crawl`, `clean`, `dedup`, `export training`, `export rag`), in its own process. A sampler reads
-the RSS of every process involved every 0.25 s and keeps each one's peak:
+For each size, the two runners take turns stage by stage (see `run_size`); each stage runs as
+the command a user types (`corpusforge -c CONFIG crawl`, `clean`, `dedup`, `export training`,
+`export rag`), in its own process. A sampler reads the RSS of every process involved every
+0.25 s and keeps each one's peak:
 
 - **driver**: the command's own process (on Dask: what plans, hands out references and merges);
 - **driver's children**: the largest process it started (the default runner's clean pool);
@@ -155,38 +156,40 @@ def run_stage(stage: str, config: Path, cluster: Cluster | None) -> dict:
 
 
 def run_size(pages: int, stages: list[str], workdir: Path) -> dict[str, list[dict]]:
-    """Both runners on one generated site of `pages` pages; their stage results."""
+    """Both runners on one generated site of `pages` pages; their stage results.
+
+    The runners take turns stage by stage (each stage on one runner, then at once on the other,
+    the one going first alternating from stage to stage) rather than one runner's whole pipeline
+    after the other's: this machine's speed drifts by 10-30 % over minutes (it is shared), and
+    measured minutes apart the two runs of a stage compared the drift as much as the runners.
+    The cluster stays up throughout, idle while the default runner works, as a user's would."""
     from corpusforge.connectors.sample_site import SampleServer, generate_site
-    from corpusforge.flows.demo import demo_config
 
     site = workdir / f"site-{pages}"
     generate_site(site, pages=pages, seed=1)
-    results: dict[str, list[dict]] = {}
-    with SampleServer(site) as server:
-        for runner in ("default", "dask"):
-            folder = workdir / f"{runner}-{pages}"
-            folder.mkdir()
-            cfg = demo_config(server.url, pages)
-            cfg.pop("annotate", None)
-            cfg["warehouse"] = str(folder / "data")
-            with Cluster(folder / "cluster") if runner == "dask" else _no_cluster() as cluster:
-                if cluster is not None:
-                    cfg.update(task_runner="dask", dask_address=cluster.address)
-                config = folder / "corpusforge.yaml"
-                config.write_text(yaml.safe_dump(cfg, sort_keys=False))
-                results[runner] = []
-                for stage in stages:
-                    print(f"  {pages} pages, {runner} runner: {stage} ...", flush=True)
-                    results[runner].append(run_stage(stage, config, cluster))
+    results: dict[str, list[dict]] = {"default": [], "dask": []}
+    with SampleServer(site) as server, Cluster(workdir / f"dask-{pages}" / "cluster") as cluster:
+        configs = {runner: _config(workdir / f"{runner}-{pages}", server.url, pages, cluster) for runner in results}
+        for number, stage in enumerate(stages):
+            for runner in ("default", "dask") if number % 2 == 0 else ("dask", "default"):
+                print(f"  {pages} pages, {runner} runner: {stage} ...", flush=True)
+                results[runner].append(run_stage(stage, configs[runner], cluster if runner == "dask" else None))
     return results
 
 
-class _no_cluster:
-    def __enter__(self):
-        return None
+def _config(folder: Path, site_url: str, pages: int, cluster: Cluster) -> Path:
+    """The runner's config file in `folder` (the Dask runner's when the folder is dask-*)."""
+    from corpusforge.flows.demo import demo_config
 
-    def __exit__(self, *exc):
-        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg = demo_config(site_url, pages)
+    cfg.pop("annotate", None)
+    cfg["warehouse"] = str(folder / "data")
+    if folder.name.startswith("dask-"):
+        cfg.update(task_runner="dask", dask_address=cluster.address)
+    config = folder / "corpusforge.yaml"
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return config
 
 
 def print_runners(pages: int, results: dict[str, list[dict]]) -> None:

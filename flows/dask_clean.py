@@ -20,6 +20,7 @@ corrupt a frame.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import select
@@ -33,6 +34,7 @@ from contextlib import contextmanager
 
 from corpusforge.flows.clean_worker import CleanJob, batch_limit, failed_rows, tally
 from corpusforge.flows.runtime import Outcome, dask_worker_address
+from corpusforge.flows.worker_heap import environment_without_tuning
 from corpusforge.warehouse import Warehouse
 from corpusforge.warehouse.clean_state import PageBatch
 
@@ -66,6 +68,7 @@ class CleanChild:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             close_fds=True,
+            env=environment_without_tuning(),  # glibc's adaptive heap, not the nanny's setting
         )
         self.ready = False
 
@@ -167,6 +170,9 @@ def run_child_loop(requests, answers) -> None:
     from corpusforge.processing.language import identify_language
 
     identify_language("warm up the language model")
+    # As the local pool's forkserver does (flows/clean_worker_preload.py): the collector no longer
+    # walks the imported libraries' objects on every full collection while the child cleans.
+    gc.freeze()
     answers.write(_frame(READY))
     answers.flush()
     while True:

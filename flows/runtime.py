@@ -144,11 +144,16 @@ def submit_to_dask(name: str, fn: Callable[..., Any], *args: Any, retries: int =
     of pages, of signatures, of chunks) that cost a tenth of the Dask run's time: a clean of 5,000
     pages on a 2-worker cluster took 62.4 s with a task run per batch and 56.8 s without (the
     workers 10.5 against 6 CPU seconds each, the Prefect server 4.4 against 1.4). The flow run
-    still shows the stage, its logs and its summary, which names the workers that did the work."""
+    still shows the stage, its logs and its summary, which names the workers that did the work.
+
+    The task runs with the worker's heap kept for reuse (flows/worker_heap.py says why)."""
     from prefect.context import FlowRunContext
 
+    from corpusforge.flows.worker_heap import run_with_heap_kept
+
     client = FlowRunContext.get().task_runner.client
-    return client.submit(fn, *args, key=f"{name}-{uuid.uuid4().hex}", pure=False, retries=retries)
+    key = f"{name}-{uuid.uuid4().hex}"
+    return client.submit(run_with_heap_kept, fn, *args, key=key, pure=False, retries=retries)
 
 
 def dask_worker_address() -> str:
