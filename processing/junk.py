@@ -281,8 +281,11 @@ def tag_cloud_score(seg: Segments, language: str | None) -> float:
         return math.nan
     runs = 0
     for line in seg.prose:
-        terms = [t.strip(",.;:·|#()").lower() for t in line.split()]
-        if len(terms) >= 12 and not line.endswith((".", "!", "?", "。")):
+        if line.endswith((".", "!", "?", "。")):
+            continue
+        terms = line.split()
+        if len(terms) >= 12:
+            terms = [t.strip(",.;:·|#()").lower() for t in terms]
             runs += sum(1 for t in terms if t in function) < 0.1 * len(terms)
     return runs / len(seg.prose)
 

@@ -92,8 +92,13 @@ def split_markdown(markdown: str) -> Segments:
 
 
 def plain(line: str) -> str:
-    """A markdown line as text: escapes undone, inline code and emphasis markers removed."""
-    return _INLINE_MARKUP.sub("", _MARKDOWN_ESCAPE.sub(r"\1", line)).strip()
+    """A markdown line as text: escapes undone, inline code and emphasis markers removed.
+    (Each pattern runs only on lines holding its character: most prose lines hold neither.)"""
+    if "\\" in line:
+        line = _MARKDOWN_ESCAPE.sub(r"\1", line)
+    if "`" in line or "*" in line:
+        line = _INLINE_MARKUP.sub("", line)
+    return line.strip()
 
 
 def is_spaceless(text: str, language: str | None) -> bool:
@@ -143,5 +148,5 @@ def words(text: str, language: str | None) -> list[str]:
     return [t for t in tokens(text, language) if _HAS_ALNUM.search(t)]
 
 
-def sentence_count(line: str) -> int:
-    return len(SENTENCE_END.findall(line))
+def sentence_count(text: str) -> int:
+    return len(SENTENCE_END.findall(text))

@@ -136,7 +136,7 @@ def _c4_kept_lines(lines: list[str]) -> list[str]:
             line.endswith(C4_TERMINAL_PUNCTUATION)
             and not line.endswith(ELLIPSES)
             and (len(words) >= C4_MIN_WORDS_PER_LINE or (words and line.endswith(("。", "！", "？"))))
-            and max(len(w) for w in words) <= C4_MAX_WORD_CHARS
+            and max(map(len, words)) <= C4_MAX_WORD_CHARS
             and "javascript" not in lowered
             and not any(p in lowered for p in C4_POLICY_PHRASES)
         ):
@@ -186,7 +186,8 @@ def _prose_signals(seg: Segments, language: str | None) -> tuple[dict[str, float
         "dup_paragraph_fraction": _fraction(dup_paras, len(seg.prose_paragraphs)),
         "dup_line_char_fraction": dup_line_chars / non_newline_chars if n_lines else math.nan,
         "dup_paragraph_char_fraction": dup_para_chars / non_newline_chars if n_lines else math.nan,
-        "c4_sentence_count": float(sum(sentence_count(line) for line in c4_lines)),
+        # one scan of the kept lines joined (no sentence end spans a line break)
+        "c4_sentence_count": float(sentence_count("\n".join(c4_lines))),
         "c4_removed_line_fraction": _fraction(n_lines - len(c4_lines), n_lines),
         "line_punct_fraction": _fraction(sum(1 for line in lines if line.endswith(TERMINAL_PUNCTUATION)), n_lines),
         "short_line_fraction": _fraction(sum(1 for line in lines if len(line) <= SHORT_LINE_CHARS), n_lines),
