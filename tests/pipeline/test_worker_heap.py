@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import dask
 import distributed  # noqa: F401 - its defaults (the nanny's environment) join dask's config
@@ -66,12 +67,24 @@ def test_without_the_nannys_setting_the_heap_is_left_alone():
     assert rounds["before"] < 300 * 20 and rounds["inside"] < 300 * 20 and rounds["after"] < 300 * 20, rounds
 
 
+def _environment_names(pid: int) -> set[str]:
+    """The names in a process's environment. Popen returns once the child's exec has closed its
+    close-on-exec pipes, which the kernel does before it lays out the new environment: read
+    until there is one."""
+    deadline = time.monotonic() + 30
+    while True:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            raw = fh.read()
+        if raw or time.monotonic() > deadline:
+            return {entry.split(b"=", 1)[0].decode() for entry in raw.split(b"\0") if entry}
+        time.sleep(0.05)
+
+
 def test_the_clean_child_starts_without_the_nannys_setting(monkeypatch):
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     child = CleanChild()
     try:
-        with open(f"/proc/{child.proc.pid}/environ", "rb") as fh:
-            names = {entry.split(b"=", 1)[0].decode() for entry in fh.read().split(b"\0") if entry}
+        names = _environment_names(child.proc.pid)
     finally:
         child.kill()
     assert "PATH" in names and "MALLOC_TRIM_THRESHOLD_" not in names
