@@ -169,7 +169,8 @@ def run_size(pages: int, stages: list[str], workdir: Path) -> dict[str, list[dic
     generate_site(site, pages=pages, seed=1)
     results: dict[str, list[dict]] = {"default": [], "dask": []}
     with SampleServer(site) as server, Cluster(workdir / f"dask-{pages}" / "cluster") as cluster:
-        configs = {runner: _config(workdir / f"{runner}-{pages}", server.url, pages, cluster) for runner in results}
+        addresses = {"default": None, "dask": cluster.address}
+        configs = {r: _config(workdir / f"{r}-{pages}", server.url, pages, addresses[r]) for r in results}
         for number, stage in enumerate(stages):
             for runner in ("default", "dask") if number % 2 == 0 else ("dask", "default"):
                 print(f"  {pages} pages, {runner} runner: {stage} ...", flush=True)
@@ -177,16 +178,16 @@ def run_size(pages: int, stages: list[str], workdir: Path) -> dict[str, list[dic
     return results
 
 
-def _config(folder: Path, site_url: str, pages: int, cluster: Cluster) -> Path:
-    """The runner's config file in `folder` (the Dask runner's when the folder is dask-*)."""
+def _config(folder: Path, site_url: str, pages: int, dask_address: str | None) -> Path:
+    """A runner's config file in `folder`: the Dask runner's when given the scheduler's address."""
     from corpusforge.flows.demo import demo_config
 
     folder.mkdir(parents=True, exist_ok=True)
     cfg = demo_config(site_url, pages)
     cfg.pop("annotate", None)
     cfg["warehouse"] = str(folder / "data")
-    if folder.name.startswith("dask-"):
-        cfg.update(task_runner="dask", dask_address=cluster.address)
+    if dask_address is not None:
+        cfg.update(task_runner="dask", dask_address=dask_address)
     config = folder / "corpusforge.yaml"
     config.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return config
