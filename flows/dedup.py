@@ -21,9 +21,16 @@ from collections import Counter
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from corpusforge.flows.configs import minhash_params
 from corpusforge.flows.dask_dedup import sign_batch_on_worker
-from corpusforge.flows.dedup_plan import WRITTEN_TABLES, DedupPlan, cluster_counts, fill_summary, params_key, plan
+from corpusforge.flows.dedup_plan import (
+    WRITTEN_TABLES,
+    DedupPlan,
+    cluster_counts,
+    fill_summary,
+    params_key,
+    plan,
+    resolved_params,
+)
 from corpusforge.flows.runtime import (
     default_workers,
     map_with_time_limit,
@@ -56,7 +63,7 @@ def sign(
     By default the runtime's process pool signs batches of texts read here. Given `signed_on`
     (on Dask), one Dask task per batch of documents by place (file and rows) signs it instead:
     the worker reads the texts itself, and `signed_on` counts the documents each worker signed."""
-    params = minhash_params(cfg)
+    params = resolved_params(cfg)  # bands known: no datasketch import here or on the workers
     now = utc_now()
     signed = 0
     ranking: dict[str, tuple] = {}  # doc_id -> (content_hash, quality_score, fetched_at)
@@ -109,19 +116,16 @@ def cluster(stored: DedupIndex, wh: Warehouse, cfg: DedupSettings, the_plan: Ded
 
 
 def preload_signing_libraries() -> None:
-    """Import what signing and writing will need, in that order: pandas (which pyarrow imports,
-    under its own lock, on the first array it builds from Python objects: the texts' query) and
-    datasketch (which imports scipy). Each takes about a second on 2 busy cores; in a background
-    thread started with the flow run, they load while the plan waits on DuckDB and the task calls
-    on Prefect's API (the GIL is free then). Measured on +500 documents on 50,000: with a core
-    free (load 3-4) the 0.9 s of imports ended as the plan did, just before signing needed them;
-    on a machine with no core free (load 4-7, 8 interleaved pairs of runs) it made no difference
-    either way. The plan needs neither (flows.dedup_plan.params_key), so the CLI's idle check never
-    pays for them; a flow run that finds no work pays for them idly, in this thread."""
+    """Import what signing and writing will need: pandas, which pyarrow imports (under its own
+    lock) on the first array it builds from Python objects, the texts' query. It takes 0.2-0.3 s
+    on an idle core, about a second on 2 busy ones; in a background thread started with the flow
+    run it loads while the plan waits on DuckDB and the task calls on Prefect's API (the GIL is
+    free then). Signing itself needs no datasketch once the LSH bands are remembered
+    (flows.dedup_plan.resolved_params), and the plan needs neither, so the CLI's idle check never
+    pays for them; a flow run that finds no work pays for pandas idly, in this thread."""
     import pyarrow as pa
 
     pa.array([0])
-    import datasketch  # noqa: F401
 
 
 # ---- Prefect -------------------------------------------------------------------------------

@@ -5,10 +5,12 @@ share these, so an idle command answers with the flow's own plan query and the f
 without importing Prefect or starting a flow run.
 
 The plan asks the index by the MinHash parameters' key, which names the LSH bands x rows that
-datasketch's optimal-parameter search gives; importing datasketch imports scipy (1.2-1.6 s on
-2 busy cores, more than the whole idle check). `params_key` remembers each key it computed in the
-user's cache folder, under everything the key is computed from: the parameters, the datasketch
-version and the source of processing/dedup.py (a change to either computes it again).
+datasketch's optimal-parameter search gives, and signing cuts signatures into those bands;
+importing datasketch imports scipy (0.5 s on an idle core, 1.2-1.6 s on 2 busy ones: more than
+the whole idle check, and a third of an incremental dedup of 500 documents on 50,000).
+`resolved_params` remembers each search's answer in the user's cache folder, under everything
+it is computed from: the parameters, the datasketch version and the source of
+processing/dedup.py (a change to either searches again).
 """
 
 from __future__ import annotations
@@ -17,20 +19,21 @@ import functools
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 
 from corpusforge.flows.configs import minhash_params
 from corpusforge.flows.stage import StageSummary, timed
 from corpusforge.processing import dedup as dedup_steps
+from corpusforge.processing.dedup import MinHashParams
 from corpusforge.schemas.config import DedupSettings, Settings
 from corpusforge.warehouse import Warehouse
 from corpusforge.warehouse.dedup_index import DedupIndex
 from corpusforge.warehouse.ready import ready
 
 WRITTEN_TABLES = ("dedup_signatures", "dedup_bands", "clusters")
-KEYS_FILE = "dedup-params-keys.json"
-KEYS_KEPT = 32  # parameter sets remembered (a user tries a few thresholds, not thousands)
+BANDINGS_FILE = "dedup-lsh-bands.json"
+BANDINGS_KEPT = 32  # parameter sets remembered (a user tries a few thresholds, not thousands)
 
 
 @dataclass
@@ -99,19 +102,26 @@ def idle_dedup_summary(settings: Settings) -> StageSummary | None:
     return summary
 
 
-# ---- the parameters' key, remembered ----------------------------------------------------------
+# ---- the LSH bands, remembered ----------------------------------------------------------------
+
+
+def resolved_params(cfg: DedupSettings) -> MinHashParams:
+    """`minhash_params(cfg)` with its LSH bands x rows filled in, searched once per parameter
+    set (see the module docstring): neither the plan nor signing imports datasketch again."""
+    params = minhash_params(cfg)
+    slot = _key_slot(params)
+    known = _read_bandings()
+    remembered = known.get(slot)
+    if isinstance(remembered, list) and len(remembered) == 2:
+        return replace(params, banding=(int(remembered[0]), int(remembered[1])))
+    bands, rows = params.bands_rows  # imports datasketch
+    _remember_banding(known, slot, [bands, rows])
+    return replace(params, banding=(bands, rows))
 
 
 def params_key(cfg: DedupSettings) -> str:
-    """`minhash_params(cfg).key`, computed once per parameter set (see the module docstring)."""
-    params = minhash_params(cfg)
-    slot = _key_slot(params)
-    known = _read_keys()
-    if slot in known:
-        return known[slot]
-    key = params.key  # imports datasketch
-    _remember_key(known, slot, key)
-    return key
+    """`minhash_params(cfg).key`, without importing datasketch once its bands are known."""
+    return resolved_params(cfg).key
 
 
 @functools.cache  # the plan, signing, clustering and the summary all ask
@@ -121,26 +131,26 @@ def _key_slot(params) -> str:
     return f"{params!r} datasketch {version('datasketch')} processing.dedup {source}"
 
 
-def _keys_path() -> str:
+def _bandings_path() -> str:
     from corpusforge.flows.prefect_server import state_dir  # the user's cache folder (stdlib only)
 
-    return str(state_dir() / KEYS_FILE)
+    return str(state_dir() / BANDINGS_FILE)
 
 
-def _read_keys() -> dict[str, str]:
+def _read_bandings() -> dict[str, list]:
     try:
-        with open(_keys_path()) as fh:
+        with open(_bandings_path()) as fh:
             known = json.load(fh)
         return known if isinstance(known, dict) else {}
     except (OSError, ValueError):  # none yet, or unreadable: computed again
         return {}
 
 
-def _remember_key(known: dict[str, str], slot: str, key: str) -> None:
+def _remember_banding(known: dict[str, list], slot: str, banding: list[int]) -> None:
     """Best effort (a read-only cache folder only costs the next command the import): written
     aside and renamed, so two commands never read half a file."""
-    path = _keys_path()
-    kept = dict(list(known.items())[-(KEYS_KEPT - 1) :]) | {slot: key}
+    path = _bandings_path()
+    kept = dict(list(known.items())[-(BANDINGS_KEPT - 1) :]) | {slot: banding}
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)

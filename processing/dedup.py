@@ -10,8 +10,9 @@ The pieces, in the order the dedup stage uses them:
    numpy (one hash per word, combined per n-gram), not with a Python call per shingle. The stage
    stores each document's set, so that a candidate pair is verified exactly, also against
    documents signed by an earlier run, without reading their text again.
-4. `signatures`: MinHash signatures with datasketch (`minhash_matrix`), one batch at
-   a time (`signature_batch`); the stage spreads batches over its worker processes.
+4. `signatures`: MinHash signatures in datasketch's `affine32` scheme (`minhash_matrix`, bulk
+   numpy over each document's shingle array), one batch at a time (`signature_batch`); the stage
+   spreads batches over its worker processes.
 5. `lsh_bands`: bands x rows from datasketch's optimal-parameter search for the threshold;
    `band_hashes` hashes each band of a signature to one int64 (candidates collide on it).
 6. `exact_jaccard` / `verified_pairs`: the Jaccard similarity of two stored shingle sets, which
@@ -149,10 +150,13 @@ class MinHashParams:
     seed: int = 1
     threshold: float = 0.8
     false_negative_weight: float = 0.99
+    # (bands, rows) when already known (the stage remembers datasketch's answer for these
+    # parameters); None: `lsh_bands` searches for them, which imports datasketch and scipy
+    banding: tuple[int, int] | None = None
 
     @property
     def bands_rows(self) -> tuple[int, int]:
-        return lsh_bands(self.threshold, self.num_perm, self.false_negative_weight)
+        return self.banding or lsh_bands(self.threshold, self.num_perm, self.false_negative_weight)
 
     @property
     def key(self) -> str:
@@ -173,19 +177,48 @@ class SignedBatch:
     bands: np.ndarray  # int64 band hashes, shape (len(doc_ids), bands)
 
 
+# datasketch's "affine32" scheme: a fixed MurmurHash3 pre-mix of the 32-bit input hash, then
+# per permutation h -> a * h + b mod 2^32 (a odd). `minhash_matrix` applies it to whole shingle
+# arrays; tests/dedup/test_verification.py checks it equals datasketch's MinHash bit for bit.
+_U32 = np.uint32
+_EMPTY_HASH = np.iinfo(np.uint32).max
+_SHINGLES_PER_STEP = 8192  # a large document is permuted in slices: 8192 x 128 x 4 bytes at a time
+
+
+@lru_cache(maxsize=8)
+def affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) of datasketch's MinHash(num_perm, seed, scheme="affine32"): the same draws from
+    the same generator (`MinHash._init_permutations`)."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=_U32) * _U32(2) + _U32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=_U32)
+    return a, b
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finaliser (datasketch's pre-mix of every input hash)."""
+    h = h ^ (h >> _U32(16))
+    h = h * _U32(0x85EBCA6B)
+    h = h ^ (h >> _U32(13))
+    h = h * _U32(0xC2B2AE35)
+    return h ^ (h >> _U32(16))
+
+
 def minhash_matrix(shingle_sets: Sequence[np.ndarray], num_perm: int, seed: int) -> np.ndarray:
     """uint32 MinHash signatures, shape (len(shingle_sets), num_perm): datasketch's MinHash with
-    its `affine32` scheme over the 32-bit shingle hashes (already hashed: `hashfunc=int`). A
-    document without shingles keeps the initial all-ones signature (it collides only with
-    other empty documents)."""
-    from datasketch import MinHash  # imported when signing, not by every command that reads params
-
-    template = MinHash(num_perm=num_perm, seed=seed, hashfunc=int, scheme="affine32")
-    out = np.empty((len(shingle_sets), num_perm), dtype=np.uint32)
-    for i, shingles in enumerate(shingle_sets):
-        sig = MinHash(num_perm=num_perm, seed=seed, hashfunc=int, permutations=template.permutations, scheme="affine32")
-        sig.update_batch(shingles.tolist())
-        out[i] = sig.hashvalues
+    the `affine32` scheme over the 32-bit shingle hashes (`hashfunc=int`), computed here on the
+    whole array of a document at once. datasketch's `update_batch` calls the hash function once
+    per value in Python, and importing datasketch imports scipy (half a second, which an
+    incremental dedup of a few hundred documents would spend on nothing else). A document
+    without shingles keeps the initial all-ones signature (it collides only with other empty
+    documents)."""
+    a, b = affine32_permutations(num_perm, seed)
+    out = np.full((len(shingle_sets), num_perm), _EMPTY_HASH, dtype=_U32)
+    with np.errstate(over="ignore"):  # uint32 wrap-around is the scheme's modulo 2^32
+        for i, shingles in enumerate(shingle_sets):
+            for start in range(0, len(shingles), _SHINGLES_PER_STEP):
+                mixed = _fmix32(np.asarray(shingles[start : start + _SHINGLES_PER_STEP], dtype=_U32))
+                np.minimum(out[i], (mixed[:, None] * a + b).min(axis=0), out=out[i])
     return out
 
 

@@ -44,6 +44,10 @@ def row_group_rows(table: str) -> int:
 
 SCHEMA_FILE = "00000000-schema.parquet"
 TMP_DIR = "_tmp"
+# At the root: the digest of the table schemas every schema file was last checked against. While
+# it matches the code's, a new process skips reading each table's schema file back (17 reads and
+# Parquet round trips of the expected schemas, 0.1-0.15 s: a tenth of an incremental dedup).
+SCHEMAS_MARK = "_schemas.sha256"
 
 
 class WarehouseError(RuntimeError):
@@ -89,6 +93,16 @@ def _empty(table: str) -> pa.Table:
 
 
 @functools.cache
+def schemas_digest() -> str:
+    """The digest of every table's schema (and of the pyarrow that writes them)."""
+    digest = hashlib.sha256(pa.__version__.encode())
+    for name in sorted(TABLES):
+        digest.update(name.encode())
+        digest.update(schema_of(name).serialize().to_pybytes())
+    return digest.hexdigest()
+
+
+@functools.cache
 def _as_read_back(table: str) -> pa.Schema:
     """The table's schema as Parquet gives it back (nested fields renamed: list<item> is read as
     list<element>), so that an up-to-date schema file compares equal and is not rewritten on
@@ -114,6 +128,7 @@ class Warehouse:
         self.fs, self.root, self.is_local = _filesystem_for(root)
         self._seq_lock = threading.Lock()
         self._seq = 0
+        self._schemas_checked = False  # every schema file matches the code's schemas (see SCHEMAS_MARK)
 
     # ---- layout -------------------------------------------------------------------------
     def table_dir(self, table: str) -> str:
@@ -133,8 +148,11 @@ class Warehouse:
     def init(self, tables: Iterable[str] | None = None) -> None:
         """Create the table folders with their zero-row schema files, and the catalog."""
         names = list(tables) if tables is not None else list(TABLES)
+        self._schemas_checked = self._schemas_checked or self._read_schemas_mark() == schemas_digest()
         for name in names:
             self._ensure_table(name)
+        if tables is None and not self._schemas_checked:
+            self._write_schemas_mark()
         if self.is_local:
             from corpusforge.warehouse.catalog import write_catalog
 
@@ -145,8 +163,25 @@ class Warehouse:
         self.fs.create_dir(f"{tdir}/{TMP_DIR}", recursive=True)
         schema_path = f"{tdir}/{SCHEMA_FILE}"
         info = self.fs.get_file_info(schema_path)
-        if info.type == pafs.FileType.NotFound or self._schema_file_outdated(schema_path, table):
+        if info.type == pafs.FileType.NotFound or (
+            not self._schemas_checked and self._schema_file_outdated(schema_path, table)
+        ):
             self._atomic_write_table(table, _empty(table), SCHEMA_FILE)
+
+    def _read_schemas_mark(self) -> str | None:
+        try:
+            with self.fs.open_input_stream(f"{self.root}/{SCHEMAS_MARK}") as fh:
+                return fh.read().decode().strip()
+        except (OSError, UnicodeDecodeError):  # none yet (an older warehouse): checked the long way
+            return None
+
+    def _write_schemas_mark(self) -> None:
+        """Every schema file was just checked (and rewritten where outdated): say so, atomically."""
+        tmp = f"{self.root}/{SCHEMAS_MARK}.{secrets.token_hex(4)}.tmp"
+        with self.fs.open_output_stream(tmp) as fh:
+            fh.write(schemas_digest().encode())
+        self.fs.move(tmp, f"{self.root}/{SCHEMAS_MARK}")
+        self._schemas_checked = True
 
     def _schema_file_outdated(self, path: str, table: str) -> bool:
         with contextlib.suppress(Exception):

@@ -83,8 +83,36 @@ def test_an_idle_dedup_command_loads_no_prefect_starts_no_server_and_says_so(tmp
     for out in runs:
         assert out.returncode == 0, out.stderr
         assert "signed (new or changed)" in out.stdout and "clusters with duplicates" in out.stdout
-    # The first command computes the parameters' key (datasketch, hence scipy) and remembers it.
+    # The first command searches the parameters' LSH bands (datasketch, hence scipy) and remembers them.
     assert runs[0].stdout.strip().splitlines()[-1] == "['datasketch', 'scipy'] 0"
     assert runs[1].stdout.strip().splitlines()[-1] == "[] 0"
-    assert (tmp_path / "cache" / "corpusforge" / "dedup-params-keys.json").exists()
+    assert (tmp_path / "cache" / "corpusforge" / "dedup-lsh-bands.json").exists()
     assert not (tmp_path / "cache" / "corpusforge" / "prefect-server.json").exists()  # no server started for it
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_a_dedup_that_signs_imports_no_datasketch_once_its_bands_are_remembered(tmp_path):
+    """The LSH bands come from datasketch's search once per parameter set; after that a dedup run
+    signs (bulk MinHash, processing/dedup.py) and clusters without importing datasketch or scipy."""
+    import os
+    import subprocess
+    import sys
+
+    wh = Warehouse(str(tmp_path / "data"))
+    wh.init()
+    _corpus(wh)
+    code = (
+        "import sys; from corpusforge.flows.dedup import dedup; from corpusforge.schemas.config import Settings; "
+        f"s = dedup(Settings(warehouse={wh.root!r})); "
+        "print(s.counts['signed (new or changed)'], sorted(m for m in ('datasketch', 'scipy') if m in sys.modules))"
+    )
+    env = os.environ | {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def run() -> str:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip().splitlines()[-1]
+
+    assert run() == "7 ['datasketch', 'scipy']"  # the first run searches the bands
+    write_docs(wh, [make_doc("n", random_text(50))], "clean-2")
+    assert run() == "1 []"

@@ -58,6 +58,24 @@ def test_minhash_agreement_estimates_the_exact_jaccard():
     assert (minhash_matrix([np.empty(0, np.uint32)], 16, 1) == np.iinfo(np.uint32).max).all()
 
 
+def test_minhash_matrix_equals_datasketchs_minhash_bit_for_bit():
+    """The bulk signatures are datasketch's affine32 MinHash over the same 32-bit values: sets of
+    many sizes (empty, one value, more than one slice of the bulk step), two seeds, two widths."""
+    from datasketch import MinHash
+
+    rng = np.random.default_rng(7)
+    sizes = [0, 1, 2, 17, 500, 20_000]
+    sets = [np.unique(rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32)) for n in sizes]
+    sets.append(np.array([0, 2**32 - 1], dtype=np.uint32))  # the extremes of the input range
+    for num_perm, seed in ((128, 1), (64, 42)):
+        ours = minhash_matrix(sets, num_perm, seed)
+        for values, row in zip(sets, ours, strict=True):
+            theirs = MinHash(num_perm=num_perm, seed=seed, hashfunc=int, scheme="affine32")
+            theirs.update_batch(values.tolist())
+            assert row.dtype == theirs.hashvalues.dtype
+            assert (row == theirs.hashvalues).all()
+
+
 def test_default_parameters_find_pairs_at_the_threshold():
     bands, rows = MinHashParams().bands_rows
     assert 1 - (1 - 0.8**rows) ** bands > 0.98

@@ -197,3 +197,40 @@ def test_a_waiting_writer_gets_the_lock_when_the_first_one_finishes(wh):
     with pytest.raises(TableLockedError):
         with wh.lock("pages", "run-three"):
             wh.lock("pages", "run-four", wait=0.5).acquire()
+
+
+def _outdate_schema_file(wh: Warehouse, table: str) -> Path:
+    """Replace a table's schema file with one of another schema (as an older version wrote it)."""
+    import pyarrow as pa
+
+    path = Path(wh.root) / table / "00000000-schema.parquet"
+    pq.write_table(pa.table({"doc_id": pa.array([], pa.string())}), path)
+    return path
+
+
+def test_init_checks_every_schema_file_until_the_mark_says_the_schemas_are_current(tmp_path):
+    from corpusforge.schemas import schema_of
+    from corpusforge.warehouse.store import SCHEMAS_MARK, schemas_digest
+
+    wh = Warehouse(str(tmp_path / "wh"))
+    wh.init()
+    mark = tmp_path / "wh" / SCHEMAS_MARK
+    assert mark.read_text() == schemas_digest()
+
+    # With the mark current, a new process trusts the schema files (no read-back per table)...
+    stale = _outdate_schema_file(wh, "tombstones")
+    Warehouse(wh.root).init()
+    assert pq.read_schema(stale).names == ["doc_id"]
+
+    # ...and a missing schema file is still made again.
+    stale.unlink()
+    Warehouse(wh.root).init()
+    assert pq.read_schema(stale).names == schema_of("tombstones").names
+
+    # A mark of other schemas (a corpusforge that changed a table): every file is checked and the
+    # outdated one rewritten, then the mark names the current schemas.
+    _outdate_schema_file(wh, "tombstones")
+    mark.write_text("digest-of-older-schemas")
+    Warehouse(wh.root).init()
+    assert pq.read_schema(stale).names == schema_of("tombstones").names
+    assert mark.read_text() == schemas_digest()
