@@ -52,8 +52,14 @@ def test_core_tables_are_registered_with_versions_and_descriptions():
 def test_schema_round_trips_through_parquet_and_duckdb(name, tmp_path):
     import duckdb
 
-    table = conform(name, [sample_row(name), {c.name: None for c in TABLES[name].columns if c.nullable}
-                           | {c.name: _sample_value(c.type) for c in TABLES[name].columns if not c.nullable}])
+    table = conform(
+        name,
+        [
+            sample_row(name),
+            {c.name: None for c in TABLES[name].columns if c.nullable}
+            | {c.name: _sample_value(c.type) for c in TABLES[name].columns if not c.nullable},
+        ],
+    )
     path = tmp_path / f"{name}.parquet"
     pq.write_table(table, path)
     back = pq.read_table(path)
