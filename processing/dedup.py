@@ -284,7 +284,7 @@ class BandIndex:
         self.groups = groups
         self.row_of = {g: i for i, g in enumerate(groups)}
         self.hashes = hashes
-        self.order = np.argsort(hashes, axis=0, kind="stable")
+        self.order = np.argsort(hashes, axis=0)  # unstable is fine: equal hashes are found as a range
         self.sorted = np.take_along_axis(hashes, self.order, axis=0)
 
     def partners(self, groups: set[str]) -> set[tuple[str, str]]:
