@@ -15,12 +15,19 @@ describe the same automaton, transition by transition).
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
+import shutil
 from array import array
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+from py3langid.modelio import load_model
 
 SAMPLE_CHARS = 2000
 UNDETERMINED = "und"
@@ -70,9 +77,9 @@ class SuffixStates:
     byte, of the state of the suffix of length n - 1 ending at the byte before; the longest
     suffix that is a state wins."""
 
-    def __init__(self, identifier: LanguageIdentifier):
+    def __init__(self, identifier: LanguageIdentifier, depth: np.ndarray | None = None):
         self.moves, self.rowbase = _transitions(identifier)
-        self.depth, _ = state_strings(identifier)
+        self.depth = state_strings(identifier)[0] if depth is None else depth
         self.longest = int(self.depth.max())
         self.output = np.asarray(identifier.tk_output, dtype=np.int64)
 
@@ -105,9 +112,11 @@ class FastLanguageIdentifier(LanguageIdentifier):
 
     __slots__ = ("_suffix_states",)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, state_depth: np.ndarray | None = None, **kwargs):
+        """py3langid's arguments; `state_depth`: the length of each DFA state's string, when
+        known (the model cache keeps it: finding it walks the whole DFA)."""
         super().__init__(*args, **kwargs)
-        self._suffix_states = SuffixStates(self)
+        self._suffix_states = SuffixStates(self, state_depth)
 
     def _raw_score(self, text):
         ids, counts = self._suffix_states.features(text)
@@ -145,9 +154,78 @@ def check_dfa(identifier: FastLanguageIdentifier, sample: int | None = None, see
     return wrong
 
 
+# py3langid ships its model LZMA-compressed (4.5 MB, 68 MB of arrays): decompressing it costs
+# 0.5 s and converting it 0.4 s, on the path of every process that identifies a language (the
+# clean stage's forkserver, before any worker starts; each Dask clean child). The arrays are kept
+# uncompressed in the user's cache folder and memory-mapped from there (0.02-0.03 s).
+_MODEL_ARRAYS = ("ptc", "pc", "nextmove", "nextmove_row", "out_feat", "state_depth")
+
+
+def _model_path() -> Path:
+    path = Path(MODEL_FILE)
+    return path if path.is_absolute() else MODEL_DIR / path
+
+
+def _model_cache_dir() -> Path:
+    """The uncompressed copy's folder, named by what the model is (py3langid's version, the file's
+    size and time), under the user's cache folder (flows/prefect_server.state_dir's)."""
+    stat = _model_path().stat()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "corpusforge"
+    return base / f"langid-model-{version('py3langid')}-{stat.st_size}-{stat.st_mtime_ns}"
+
+
+def _model_with_cache(folder: Path) -> FastLanguageIdentifier:
+    """The model from py3langid's file, and its uncompressed copy in `folder`. Best effort,
+    written aside and renamed: a read-only cache folder only costs the next process the
+    decompression again."""
+    ptc, pc, classes, nextmove, row, output = load_model(_model_path())
+    identifier = FastLanguageIdentifier(ptc, pc, classes, nextmove, output, norm_probs=True, tk_row=row)
+    arrays = {
+        "ptc": ptc,
+        "pc": pc,
+        "nextmove": np.asarray(nextmove),
+        "nextmove_row": np.asarray(row),
+        "out_feat": np.asarray(output, dtype=np.int32),
+        "state_depth": identifier._suffix_states.depth,
+    }
+    tmp = folder.with_name(f"{folder.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        tmp.mkdir(parents=True)
+        for name, values in arrays.items():
+            np.save(tmp / f"{name}.npy", values)
+        (tmp / "classes.json").write_text(json.dumps(classes))
+        os.replace(tmp, folder)
+    except OSError:  # read-only, full, or another process renamed its copy first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return identifier
+
+
+def _load_identifier() -> FastLanguageIdentifier:
+    """The model from the uncompressed copy (made on first use), else from py3langid's file."""
+    folder = _model_cache_dir()
+    if not folder.is_dir():
+        return _model_with_cache(folder)
+    try:
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _MODEL_ARRAYS}
+        classes = json.loads((folder / "classes.json").read_text())
+    except (OSError, ValueError):  # a damaged copy: this process reads py3langid's file, the next makes a copy
+        shutil.rmtree(folder, ignore_errors=True)
+        return FastLanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return FastLanguageIdentifier(
+        np.asarray(arrays["ptc"]),
+        np.asarray(arrays["pc"]),
+        classes,
+        arrays["nextmove"],
+        arrays["out_feat"].tolist(),
+        norm_probs=True,
+        tk_row=arrays["nextmove_row"].tolist(),  # Python ints: py3langid shifts them by 8 bits
+        state_depth=np.asarray(arrays["state_depth"]),
+    )
+
+
 @lru_cache(maxsize=1)
 def _identifier() -> FastLanguageIdentifier:
-    return FastLanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return _load_identifier()
 
 
 def identify_language(text: str) -> LanguageGuess:

@@ -62,3 +62,26 @@ def test_identify_language_codes():
     assert identify_language(TEXTS[1]).code == "de"
     assert identify_language(TEXTS[5]).code == "ja"
     assert identify_language("1234 5678 !!").code == "und"
+
+
+def test_the_uncompressed_model_copy_scores_as_py3langids_own_file(reference, tmp_path, monkeypatch):
+    """The model is decompressed once into the user's cache folder and memory-mapped from there
+    by every later process; a damaged copy falls back to py3langid's file."""
+    from corpusforge.processing import language
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = language._load_identifier()  # writes the copy
+    folder = language._model_cache_dir()
+    assert folder.parent == tmp_path / "corpusforge" and (folder / "nextmove.npy").exists()
+    from_copy = language._load_identifier()
+    assert (from_copy._suffix_states.depth == first._suffix_states.depth).all()
+    assert from_copy.nb_classes == reference.nb_classes
+    for text in _texts():
+        assert from_copy.classify(text) == first.classify(text) == reference.classify(text), text[:40]
+
+    (folder / "nextmove.npy").write_bytes(b"not an array")
+    damaged = language._load_identifier()
+    assert damaged.classify(TEXTS[1].encode()) == reference.classify(TEXTS[1].encode())
+    assert not folder.exists()  # taken away: the next process makes a new copy
+    language._load_identifier()
+    assert (folder / "nextmove.npy").exists()
