@@ -110,18 +110,26 @@ def ngram_signals(words: list[str]) -> dict[str, float]:
         if counts[best] > 1:
             start = int(first[best])
             out[f"top_{n}gram_char_fraction"] = float(counts[best]) * float(cum[start + n] - cum[start]) / total
-    for n in DUP_NGRAMS:
-        if len(words) < n:
-            continue
+    # An (n+1)-gram that repeats an earlier one starts with an n-gram that does, and the earlier
+    # one starts with the same n-gram: only positions whose n-gram occurs more than once can hold
+    # a repeated longer one, so each longer n looks at those (none, in most prose, after n = 5).
+    positions = np.arange(len(words))
+    for n in DUP_NGRAMS:  # ascending
+        positions = positions[positions < len(words) - n + 1]
+        if not len(positions):
+            break
         # Characters of words inside n-grams that repeat an earlier n-gram, overlaps counted once.
-        hashes = hashes_by_n[n]
-        _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-        repeat_starts = np.flatnonzero(first[inverse] != np.arange(len(hashes)))
-        if len(repeat_starts):
-            size = len(words) + 1
-            cover = np.bincount(repeat_starts, minlength=size) - np.bincount(repeat_starts + n, minlength=size)
-            covered = np.cumsum(cover[:-1]) > 0
-            out[f"dup_{n}gram_char_fraction"] = float(lengths[covered].sum()) / total
+        _, first, inverse, counts = np.unique(
+            hashes_by_n[n][positions], return_index=True, return_inverse=True, return_counts=True
+        )
+        repeat_starts = positions[first[inverse] != np.arange(len(positions))]
+        if not len(repeat_starts):
+            break
+        size = len(words) + 1
+        cover = np.bincount(repeat_starts, minlength=size) - np.bincount(repeat_starts + n, minlength=size)
+        covered = np.cumsum(cover[:-1]) > 0
+        out[f"dup_{n}gram_char_fraction"] = float(lengths[covered].sum()) / total
+        positions = positions[counts[inverse] > 1]
     return out
 
 
