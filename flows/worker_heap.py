@@ -6,9 +6,9 @@ also turns off glibc's adaptive mmap threshold: every allocation over 128 KiB is
 `mmap`, faulted in page by page and unmapped when freed. The batch work of our tasks allocates
 and frees arrays of that size thousands of times (MinHash signing makes a shingles x
 permutations array per document; measured with datasketch's, which the stage used then):
-signing 4,000 documents took 936,000 page faults and 1.6 s of system time under that setting, against 500 faults and 0.01 s with the adaptive threshold's
-ceiling set instead, and the dedup stage on a 2-worker cluster used 1.6 times the CPU of the
-local pool for the same signatures.
+signing 4,000 documents took 936,000 page faults and 1.6 s of system time under that setting,
+against 500 faults and 0.01 s with the adaptive threshold's ceiling set instead, and the dedup
+stage on a 2-worker cluster used 1.6 times the CPU of the local pool for the same signatures.
 
 So for the length of a task the heap keeps and reuses what it frees (the thresholds at the
 ceiling glibc's own adaptive rule reaches: 32 MiB for mmap, twice that for trimming), and after

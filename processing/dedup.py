@@ -88,13 +88,22 @@ class _WordHashes(dict):
 _word_hashes = _WordHashes()
 
 
+# MurmurHash3's finalisers: (shift, multiplier, shift, multiplier, shift) of each width.
+_FMIX64 = tuple(_U64(c) for c in (33, 0xFF51AFD7ED558CCD, 33, 0xC4CEB9FE1A85EC53, 33))
+_FMIX32 = tuple(np.uint32(c) for c in (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16))
+
+
+def _fmix(h: np.ndarray, constants: tuple) -> np.ndarray:
+    """MurmurHash3's finaliser (wrap-around arithmetic in h's width): spreads a hash over all bits."""
+    s1, m1, s2, m2, s3 = constants
+    h = (h ^ (h >> s1)) * m1
+    h = (h ^ (h >> s2)) * m2
+    return h ^ (h >> s3)
+
+
 def _fmix64(h: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 64-bit finaliser: spreads the polynomial hash over all bits."""
-    h = h ^ (h >> _U64(33))
-    h = h * _U64(0xFF51AFD7ED558CCD)
-    h = h ^ (h >> _U64(33))
-    h = h * _U64(0xC4CEB9FE1A85EC53)
-    return h ^ (h >> _U64(33))
+    """The 64-bit finaliser: spreads the polynomial hash over all bits."""
+    return _fmix(h, _FMIX64)
 
 
 def shingle_hashes(normalized: str, ngram: int = 5) -> np.ndarray:
@@ -177,7 +186,7 @@ class SignedBatch:
     bands: np.ndarray  # int64 band hashes, shape (len(doc_ids), bands)
 
 
-# datasketch's "affine32" scheme: a fixed MurmurHash3 pre-mix of the 32-bit input hash, then
+# datasketch's "affine32" scheme: a fixed MurmurHash3 pre-mix (_FMIX32) of the 32-bit input hash, then
 # per permutation h -> a * h + b mod 2^32 (a odd). `minhash_matrix` applies it to whole shingle
 # arrays; tests/dedup/test_verification.py checks it equals datasketch's MinHash bit for bit.
 _U32 = np.uint32
@@ -195,15 +204,6 @@ def affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndar
     return a, b
 
 
-def _fmix32(h: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 32-bit finaliser (datasketch's pre-mix of every input hash)."""
-    h = h ^ (h >> _U32(16))
-    h = h * _U32(0x85EBCA6B)
-    h = h ^ (h >> _U32(13))
-    h = h * _U32(0xC2B2AE35)
-    return h ^ (h >> _U32(16))
-
-
 def minhash_matrix(shingle_sets: Sequence[np.ndarray], num_perm: int, seed: int) -> np.ndarray:
     """uint32 MinHash signatures, shape (len(shingle_sets), num_perm): datasketch's MinHash with
     the `affine32` scheme over the 32-bit shingle hashes (`hashfunc=int`), computed here on the
@@ -217,7 +217,7 @@ def minhash_matrix(shingle_sets: Sequence[np.ndarray], num_perm: int, seed: int)
     with np.errstate(over="ignore"):  # uint32 wrap-around is the scheme's modulo 2^32
         for i, shingles in enumerate(shingle_sets):
             for start in range(0, len(shingles), _SHINGLES_PER_STEP):
-                mixed = _fmix32(np.asarray(shingles[start : start + _SHINGLES_PER_STEP], dtype=_U32))
+                mixed = _fmix(np.asarray(shingles[start : start + _SHINGLES_PER_STEP], dtype=_U32), _FMIX32)
                 np.minimum(out[i], (mixed[:, None] * a + b).min(axis=0), out=out[i])
     return out
 
