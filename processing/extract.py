@@ -126,11 +126,14 @@ _FURNITURE_TAGS = {"nav", "header", "footer", "aside", "script", "style", "noscr
 _FURNITURE_WORDS = ("nav", "menu", "sidebar", "footer", "header", "breadcrumb", "related", "cookie", "banner")
 
 
+_FURNITURE_MARKS = re.compile("|".join(_FURNITURE_WORDS))  # one search instead of a test per word
+
+
 def _is_furniture(element) -> bool:
     if element.tag in _FURNITURE_TAGS:
         return True
     marks = f"{element.get('class', '')} {element.get('id', '')} {element.get('role', '')}".lower()
-    return any(word in marks for word in _FURNITURE_WORDS)
+    return _FURNITURE_MARKS.search(marks) is not None
 
 
 def _external(href: str | None, host: str | None) -> bool:
@@ -150,24 +153,28 @@ def link_stats(tree, url: str | None) -> tuple[float, float]:
         return float("nan"), float("nan")
     host = urlsplit(url).hostname if url else None
     totals = [0, 0, 0]  # all characters, link characters, external link characters
-
-    def add(chars: int, link: str | None) -> None:
-        totals[0] += chars
-        if link is not None:
-            totals[1] += chars
-            totals[2] += chars if _external(link, host) else 0
-
-    def walk(element, link: str | None) -> None:
-        if not isinstance(element.tag, str) or _is_furniture(element):
-            return
-        if element.tag == "a":
-            link = element.get("href") or ""
-        add(len((element.text or "").strip()), link)
-        for child in element:
-            walk(child, link)
-            add(len((child.tail or "").strip()), link)
-
-    walk(body, None)
+    # A stack instead of recursion (a call per element cost more than the counting): (element,
+    # the link it is inside or None, whether only its tail is left to count); an element's tail
+    # is its parent's text after it, so it counts with the parent's link.
+    stack = [(body, None, False)]
+    while stack:
+        element, link, tail_only = stack.pop()
+        if tail_only:
+            chars = len((element.tail or "").strip())
+        elif not isinstance(element.tag, str) or _is_furniture(element):
+            continue
+        else:
+            if element.tag == "a":
+                link = element.get("href") or ""
+            chars = len((element.text or "").strip())
+            for child in element:
+                stack.append((child, link, True))
+                stack.append((child, link, False))
+        if chars:
+            totals[0] += chars
+            if link is not None:
+                totals[1] += chars
+                totals[2] += chars if _external(link, host) else 0
     fraction = totals[1] / totals[0] if totals[0] else float("nan")
     return fraction, (totals[2] / totals[1] if totals[1] else float("nan"))
 
