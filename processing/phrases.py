@@ -21,12 +21,17 @@ except ImportError:  # pragma: no cover - then every phrase is always searched
 
 # Characters IGNORECASE matches with an ASCII letter beyond its upper and lower case (Python's
 # re treats the dotless i and the long s as i and s); İ lowercases to two characters in str.lower.
-_CASE_FOLD = str.maketrans({"ı": "i", "ſ": "s"})
+# Replaced, not translated: str.translate looks every character up in the table (0.7 ms for a
+# page of Python's docs), str.replace finds none of these rare characters at memchr speed.
+_CASE_FOLD = (("ı", "i"), ("ſ", "s"))
 
 
 def fold(text: str) -> str:
     """The text as IGNORECASE compares it, for literal searches."""
-    return text.replace("İ", "i").lower().translate(_CASE_FOLD)
+    text = text.replace("İ", "i").lower()
+    for char, folded in _CASE_FOLD:
+        text = text.replace(char, folded)
+    return text
 
 
 def _literal_runs(items) -> list[str]:
