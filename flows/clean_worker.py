@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from corpusforge.connectors.language_model import use_cached_model
 from corpusforge.flows.runtime import Outcome
 from corpusforge.processing.clean import CleanConfig, clean_page, failed_document
 from corpusforge.processing.language import identify_language
@@ -91,6 +92,13 @@ def release_free_memory() -> None:
         libc.malloc_trim(0)
 
 
+def load_language_model() -> None:
+    """This process's language model, from the uncompressed copy in the user's cache folder
+    (connectors/language_model.py), loaded now: before any page's time limit starts."""
+    use_cached_model()
+    identify_language("load the language model")
+
+
 @lru_cache(maxsize=4)
 def _warehouse(root: str) -> Warehouse:
     return Warehouse(root)
@@ -99,7 +107,7 @@ def _warehouse(root: str) -> Warehouse:
 def clean_page_batch(job: CleanJob, batch: PageBatch) -> list[dict]:
     """The document rows of the batch's pages (read here from the warehouse)."""
     rows = []
-    identify_language("warm up the language model")  # loaded once per process, outside the page's limit
+    load_language_model()  # once per process (then cached), outside the page's limit
     for page in read_page_batch(_warehouse(job.warehouse), batch):
         config, version = job.config_for(page)
         try:

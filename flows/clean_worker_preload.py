@@ -11,7 +11,7 @@ into every worker."""
 
 import gc
 
-from corpusforge.processing.language import identify_language
+from corpusforge.flows.clean_worker import load_language_model
 
-identify_language("load the language model")
+load_language_model()
 gc.freeze()

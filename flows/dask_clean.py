@@ -166,10 +166,9 @@ def clean_batch_on_worker(job: CleanJob, batch: PageBatch, run_id: str) -> dict:
 
 def run_child_loop(requests, answers) -> None:
     """The child's side: answer every (job, batch) frame with ("ok", rows) or ("error", message)."""
-    from corpusforge.flows.clean_worker import clean_page_batch
-    from corpusforge.processing.language import identify_language
+    from corpusforge.flows.clean_worker import clean_page_batch, load_language_model
 
-    identify_language("warm up the language model")
+    load_language_model()
     # As the local pool's forkserver does (flows/clean_worker_preload.py): the collector no longer
     # walks the imported libraries' objects on every full collection while the child cleans.
     gc.freeze()

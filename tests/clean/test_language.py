@@ -67,21 +67,40 @@ def test_identify_language_codes():
 def test_the_uncompressed_model_copy_scores_as_py3langids_own_file(reference, tmp_path, monkeypatch):
     """The model is decompressed once into the user's cache folder and memory-mapped from there
     by every later process; a damaged copy falls back to py3langid's file."""
-    from corpusforge.processing import language
+    from corpusforge.connectors import language_model as language
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    first = language._load_identifier()  # writes the copy
-    folder = language._model_cache_dir()
+    first = language.load_identifier()  # writes the copy
+    folder = language.model_cache_dir()
     assert folder.parent == tmp_path / "corpusforge" and (folder / "nextmove.npy").exists()
-    from_copy = language._load_identifier()
+    from_copy = language.load_identifier()
     assert (from_copy._suffix_states.depth == first._suffix_states.depth).all()
     assert from_copy.nb_classes == reference.nb_classes
     for text in _texts():
         assert from_copy.classify(text) == first.classify(text) == reference.classify(text), text[:40]
 
     (folder / "nextmove.npy").write_bytes(b"not an array")
-    damaged = language._load_identifier()
+    damaged = language.load_identifier()
     assert damaged.classify(TEXTS[1].encode()) == reference.classify(TEXTS[1].encode())
     assert not folder.exists()  # taken away: the next process makes a new copy
-    language._load_identifier()
+    language.load_identifier()
     assert (folder / "nextmove.npy").exists()
+
+
+def test_a_clean_worker_loads_the_model_from_the_copy(tmp_path):
+    """A clean worker process (the forkserver's preload, a Dask clean child) takes the model from
+    the uncompressed copy: after one such process, the copy is in the cache folder, and another
+    process's model is the memory-mapped one, with py3langid's scores."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from corpusforge.flows.clean_worker import load_language_model; load_language_model(); "
+        "from corpusforge.processing.language import _identifier, identify_language; import numpy as np; "
+        f"print(isinstance(_identifier().tk_nextmove, np.memmap), identify_language({TEXTS[1]!r}).code)"
+    )
+    env = os.environ | {"XDG_CACHE_HOME": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env) for _ in range(2)]
+    assert [r.stdout.split() for r in runs] == [["False", "de"], ["True", "de"]], [r.stderr[-500:] for r in runs]
+    assert list((tmp_path / "corpusforge").glob("langid-model-*/nextmove.npy"))
