@@ -64,7 +64,7 @@ def cluster_counts(affected: int = 0, verified: int = 0, written: int = 0, left:
 
 
 def fill_summary(stored: DedupIndex, wh: Warehouse, summary: StageSummary, the_plan: DedupPlan, signed, counts) -> None:
-    totals, largest = stored.cluster_totals(), stored.largest_clusters()
+    totals, largest = stored.cluster_overview()
     summary.counts.update(
         {
             "documents in": the_plan.kept,

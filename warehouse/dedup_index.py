@@ -115,15 +115,18 @@ def documents_to_unindex(con: duckdb.DuckDBPyConnection) -> list[dict]:
     )
 
 
+def load_latest_clusters(con: duckdb.DuckDBPyConnection) -> None:
+    """The latest clusters row of each document as the connection's temp table `_dedup_clustered`:
+    the plan's questions and, until the run writes its rows, the cluster step's read it."""
+    con.execute("create or replace temp table _dedup_clustered as select * from clusters_latest")
+
+
 def clusters_to_redo(con: duckdb.DuckDBPyConnection, params: str) -> tuple[list[str], list[dict]]:
     """(stale, gone): indexed kept documents whose latest clusters row is missing, removed, of
     another content, or older than their current signature (a run stopped between signing and
     clustering); and the clustered documents that are no longer kept (with their latest row).
-    Asked before signing: the documents about to be signed are stale as well."""
-    con.execute(  # the latest clusters row per document, computed once for both questions
-        "create or replace temp table _dedup_clustered as "
-        "select doc_id, cluster_id, content_hash, removed, created_at from clusters_latest"
-    )
+    Asked before signing: the documents about to be signed are stale as well. Reads the latest
+    clusters rows from `_dedup_clustered` (`load_latest_clusters`)."""
     stale = con.sql(
         f"""
         with {_CURRENT}
@@ -147,14 +150,15 @@ def clusters_to_redo(con: duckdb.DuckDBPyConnection, params: str) -> tuple[list[
 
 
 def cluster_mates(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> list[str]:
-    """Every document whose latest clusters row shares a cluster with one of the given documents."""
+    """Every document whose latest clusters row (`_dedup_clustered`) shares a cluster with one
+    of the given documents."""
     con.register("_dedup_docs", _ids(doc_ids))
     try:
         rows = con.sql(
             """
-            with lc as (select doc_id, cluster_id from clusters_latest where not coalesce(removed, false))
+            with lc as (select doc_id, cluster_id from _dedup_clustered where not coalesce(removed, false))
             select distinct lc.doc_id from lc
-            where lc.cluster_id in (select l.cluster_id from clusters_latest l join _dedup_docs using (doc_id))
+            where lc.cluster_id in (select l.cluster_id from _dedup_clustered l join _dedup_docs using (doc_id))
             """
         ).fetchall()
     finally:
@@ -264,36 +268,40 @@ def index_members(con: duckdb.DuckDBPyConnection, exact_hashes: set[str], params
 
 
 def latest_cluster_rows(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> dict[str, dict]:
-    """The latest clusters row of each given document that has one."""
+    """The latest clusters row (`_dedup_clustered`) of each given document that has one."""
     con.register("_dedup_docs", _ids(doc_ids))
     try:
-        rows = con.sql("select l.* from clusters_latest l join _dedup_docs using (doc_id)").to_arrow_table()
+        rows = con.sql("select l.* from _dedup_clustered l join _dedup_docs using (doc_id)").to_arrow_table()
     finally:
         con.unregister("_dedup_docs")
     return {r["doc_id"]: r for r in rows.to_pylist()}
 
 
-def largest_clusters(con: duckdb.DuckDBPyConnection, limit: int = 5) -> list[tuple[str, int]]:
-    """(cluster_id, size) of the largest current clusters."""
-    rows = con.sql(
-        "select cluster_id, count(*) as n from clusters where not coalesce(removed, false) "
-        f"group by cluster_id having n > 1 order by n desc, cluster_id limit {int(limit)}"
-    ).fetchall()
-    return [(cid, int(n)) for cid, n in rows]
-
-
-def cluster_totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Current number of clusters, of clusters with duplicates, and of exact/near duplicates."""
-    row = con.sql(
-        """
-        select count(distinct cluster_id),
-               count(distinct cluster_id) filter (where cluster_size > 1),
-               count(*) filter (where reason = 'exact_duplicate_of'),
-               count(*) filter (where reason = 'near_duplicate_of')
-        from clusters where not coalesce(removed, false)
-        """
-    ).fetchall()[0]
-    return {"clusters": int(row[0]), "multi": int(row[1]), "exact": int(row[2]), "near": int(row[3])}
+def cluster_overview(con: duckdb.DuckDBPyConnection, limit: int = 5) -> tuple[dict[str, int], list[tuple[str, int]]]:
+    """(current number of clusters, of clusters with duplicates, and of exact/near duplicates;
+    (cluster_id, size) of the largest clusters), from one read of the `clusters` view."""
+    con.execute(
+        "create or replace temp table _dedup_now as "
+        "select cluster_id, cluster_size, reason from clusters where not coalesce(removed, false)"
+    )
+    try:
+        row = con.sql(
+            """
+            select count(distinct cluster_id),
+                   count(distinct cluster_id) filter (where cluster_size > 1),
+                   count(*) filter (where reason = 'exact_duplicate_of'),
+                   count(*) filter (where reason = 'near_duplicate_of')
+            from _dedup_now
+            """
+        ).fetchall()[0]
+        largest = con.sql(
+            "select cluster_id, count(*) as n from _dedup_now "
+            f"group by cluster_id having n > 1 order by n desc, cluster_id limit {int(limit)}"
+        ).fetchall()
+    finally:
+        con.execute("drop table _dedup_now")
+    totals = {"clusters": int(row[0]), "multi": int(row[1]), "exact": int(row[2]), "near": int(row[3])}
+    return totals, [(cid, int(n)) for cid, n in largest]
 
 
 class DedupIndex:
@@ -306,6 +314,7 @@ class DedupIndex:
         self._wh = wh
         self._con = wh.connect()
         self._loaded = False
+        self._clusters_loaded = False
 
     def _current(self) -> duckdb.DuckDBPyConnection:
         """The connection, with the current index loaded (once)."""
@@ -329,6 +338,14 @@ class DedupIndex:
     def clustered(self) -> None:
         """The run wrote clusters rows: the summary's questions see them."""
         self._wh.see_new_files(self._con, ("clusters",))
+        self._clusters_loaded = False  # `_dedup_clustered` is out of date now
+
+    def _latest_clusters(self) -> duckdb.DuckDBPyConnection:
+        """The connection, with `_dedup_clustered` loaded (once per plan, and after the run's writes)."""
+        if not self._clusters_loaded:
+            load_latest_clusters(self._con)
+            self._clusters_loaded = True
+        return self._con
 
     def plan(self) -> tuple[int, list[tuple[str, str]], list[dict], list[str], list[dict]]:
         """(kept documents, to sign as (doc_id, content_hash), to take out of the index, stale,
@@ -337,7 +354,7 @@ class DedupIndex:
         load_kept_documents(con)
         kept = con.sql("select count(*) from _dedup_kept").fetchall()[0][0]
         to_sign = documents_to_sign(con, self.params)
-        stale, gone = clusters_to_redo(con, self.params)
+        stale, gone = clusters_to_redo(self._latest_clusters(), self.params)
         return kept, to_sign, documents_to_unindex(con), stale, gone
 
     def texts(self, to_sign: list[tuple[str, str]], batch_rows: int):
@@ -354,7 +371,7 @@ class DedupIndex:
         con = self._current()
         if 2 * len(stale) > index_size(con, self.params):
             return exact_hashes_of(con, None, self.params), True
-        docs = set(stale) | set(cluster_mates(con, sorted(set(stale) | set(gone))))
+        docs = set(stale) | set(cluster_mates(self._latest_clusters(), sorted(set(stale) | set(gone))))
         return exact_hashes_of(con, sorted(docs), self.params), False
 
     def near_closure(
@@ -391,10 +408,7 @@ class DedupIndex:
         return index_members(self._current(), exact_hashes, self.params).to_pylist()
 
     def latest_rows(self, doc_ids: list[str]) -> dict[str, dict]:
-        return latest_cluster_rows(self._con, doc_ids)
+        return latest_cluster_rows(self._latest_clusters(), doc_ids)
 
-    def cluster_totals(self) -> dict[str, int]:
-        return cluster_totals(self._con)
-
-    def largest_clusters(self, limit: int = 5) -> list[tuple[str, int]]:
-        return largest_clusters(self._con, limit)
+    def cluster_overview(self, limit: int = 5) -> tuple[dict[str, int], list[tuple[str, int]]]:
+        return cluster_overview(self._con, limit)
