@@ -24,7 +24,10 @@ from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitena
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
+from corpusforge.processing import discard_rules
 from corpusforge.processing.text import normalize_inline, normalize_text
+
+discard_rules.install()  # its boilerplate rules without a Python callback per element (same result)
 
 # trafilatura logs every page it discards as a warning; the clean stage records a reason instead.
 for _name in ("trafilatura", "htmldate", "courlan", "readability", "justext"):
