@@ -4,8 +4,8 @@ Each rule is an XPath over every element of the page: a tag filter and a list of
 tests, several of them EXSLT regular expressions (`re:test`). libxml2 calls back into Python for
 each `re:test` of each element, attribute or not: on a documentation page, whose highlighted
 code is thousands of <span class=...>, these two rules took a quarter of `trafilatura.extract`
-(21 ms of 80 on Python's docs). Here libxml2 only picks the elements that have an attribute
-(no callbacks), and the tests run in Python once per distinct set of attributes on the page.
+(19 ms of 83 a page on Python's docs). Here libxml2 only picks the elements that have an attribute
+(no callbacks), and the tests run in Python once per distinct attribute list on the page.
 
 `install()` parses the text of each rule trafilatura ships into those tests and replaces the rule
 in trafilatura's list by the parsed one; a rule whose text uses anything else stays as it is, so
@@ -158,9 +158,12 @@ def install() -> int:
     extractors hold the same list); how many were replaced."""
     from trafilatura import xpaths
 
+    rules = getattr(xpaths, "OVERALL_DISCARD_XPATH", None)
+    if not isinstance(rules, list):  # another trafilatura: its rules stay as they are
+        return 0
     replaced = 0
-    for i, rule in enumerate(xpaths.OVERALL_DISCARD_XPATH):
+    for i, rule in enumerate(rules):
         if isinstance(rule, XPath) and (parsed := AttributeRule.parse(rule.path)) is not None:
-            xpaths.OVERALL_DISCARD_XPATH[i] = parsed
+            rules[i] = parsed
             replaced += 1
     return replaced

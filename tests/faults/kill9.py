@@ -47,6 +47,7 @@ class Run:
     seconds: float
     killed: bool
     active: float | None = None  # seconds from its first progress to its end (None: none seen)
+    held: float | None = None  # seconds from its first progress to its return (a lock released), else to its end
 
 
 def seeded_moments(seed: int, lo: float, hi: float, n: int = MOMENTS, after_progress: bool = False) -> list[Moment]:
@@ -124,17 +125,20 @@ def run(
     timeout: float = 300,
 ) -> Run:
     """Run `argv` (`cli(...)` or `["crawl", config]`) in a child of the forker; SIGKILL it at
-    `moment` if it is still running then. Progress is a change of `progress()`. A run that is not
-    killed must succeed (the tail of its log is the failure message)."""
+    `moment` if it is still running then. Progress is a change of `progress()`; its return to
+    what it was before (a lock released) ends the time the run `held` its progress. A run that is
+    not killed must succeed (the tail of its log is the failure message)."""
     log_path = folder / "run.log"
     baseline = progress()
     started = time.monotonic()
     pid = forker().start(argv, folder, log_path, env)
-    progressed, killed, returncode = None, False, None
+    progressed, released, killed, returncode = None, None, False, None
     while returncode is None:
         now = time.monotonic()
         if progressed is None and progress() != baseline:
             progressed = now
+        elif progressed is not None and released is None and progress() == baseline:
+            released = now
         clock = progressed if moment is not None and moment.after_progress else started
         if moment is not None and not killed and clock is not None and now - clock >= moment.seconds:
             os.kill(pid, signal.SIGKILL)
@@ -148,13 +152,17 @@ def run(
     if not killed:
         assert returncode == 0, log_path.read_text()[-3000:]
     end = time.monotonic()
-    return Run(end - started, killed, None if progressed is None else end - progressed)
+    if progressed is None:
+        return Run(end - started, killed)
+    return Run(end - started, killed, end - progressed, (released or end) - progressed)
 
 
-def progress_moments(seed: int, reference: Run, n: int = MOMENTS) -> list[Moment]:
-    """n moments spread over the reference run's active time (from its progress to its end)."""
+def progress_moments(seed: int, reference: Run, n: int = MOMENTS, held: bool = False) -> list[Moment]:
+    """n moments spread over the reference run's active time (from its progress to its end), or
+    with `held` over the time it held its lock: a stage whose work under the lock is a small part
+    of the command (its flow run's teardown comes after) is then killed in that work."""
     assert reference.active is not None, "the reference run showed no progress"
-    return seeded_moments(seed, 0.0, reference.active * 0.97, n, after_progress=True)
+    return seeded_moments(seed, 0.0, (reference.held if held else reference.active) * 0.97, n, after_progress=True)
 
 
 def kill_chain(start: Callable[[Moment | None], Run], moments: Iterable[Moment], finished=lambda: False) -> list[Run]:

@@ -35,7 +35,7 @@ def kill_ten_times(
 def test_sigkill_during_dedup_ten_times_then_rerun_equals_an_uninterrupted_dedup(cleaned, deduped, tmp_path):
     expected = kill9.warehouse_view(deduped.folder)
     assert len(expected["clusters"]) > 30
-    moments = kill9.progress_moments(SEED, deduped.run)  # over the time the reference held its locks
+    moments = kill9.progress_moments(SEED, deduped.run, held=True)  # over the time the reference held its locks
     # Once a killed run has committed its clusters, the next ones find nothing to do and answer at
     # once (the idle check, no flow run): only the runs before that can be killed mid-run.
     chain = lambda start: kill9.kill_chain(start, moments)  # noqa: E731
