@@ -8,7 +8,8 @@ in Python records; the module-level functions are its SQL, each on an open conne
 once, and the run's own signatures are added to it (`signed`) rather than read again.
 `DedupIndex.near_closure` is the loop between the index and the pure verification step: it
 grows the set of exact groups to recluster along verified pairs until no new group is reached.
-The rows the stage writes to `dedup_signatures` / `dedup_bands` are shaped in `dedup_rows`.
+The rows the stage writes to `dedup_signatures` / `dedup_bands` are shaped in `dedup_rows`;
+its questions to the `clusters` table (latest rows, cluster mates, the summary) are in `dedup_clusters`.
 """
 
 from __future__ import annotations
@@ -18,16 +19,14 @@ import numpy as np
 import pyarrow as pa
 
 from corpusforge.processing.dedup import BandIndex, verified_pairs
-from corpusforge.warehouse.catalog import register_view
+from corpusforge.warehouse.dedup_clusters import (
+    cluster_mates,
+    cluster_overview,
+    id_table,
+    latest_cluster_rows,
+    load_latest_clusters,
+)
 from corpusforge.warehouse.dedup_texts import iter_texts
-
-# Latest clusters row per document, including removed rows and rows of tombstoned documents
-# (the plain `clusters` view hides those; dedup must see them to know what to take out).
-LATEST_CLUSTERS_SQL = """
-select * from clusters_history
-qualify row_number() over (partition by doc_id order by created_at desc) = 1
-"""
-register_view("clusters_latest", LATEST_CLUSTERS_SQL)
 
 # The current index: the latest signature row of each document, when it is not a removal; its
 # small columns only (the shingle sets and band hashes are read per group). `DedupIndex` keeps
@@ -43,10 +42,6 @@ cur_bands as (
     from dedup_bands b join cur s on s.doc_id = b.doc_id and s.run_id = b.run_id
 )
 """
-
-
-def _ids(values, name: str = "doc_id") -> pa.Table:
-    return pa.table({name: pa.array(sorted(values), pa.string())})
 
 
 def load_current_index(con: duckdb.DuckDBPyConnection) -> None:
@@ -115,12 +110,6 @@ def documents_to_unindex(con: duckdb.DuckDBPyConnection) -> list[dict]:
     )
 
 
-def load_latest_clusters(con: duckdb.DuckDBPyConnection) -> None:
-    """The latest clusters row of each document as the connection's temp table `_dedup_clustered`:
-    the plan's questions and, until the run writes its rows, the cluster step's read it."""
-    con.execute("create or replace temp table _dedup_clustered as select * from clusters_latest")
-
-
 def clusters_to_redo(con: duckdb.DuckDBPyConnection, params: str) -> tuple[list[str], list[dict]]:
     """(stale, gone): indexed kept documents whose latest clusters row is missing, removed, of
     another content, or older than their current signature (a run stopped between signing and
@@ -149,23 +138,6 @@ def clusters_to_redo(con: duckdb.DuckDBPyConnection, params: str) -> tuple[list[
     return [r[0] for r in stale], gone.to_pylist()
 
 
-def cluster_mates(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> list[str]:
-    """Every document whose latest clusters row (`_dedup_clustered`) shares a cluster with one
-    of the given documents."""
-    con.register("_dedup_docs", _ids(doc_ids))
-    try:
-        rows = con.sql(
-            """
-            with lc as (select doc_id, cluster_id from _dedup_clustered where not coalesce(removed, false))
-            select distinct lc.doc_id from lc
-            where lc.cluster_id in (select l.cluster_id from _dedup_clustered l join _dedup_docs using (doc_id))
-            """
-        ).fetchall()
-    finally:
-        con.unregister("_dedup_docs")
-    return [r[0] for r in rows]
-
-
 def index_size(con: duckdb.DuckDBPyConnection, params: str) -> int:
     """Number of documents in the current index."""
     return con.sql(f"with {_CURRENT} select count(*) from cur", params={"params": params}).fetchall()[0][0]
@@ -176,7 +148,7 @@ def exact_hashes_of(con: duckdb.DuckDBPyConnection, doc_ids: list[str] | None, p
     if doc_ids is None:
         rows = con.sql(f"with {_CURRENT} select distinct exact_hash from cur", params={"params": params}).fetchall()
         return {r[0] for r in rows}
-    con.register("_dedup_docs", _ids(doc_ids))
+    con.register("_dedup_docs", id_table(doc_ids))
     try:
         rows = con.sql(
             f"with {_CURRENT} select distinct exact_hash from cur join _dedup_docs using (doc_id)",
@@ -190,7 +162,7 @@ def exact_hashes_of(con: duckdb.DuckDBPyConnection, doc_ids: list[str] | None, p
 def band_partners(con: duckdb.DuckDBPyConnection, exact_hashes: set[str], params: str) -> list[tuple[str, str]]:
     """Pairs (a < b) of exact groups sharing a band hash, at least one of them in `exact_hashes`:
     band rows grouped by (band, band_hash) in DuckDB."""
-    con.register("_dedup_groups", _ids(exact_hashes, "exact_hash"))
+    con.register("_dedup_groups", id_table(exact_hashes, "exact_hash"))
     try:
         rows = con.sql(
             f"""
@@ -225,7 +197,7 @@ def band_index(con: duckdb.DuckDBPyConnection, params: str) -> BandIndex:
 
 def shingle_sets(con: duckdb.DuckDBPyConnection, exact_hashes: set[str], params: str) -> dict[str, np.ndarray]:
     """The stored shingle-hash set of each given exact group (its documents share it)."""
-    con.register("_dedup_groups", _ids(exact_hashes, "exact_hash"))
+    con.register("_dedup_groups", id_table(exact_hashes, "exact_hash"))
     try:
         table = con.sql(
             f"""
@@ -253,7 +225,7 @@ def shingle_sets(con: duckdb.DuckDBPyConnection, exact_hashes: set[str], params:
 
 def index_members(con: duckdb.DuckDBPyConnection, exact_hashes: set[str], params: str) -> pa.Table:
     """Current index rows (ranking fields, exact hash) of every document in the given exact groups."""
-    con.register("_dedup_groups", _ids(exact_hashes, "exact_hash"))
+    con.register("_dedup_groups", id_table(exact_hashes, "exact_hash"))
     try:
         return con.sql(
             f"""
@@ -265,43 +237,6 @@ def index_members(con: duckdb.DuckDBPyConnection, exact_hashes: set[str], params
         ).to_arrow_table()
     finally:
         con.unregister("_dedup_groups")
-
-
-def latest_cluster_rows(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> dict[str, dict]:
-    """The latest clusters row (`_dedup_clustered`) of each given document that has one."""
-    con.register("_dedup_docs", _ids(doc_ids))
-    try:
-        rows = con.sql("select l.* from _dedup_clustered l join _dedup_docs using (doc_id)").to_arrow_table()
-    finally:
-        con.unregister("_dedup_docs")
-    return {r["doc_id"]: r for r in rows.to_pylist()}
-
-
-def cluster_overview(con: duckdb.DuckDBPyConnection, limit: int = 5) -> tuple[dict[str, int], list[tuple[str, int]]]:
-    """(current number of clusters, of clusters with duplicates, and of exact/near duplicates;
-    (cluster_id, size) of the largest clusters), from one read of the `clusters` view."""
-    con.execute(
-        "create or replace temp table _dedup_now as "
-        "select cluster_id, cluster_size, reason from clusters where not coalesce(removed, false)"
-    )
-    try:
-        row = con.sql(
-            """
-            select count(distinct cluster_id),
-                   count(distinct cluster_id) filter (where cluster_size > 1),
-                   count(*) filter (where reason = 'exact_duplicate_of'),
-                   count(*) filter (where reason = 'near_duplicate_of')
-            from _dedup_now
-            """
-        ).fetchall()[0]
-        largest = con.sql(
-            "select cluster_id, count(*) as n from _dedup_now "
-            f"group by cluster_id having n > 1 order by n desc, cluster_id limit {int(limit)}"
-        ).fetchall()
-    finally:
-        con.execute("drop table _dedup_now")
-    totals = {"clusters": int(row[0]), "multi": int(row[1]), "exact": int(row[2]), "near": int(row[3])}
-    return totals, [(cid, int(n)) for cid, n in largest]
 
 
 class DedupIndex:
