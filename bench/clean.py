@@ -28,7 +28,6 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from corpusforge.connectors.sample_site import generate_site  # noqa: E402
-from corpusforge.flows.clean import clean_pages_task, plan_task  # noqa: E402
 from corpusforge.flows.configs import clean_configs  # noqa: E402
 from corpusforge.flows.runtime import default_workers  # noqa: E402
 from corpusforge.processing.ids import sha256_hex  # noqa: E402
@@ -161,7 +160,14 @@ def write_pages(wh: Warehouse, pages: list[tuple[str, bytes]], source: str) -> N
 
 def run_stage(root: str, clean_json: str) -> None:
     """The clean stage alone (plan, read, clean, write) on the warehouse at `root`, in this fresh
-    process (`--run-stage`): prints its seconds, pages and counts as JSON."""
+    process (`--run-stage`): prints its seconds, pages and counts as JSON.
+
+    The stage's module is imported here, not at the top of this file: the pool's forkserver
+    imports the main script (as it imports `corpusforge`'s console script for the command), and
+    the command's does not import Prefect, which costs the forkserver a second before the first
+    worker starts."""
+    from corpusforge.flows.clean import clean_pages_task, plan_task
+
     clean = CleanSettings.model_validate_json(clean_json)
     wh = Warehouse(root)
     settings = Settings(warehouse=root, sources=[SourceConfig(name="bench", kind="files", path=root)], clean=clean)
