@@ -8,10 +8,12 @@ Prefect and the flow run), and the flow's process stays free for Prefect's own w
 The two talk over pipes, one line per message:
 
 * to the worker (stdin): the job (a base64 pickle: warehouse root, settings, source, fetch policy,
-  WARC part path), then `stop <reason>` when the flow is asked to stop (SIGTERM / SIGINT reach the
-  flow's process; the worker ignores SIGINT so that a Ctrl-C on the terminal stops it the same
-  graceful way). End of input means the flow's process died (kill -9): the worker ends at once, as if
-  it had been killed with it, so it never writes beside a later run.
+  WARC part path, and the crawl job with what the warehouse knows of the source, which the flow's
+  process reads with DuckDB so that the crawling process never imports it), then `stop <reason>`
+  when the flow is asked to stop (SIGTERM / SIGINT reach the flow's process; the worker ignores
+  SIGINT so that a Ctrl-C on the terminal stops it the same graceful way). End of input means the
+  flow's process died (kill -9): the worker ends at once, as if it had been killed with it, so it
+  never writes beside a later run.
 * from the worker (its stdout, the crawl's own output going to stderr): JSON lines
   `{"progress": [done, discovered]}`, then one of `{"result": {...}}`, `{"stopped": message}`,
   `{"error": line, "io": bool}`.
@@ -58,21 +60,11 @@ def is_io_failure(exc: BaseException) -> bool:
     return isinstance(exc, OSError | httpx.TransportError)
 
 
-def crawl_source_here(
-    wh: Warehouse,
-    settings: Settings,
-    source: SourceConfig,
-    policy: FetchPolicy,
-    warc: WarcOut | None = None,
-    progress=None,
-    stop: StopSignal | None = None,
-) -> dict:
-    """Crawl one source into the warehouse in this process (the flow holds the crawl locks);
-    returns its counts. `progress(done, discovered)` is called as the crawl goes.
-
-    A run of this source that started and never completed is resumed under its own run id: the
-    URLs it already wrote are not fetched again, only their stored links are followed.
-    """
+def start_crawl(wh: Warehouse, source: SourceConfig) -> tuple[CrawlJob, bool]:
+    """The source's crawl job, with what the warehouse knows of it (read with DuckDB), and whether
+    it resumes an interrupted run. A run of this source that started and never completed is
+    resumed under its own run id: the URLs it already wrote are not fetched again, only their
+    stored links are followed. A new run is marked started."""
     resumed_run = interrupted_run(wh, source.name)
     run_id = resumed_run or new_run_id("crawl")
     if resumed_run is None:
@@ -84,6 +76,24 @@ def crawl_source_here(
         known_links=load_links(wh, source.name) if follows_links(source) else {},
         done=urls_done_in_run(wh, source.name, resumed_run) if resumed_run else {},
     )
+    return job, resumed_run is not None
+
+
+def crawl_source_here(
+    wh: Warehouse,
+    settings: Settings,
+    source: SourceConfig,
+    policy: FetchPolicy,
+    warc: WarcOut | None = None,
+    progress=None,
+    stop: StopSignal | None = None,
+    started: tuple[CrawlJob, bool] | None = None,
+) -> dict:
+    """Crawl one source into the warehouse in this process (the flow holds the crawl locks);
+    returns its counts. `progress(done, discovered)` is called as the crawl goes. `started` is
+    what `start_crawl` returned, when the caller read it (else it is read here)."""
+    job, resumed = started or start_crawl(wh, source)
+    run_id = job.run_id
     crawl = settings.crawl
     with PageBatchWriter(wh, run_id, crawl.flush_rows, crawl.flush_seconds) as sink:
 
@@ -96,7 +106,7 @@ def crawl_source_here(
     return {
         "source": source.name,
         "run_id": run_id,
-        "resumed": resumed_run is not None,
+        "resumed": resumed,
         "counts": counts,
         "reasons": dict(report.reasons),
         "skipped_by_robots": report.skipped_by_robots,
@@ -129,7 +139,10 @@ def crawl_in_worker(
 ) -> dict:
     """Run crawl_source_here in a worker process; its result, or its error raised here."""
     part = warc_part_path(warc, source) if warc is not None else None
-    job = {"root": wh.root_url, "settings": settings, "source": source, "policy": policy, "warc": part}
+    # The crawl state is read here, so the crawling process never imports DuckDB (45 MB resident).
+    started = start_crawl(wh, source)
+    job = {"root": wh.root_url, "settings": settings, "source": source, "policy": policy, "warc": part,
+           "started": started}  # fmt: skip
     # Arrow's default pool (mimalloc) keeps what the small Parquet batches freed; malloc gives it back.
     env = {"ARROW_DEFAULT_MEMORY_POOL": "system", **os.environ}
     proc = subprocess.Popen(
@@ -254,7 +267,7 @@ def worker_main() -> None:
     report = _ProgressReporter(send)
     warc = WarcOut(job["warc"]) if job["warc"] else None
     try:
-        result = crawl_source_here(wh, job["settings"], source, job["policy"], warc, report, stop)
+        result = crawl_source_here(wh, job["settings"], source, job["policy"], warc, report, stop, job["started"])
         final = {"result": result}
     except CrawlStopped as exc:
         final = {"stopped": str(exc)}

@@ -17,10 +17,9 @@ from __future__ import annotations
 import os
 import tempfile
 
-import duckdb
-
 from corpusforge.schemas import TABLES, TableSpec
 from corpusforge.warehouse.export_views import RAG_CHUNKS_SQL
+from corpusforge.warehouse.lazy_duckdb import duckdb
 
 # rag_chunks always: the chunks' vectors live in the embeddings cache, this view joins them in as FLOAT[384].
 EXTRA_VIEWS: dict[str, str] = {"rag_chunks": RAG_CHUNKS_SQL}

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pyarrow.fs as pafs
 
 from corpusforge.warehouse.catalog import register_view
+from corpusforge.warehouse.lazy_duckdb import duckdb
 from corpusforge.warehouse.lock import TableLock, lock_file_for
 from corpusforge.warehouse.shutdown import DEFAULT_GRACE_SECONDS, guarded_locks
 from corpusforge.warehouse.store import Warehouse, utc_now

@@ -7,10 +7,10 @@ calls these on its connection.
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 
 from corpusforge.warehouse.catalog import register_view
+from corpusforge.warehouse.lazy_duckdb import duckdb
 
 # Latest clusters row per document, including removed rows and rows of tombstoned documents
 # (the plain `clusters` view hides those; dedup must see them to know what to take out).

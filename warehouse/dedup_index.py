@@ -14,7 +14,6 @@ its questions to the `clusters` table (latest rows, cluster mates, the summary) 
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -27,6 +26,7 @@ from corpusforge.warehouse.dedup_clusters import (
     load_latest_clusters,
 )
 from corpusforge.warehouse.dedup_texts import iter_texts
+from corpusforge.warehouse.lazy_duckdb import duckdb
 
 # The current index: the latest signature row of each document, when it is not a removal; its
 # small columns only (the shingle sets and band hashes are read per group). `DedupIndex` keeps

@@ -10,10 +10,10 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import duckdb
 import pyarrow as pa
 
 from corpusforge.warehouse.document_places import PlaceChanged, locate_versions, read_places
+from corpusforge.warehouse.lazy_duckdb import duckdb
 
 
 class TextsChanged(RuntimeError):

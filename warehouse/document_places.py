@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import itertools
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpusforge.warehouse.files import read_rows
+from corpusforge.warehouse.lazy_duckdb import duckdb
 
 # What locating reads of every documents file: the version's key and what picks its latest row.
 _KEY_COLUMNS = ("doc_id", "content_hash", "kept", "cleaned_at")

@@ -18,9 +18,10 @@ import os
 import tempfile
 from pathlib import Path
 
-import duckdb
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+
+from corpusforge.warehouse.lazy_duckdb import duckdb
 
 # The packaged model's dimension (all-MiniLM-L6-v2). The catalog's views are plain SQL, fixed when
 # the catalog is built, so the warehouse view is typed for it; vectors of other models keep their

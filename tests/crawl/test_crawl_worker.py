@@ -74,3 +74,36 @@ def test_each_source_worker_writes_its_records_into_the_one_warc(prefect_api, se
     assert warc_urls == sorted(r["url"] for r in fetched if r["fetch_status"] == "fetched")
     assert len(warc_urls) == sum(r["counts"]["fetched"] for r in summary.details) > 8  # both sources' records
     assert not [p for p in tmp_path.iterdir() if ".part" in p.name]  # the workers' parts were moved in
+
+
+def test_the_crawling_process_never_imports_duckdb_and_a_recrawl_still_knows_the_pages(
+    serve, sample_site_dir, tmp_path, monkeypatch
+):
+    """The flow's process reads the crawl state for the worker; a `duckdb` that refuses to load,
+    first on the worker's path, proves the worker never needs it (its library is 45 MB resident)."""
+    from corpusforge.flows.configs import fetch_policy
+    from corpusforge.flows.crawl_worker import crawl_in_worker
+    from corpusforge.schemas.config import Settings
+
+    refusing = tmp_path / "refusing"
+    refusing.mkdir()
+    (refusing / "duckdb.py").write_text("raise ImportError('the crawl worker imported duckdb')\n")
+    monkeypatch.setenv("PYTHONPATH", f"{refusing}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    srv = serve(sample_site_dir)
+    settings = Settings.model_validate({
+        "warehouse": str(tmp_path / "data"),
+        "crawl": {"delay": 0, "concurrency_per_host": 4},
+        "sources": [{"name": "sample", "kind": "site", "url": srv.url + "/", "allow_private_network": True,
+                     "max_pages": 12}],
+    })  # fmt: skip
+    wh = Warehouse(settings.warehouse)
+    wh.init()
+    source = settings.sources[0]
+    policy = fetch_policy(settings.crawl, source)
+    first = crawl_in_worker(wh, settings, source, policy)
+    fetched = first["counts"]["fetched"]
+    assert fetched >= 8 and not first["resumed"]
+    # The second run's requests are conditional: the state the flow's process read reached the worker.
+    second = crawl_in_worker(wh, settings, source, policy)
+    assert second["counts"].get("fetched", 0) == 0
+    assert second["counts"]["not_modified"] == fetched
