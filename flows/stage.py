@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+# The stages query the warehouse, whose modules import duckdb on first use (for the crawl worker,
+# warehouse/lazy_duckdb.py): loaded with the flows, as before, not inside the first stage's timer.
+import duckdb  # noqa: F401
+
 
 @dataclass
 class StageSummary:
