@@ -8,6 +8,8 @@ generated pages), then measures in one process, with the model already loaded:
    chunk state and the export folder) on a fresh warehouse;
 3. re-run: the export stage again over the unchanged corpus (embeds nothing).
 
+The export runs on the shared local Prefect server, as the command does (flows/prefect_server.py).
+
 Prints chunks/s of 1 and 2 and their ratio (target >= 0.9), and 3 as a share of 2 (target < 5%).
 
     .venv/bin/python bench/embed.py                 # 2,000 chunks, device auto-detected
@@ -28,6 +30,12 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+# The export runs as `corpusforge export` runs it: on the shared local Prefect server (started here
+# if none answers), not on a temporary server that the first export run would pay to start.
+from corpusforge.flows.prefect_server import point_at_shared_server  # noqa: E402
+
+point_at_shared_server()
 
 from corpusforge.connectors.sample_site import generate_site  # noqa: E402
 from corpusforge.flows.configs import chunker_config  # noqa: E402
