@@ -140,9 +140,10 @@ def crawl_in_worker(
     """Run crawl_source_here in a worker process; its result, or its error raised here."""
     part = warc_part_path(warc, source) if warc is not None else None
     # The crawl state is read here, so the crawling process never imports DuckDB (45 MB resident).
-    started = start_crawl(wh, source)
     job = {"root": wh.root_url, "settings": settings, "source": source, "policy": policy, "warc": part,
-           "started": started}  # fmt: skip
+           "started": start_crawl(wh, source)}  # fmt: skip
+    job_line = base64.b64encode(pickle.dumps(job)).decode() + "\n"
+    del job  # the state goes to the worker: this process does not keep a copy for the crawl's length
     # Arrow's default pool (mimalloc) keeps what the small Parquet batches freed; malloc gives it back.
     env = {"ARROW_DEFAULT_MEMORY_POOL": "system", **os.environ}
     proc = subprocess.Popen(
@@ -155,8 +156,9 @@ def crawl_in_worker(
     )
     final: dict = {}
     try:
-        proc.stdin.write(base64.b64encode(pickle.dumps(job)).decode() + "\n")
+        proc.stdin.write(job_line)
         proc.stdin.flush()
+        del job_line
         final = _follow(proc, source, progress, stop)
     finally:
         if proc.poll() is None and not final:  # this thread was interrupted: the worker must not outlive it
