@@ -237,10 +237,11 @@ def _kept_the_delay(requests: list[tuple[float, str]]) -> None:
     (two crawlers at once would halve it), and each from the one before up to the server's own
     jitter (a thread of the test's busy process timestamps them). A crawl's robots.txt arrives
     late (its first connection is set up after its start was granted): the gap after it is not
-    its crawler's spacing, the gap before it (from the last source's last request) is."""
-    times = [t for t, _ in requests]
-    assert times[-1] - times[0] >= (len(times) - 1) * DELAY - 0.1, requests
+    its crawler's spacing and is left out of both checks; the gap before it (from the last
+    source's last request) is. (With the sample server's 40 ms stall per response gone, a late
+    robots.txt is no longer made up for by the gaps after it.)"""
     gaps = [b[0] - a[0] for a, b in zip(requests, requests[1:], strict=False) if a[1] != "/robots.txt"]
+    assert sum(gaps) >= len(gaps) * DELAY - 0.1, requests
     assert min(gaps) >= DELAY / 2, requests
 
 
