@@ -129,14 +129,28 @@ class Embedder:
             return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
         return len(self.model.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
 
-    def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+    def token_lengths(self, texts: Sequence[str], batch_size: int) -> list[int]:
+        """What orders texts into batches: their token counts when they fill more than one batch
+        (sentence-transformers orders by characters, and characters per token differ between
+        prose, code and markup: on documentation chunks ordering by tokens embeds about 20 %
+        faster, bench/embed.py), else their lengths in characters (one batch pads the same in
+        any order)."""
+        if len(texts) <= batch_size or self._tokenizer is None:
+            return [len(t) for t in texts]
+        return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+
+    def embed(
+        self, texts: Sequence[str], batch_size: int | None = None, token_counts: Sequence[int] | None = None
+    ) -> np.ndarray:
         """(len(texts), dim) float32, L2-normalised, in batches of `batch_size` texts of similar
-        length (little padding). A thread tokenises the next batch while the model runs this one:
-        the fast tokenizer releases the GIL, so on a GPU the device never waits for it."""
+        length in tokens (`token_counts`, or counted here), so each batch pads little. A thread
+        tokenises the next batch while the model runs this one: the fast tokenizer releases the
+        GIL, so on a GPU the device never waits for it."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         size = batch_size or self.batch_size
-        order = np.argsort([-len(t) for t in texts], kind="stable")
+        lengths = token_counts if token_counts is not None else self.token_lengths(texts, size)
+        order = np.argsort([-n for n in lengths], kind="stable")
         batches = [order[i : i + size] for i in range(0, len(order), size)]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
 

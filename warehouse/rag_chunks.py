@@ -193,22 +193,25 @@ def embed_documents(
     return counts
 
 
-def _unique_missing(rows: list[dict], have: set[str]) -> list[tuple[str, str]]:
-    """(text_hash, text to embed) of every distinct embedding input without a vector."""
-    todo: dict[str, str] = {}
+def _unique_missing(rows: list[dict], have: set[str]) -> list[tuple[str, str, int]]:
+    """(text_hash, text to embed, its tokens) of every distinct embedding input without a vector."""
+    todo: dict[str, tuple[str, str, int]] = {}
     for r in rows:
         if r["text_hash"] not in have and r["text_hash"] not in todo:
-            todo[r["text_hash"]] = r["embed_text"]
-    return list(todo.items())
+            todo[r["text_hash"]] = (r["text_hash"], r["embed_text"], r["token_count"])
+    return list(todo.values())
 
 
 def _embed_into(writer, embedder, batch_size: int, todo, run_id: str, now, progress, label: str) -> None:
-    # Texts sorted by length, so each batch pads little (what encode() does within one call), and
-    # one batch per call, so the progress bar moves with every batch.
-    todo = sorted(todo, key=lambda item: len(item[1]))
+    # Texts sorted by their token counts (known from chunking), so each batch pads little: the
+    # model's cost follows the longest text of a batch. One batch per call, so the progress bar
+    # moves with every batch.
+    todo = sorted(todo, key=lambda item: (item[2], len(item[1])))
     for start in range(0, len(todo), batch_size):
         part = todo[start : start + batch_size]
-        vectors = embedder.embed([text for _, text in part], batch_size=batch_size)
-        writer.write(embedding_rows([h for h, _ in part], vectors, embedder.model_id, run_id, now()))
+        vectors = embedder.embed(
+            [text for _, text, _ in part], batch_size=batch_size, token_counts=[n for *_, n in part]
+        )
+        writer.write(embedding_rows([h for h, _, _ in part], vectors, embedder.model_id, run_id, now()))
         if progress is not None:
             progress.update(label, advance=len(part))

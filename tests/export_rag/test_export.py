@@ -284,3 +284,28 @@ def test_staging_files_left_by_a_killed_run_are_removed_by_the_next(exported_cop
     assert not staging.exists()
     export_files = ["chunks.parquet", "deletions.parquet", "export.duckdb", "manifest.json"]
     assert sorted(p.name for p in folder.iterdir()) == export_files
+
+
+def test_each_vector_is_the_models_own_vector_of_its_chunk_over_many_small_batches(tmp_path, rag_documents, embedder):
+    """The export orders texts by their token counts into batches (4 texts here, so many): every
+    vector in the cache is still the one the model gives its own text."""
+    import numpy as np
+
+    from corpusforge.flows.configs import chunker_config
+    from corpusforge.processing.chunking import chunk_records
+    from corpusforge.warehouse import Warehouse
+
+    docs = rag_documents[:8]
+    wh = Warehouse(str(tmp_path / "data"))
+    wh.init()
+    wh.write("documents", docs, "test-docs")
+    cfg = RagExport(batch_size=4)
+    assert run_export_rag(wh, cfg).counts["chunks embedded"] > 3 * cfg.batch_size
+    chunks = list(chunk_records(docs, embedder.count_tokens, chunker_config(cfg, embedder)))
+    texts = {c["text_hash"]: c["embed_text"] for c in chunks}
+    assert len({c["token_count"] for c in chunks}) > 3  # batches of different lengths
+    cache = wh.read("embeddings").to_pylist()
+    assert sorted(r["text_hash"] for r in cache) == sorted(texts)
+    ours = np.array([r["embedding"] for r in cache], dtype=np.float32)
+    theirs = embedder.model.encode([texts[r["text_hash"]] for r in cache], normalize_embeddings=True)
+    assert np.abs(ours - theirs).max() < 1e-4
