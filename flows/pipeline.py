@@ -24,6 +24,8 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import ArtifactCreate
 
 from corpusforge.flows.annotate import annotate
 from corpusforge.flows.clean import clean
@@ -135,12 +137,24 @@ def _publish_stage_table(summary: StageSummary, flow_run_id) -> None:
     rows += [{"what": note, "count": None} for note in summary.notes]
     if summary.failed:
         rows.insert(0, {"what": f"failed: {summary.error}", "count": None})
-    TableArtifact(
+    table = TableArtifact(
         key=f"stage-{summary.stage.replace('_', '-')}",
         table=rows or [{"what": "nothing to do", "count": 0}],
         description=f"{summary.stage}: counts and drops",
         flow_run_id=flow_run_id,
-    ).create(_sync=True)  # pyright: ignore[reportCallIssue]
+    )
+    # Through the client with the stage run's id: `Artifact.create` outside a flow run (as
+    # `corpusforge.run_stage` calls this from Python) is deprecated (a FutureWarning in Prefect 3.9).
+    with get_client(sync_client=True) as client:
+        client.create_artifact(
+            ArtifactCreate(
+                type=table.type,
+                key=table.key,
+                description=table.description,
+                flow_run_id=flow_run_id,
+                data=table.format(),
+            )
+        )
 
 
 def _corpus_stats(wh) -> dict:
