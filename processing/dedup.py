@@ -274,20 +274,27 @@ class BandIndex:
     """In-memory lookup of band collisions: which exact groups share a band hash with given ones.
 
     Built from rows of band hashes, each labelled with its exact group (shape (rows, bands); an
-    exact group may have several rows, one per document); each band's
-    column is sorted once, so finding the partners of a few hundred groups is a binary search
-    per group and band, not a pass over every band row. Memory: about 3 x 8 bytes per group and
-    band (20 MB for 50,000 groups and 18 bands); a first run groups the band rows in DuckDB.
+    exact group may have several rows, one per document). Each band is sorted once, so finding
+    the partners of a few hundred groups is a binary search per group and band, not a pass over
+    every band row. What is sorted is one 64-bit key per row and band, the hash's high 32 bits
+    above the row number: a plain sort rather than an argsort and a gather (3-4x faster, and a
+    third of the memory: about 8 bytes per group and band, 7 MB for 50,000 groups and 18 bands);
+    rows whose high bits match are then checked against the whole hash. A first run groups the
+    band rows in DuckDB instead.
     """
 
     def __init__(self, groups: list[str], hashes: np.ndarray):
+        if len(groups) >= 1 << 32:
+            raise ValueError("BandIndex holds fewer than 2**32 rows")
         self.groups = groups
         self.row_of = {g: i for i, g in enumerate(groups)}
         self.hashes = hashes
-        # One contiguous row per band (sorting along a strided column takes twice as long).
-        by_band = np.ascontiguousarray(hashes.T)
-        self.order = np.argsort(by_band, axis=1)  # unstable is fine: equal hashes are found as a range
-        self.sorted = np.take_along_axis(by_band, self.order, axis=1)
+        keys = np.ascontiguousarray(hashes.T, dtype=np.int64).view(np.uint64)  # one contiguous row per band
+        keys >>= np.uint64(32)
+        keys <<= np.uint64(32)
+        keys |= np.arange(len(groups), dtype=np.uint64)
+        keys.sort(axis=1)
+        self.keys = keys
 
     def partners(self, groups: set[str]) -> set[tuple[str, str]]:
         """Pairs (a < b) of exact groups sharing a band hash, at least one of them in `groups`."""
@@ -295,16 +302,19 @@ class BandIndex:
         pairs: set[tuple[str, str]] = set()
         if not len(rows):
             return pairs
+        low_bits = np.uint64(0xFFFFFFFF)
         for band in range(self.hashes.shape[1]):
-            column = self.sorted[band]
-            keys = self.hashes[rows, band]
-            lo, hi = np.searchsorted(column, keys, "left"), np.searchsorted(column, keys, "right")
-            for row, start, end in zip(rows.tolist(), lo.tolist(), hi.tolist(), strict=True):
-                if end - start > 1:  # the row itself is always one of the equal hashes
+            column = self.keys[band]
+            wanted = self.hashes[rows, band]
+            high = (wanted.view(np.uint64) >> np.uint64(32)) << np.uint64(32)
+            lo, hi = np.searchsorted(column, high, "left"), np.searchsorted(column, high | low_bits, "right")
+            for row, key, start, end in zip(rows.tolist(), wanted.tolist(), lo.tolist(), hi.tolist(), strict=True):
+                if end - start > 1:  # the row itself is always one of the matches
                     mine = self.groups[row]
-                    for other in self.order[band, start:end].tolist():
+                    for other in (column[start:end] & low_bits).tolist():
                         theirs = self.groups[other]
-                        if theirs != mine:  # rows of one exact group share every band
+                        # rows of one exact group share every band; the rest must share the whole hash
+                        if theirs != mine and self.hashes[other, band] == key:
                             pairs.add((mine, theirs) if mine < theirs else (theirs, mine))
         return pairs
 

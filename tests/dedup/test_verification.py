@@ -135,17 +135,28 @@ def test_chained_copies_are_not_one_cluster_and_similarity_is_exact(wh, cfg):
     assert rows["copy2"] == ("copy2", None, None)
 
 
-def test_band_index_finds_the_same_pairs_as_comparing_every_band():
+def brute_force_partners(groups: list[str], hashes: np.ndarray, frontier: set[str]) -> set[tuple[str, str]]:
+    n = len(groups)
+    return {
+        tuple(sorted((groups[i], groups[j])))
+        for i in range(n)
+        for j in range(n)
+        if i != j and groups[i] in frontier and groups[i] != groups[j] and (hashes[i] == hashes[j]).any()
+    }
+
+
+@pytest.mark.parametrize("kind", ["few values", "equal high bits, other low bits", "negative"])
+def test_band_index_finds_the_same_pairs_as_comparing_every_band(kind):
     rng = np.random.default_rng(3)
     hashes = rng.integers(0, 6, size=(40, 4))  # few values: many collisions
+    if kind == "equal high bits, other low bits":  # the index sorts by the high 32 bits
+        hashes = (rng.integers(0, 2, size=(40, 4)) << 40) | rng.integers(0, 3, size=(40, 4))
+    elif kind == "negative":  # band hashes are signed 64-bit
+        hashes = (rng.integers(-2, 2, size=(40, 4)) << 33) - rng.integers(0, 3, size=(40, 4))
     groups = [f"g{i:02d}" for i in range(40)]
+    groups[5], hashes[5] = groups[6], hashes[6]  # two rows of one exact group (same bands): not a pair
     index = BandIndex(groups, hashes)
-    frontier = {"g03", "g17", "g30", "not-indexed"}
-    expected = {
-        tuple(sorted((groups[i], groups[j])))
-        for i in range(40)
-        for j in range(40)
-        if i != j and groups[i] in frontier and (hashes[i] == hashes[j]).any()
-    }
+    frontier = {"g03", "g06", "g17", "g30", "not-indexed"}
+    expected = brute_force_partners(groups, hashes, frontier)
     assert index.partners(frontier) == expected and expected
     assert index.partners(set()) == set()
