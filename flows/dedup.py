@@ -111,7 +111,7 @@ def cluster(stored: DedupIndex, wh: Warehouse, cfg: DedupSettings, the_plan: Ded
             r["dedup_run_id"] = run_id
             r["created_at"] = now
         wh.write("clusters", out, run_id)
-        stored.clustered()
+        stored.clustered(run_id)
     return cluster_counts(len(rows), len(edges), len(out), len(removed))
 
 
@@ -212,6 +212,8 @@ def dedup(settings: Settings, progress: Progress | None = None) -> StageSummary:
             threading.Thread(target=preload_signing_libraries, name="dedup-preload", daemon=True).start()
         wh.init()
         with wh.locks(WRITTEN_TABLES, run_id), DedupIndex(wh, params_key(cfg)) as stored:
+            for table in WRITTEN_TABLES:  # what a killed run left half-written
+                wh.sweep_temp_files(table)
             the_plan = plan_task(stored)
             if progress is not None:
                 progress.update(PROGRESS_LABEL, total=len(the_plan.to_sign))
@@ -222,5 +224,6 @@ def dedup(settings: Settings, progress: Progress | None = None) -> StageSummary:
             else:
                 signed = sign_task(wh, cfg, stored, the_plan, run_id, progress)
             counts = cluster_task(stored, wh, cfg, the_plan, run_id)
+            stored.save()  # the next run starts from here, not from the history
             fill_summary(stored, wh, summary, the_plan, signed, counts)
     return summary

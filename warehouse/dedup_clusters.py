@@ -1,9 +1,9 @@
 """The `clusters` table as the dedup stage reads it: each document's latest row (removed rows
-and rows of tombstoned documents included, the `clusters_latest` view), loaded once per run as a
-temp table (`load_latest_clusters`) that the plan and the cluster step ask until the run writes,
-and the summary's figures over the current clusters. `DedupIndex` (warehouse/dedup_index.py)
-calls these on its connection.
-"""
+and rows of tombstoned documents included, the `clusters_latest` view), read once per run (or
+from the snapshot the last run saved, warehouse/dedup_snapshot.py) and registered as
+`_dedup_clustered`, which the plan, the cluster step and the summary ask; the run's own rows are
+merged into it rather than read again. Also the summary's figures over the current clusters.
+`DedupIndex` (warehouse/dedup_index.py) calls these on its connection."""
 
 from __future__ import annotations
 
@@ -26,10 +26,16 @@ def id_table(values, name: str = "doc_id") -> pa.Table:
     return pa.table({name: pa.array(sorted(values), pa.string())})
 
 
-def load_latest_clusters(con: duckdb.DuckDBPyConnection) -> None:
-    """The latest clusters row of each document as the connection's temp table `_dedup_clustered`:
-    the plan's questions and, until the run writes its rows, the cluster step's read it."""
-    con.execute("create or replace temp table _dedup_clustered as select * from clusters_latest")
+def latest_clusters_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The latest clusters row of each document: what `DedupIndex` registers as `_dedup_clustered`
+    when no snapshot matches. The plan's questions, the cluster step's and the summary's read it."""
+    return con.sql("select * from clusters_latest").to_arrow_table()
+
+
+def run_clusters_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:
+    """The clusters rows dedup run `run_id` wrote."""
+    rows = con.sql("select * from clusters_history where dedup_run_id = $run_id", params={"run_id": run_id})
+    return rows.to_arrow_table()
 
 
 def cluster_mates(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> list[str]:
@@ -61,10 +67,13 @@ def latest_cluster_rows(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> d
 
 def cluster_overview(con: duckdb.DuckDBPyConnection, limit: int = 5) -> tuple[dict[str, int], list[tuple[str, int]]]:
     """(current number of clusters, of clusters with duplicates, and of exact/near duplicates;
-    (cluster_id, size) of the largest clusters), from one read of the `clusters` view."""
+    (cluster_id, size) of the largest clusters), over `_dedup_clustered` as the `clusters` view
+    shows it: removed rows and rows of documents tombstoned since left out."""
     con.execute(
         "create or replace temp table _dedup_now as "
-        "select cluster_id, cluster_size, reason from clusters where not coalesce(removed, false)"
+        "select c.cluster_id, c.cluster_size, c.reason from _dedup_clustered c "
+        "anti join tombstones t on t.doc_id = c.doc_id and t.created_at >= c.created_at "
+        "where not coalesce(c.removed, false)"
     )
     try:
         row = con.sql(

@@ -4,8 +4,10 @@ All grouping of band hashes happens in DuckDB over the Parquet files, so candida
 works out of core; Python only sees the candidate pairs and the documents they touch.
 `DedupIndex` is what the stage uses: it owns one DuckDB connection over the catalog and answers
 in Python records; the module-level functions are its SQL, each on an open connection. One
-`DedupIndex` serves a whole run (plan, signing, clustering, summary): the current index is read
-once, and the run's own signatures are added to it (`signed`) rather than read again.
+`DedupIndex` serves a whole run (plan, signing, clustering, summary): the current index and the
+latest clusters rows are read once (from the snapshot the previous run saved, when it matches the
+files: warehouse/dedup_snapshot.py), the run's own rows are merged into them (`signed`,
+`clustered`) rather than read again, and the run saves them for the next (`save`).
 `DedupIndex.near_closure` is the loop between the index and the pure verification step: it
 grows the set of exact groups to recluster along verified pairs until no new group is reached.
 The rows the stage writes to `dedup_signatures` / `dedup_bands` are shaped in `dedup_rows`;
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from corpusforge.processing.dedup import BandIndex, verified_pairs
 from corpusforge.warehouse.dedup_clusters import (
@@ -23,15 +26,17 @@ from corpusforge.warehouse.dedup_clusters import (
     cluster_overview,
     id_table,
     latest_cluster_rows,
-    load_latest_clusters,
+    latest_clusters_rows,
+    run_clusters_rows,
 )
+from corpusforge.warehouse.dedup_snapshot import read_snapshot, write_snapshot
 from corpusforge.warehouse.dedup_texts import iter_texts
 from corpusforge.warehouse.lazy_duckdb import duckdb
 
 # The current index: the latest signature row of each document, when it is not a removal; its
-# small columns only (the shingle sets and band hashes are read per group). `DedupIndex` keeps
-# the latest rows, removals included, as a temp table once per connection (`load_current_index`):
-# every question below asks it.
+# small columns and band hashes (the shingle sets are read per group). `DedupIndex` registers the
+# latest rows, removals included, as `_dedup_latest` once per run (from the last run's snapshot
+# or `current_index_rows`): every question below asks it.
 _CURRENT = """
 cur as (select * from _dedup_latest where params = $params and not removed)
 """
@@ -44,27 +49,32 @@ cur_bands as (
 """
 
 
-def load_current_index(con: duckdb.DuckDBPyConnection) -> None:
-    """The latest signature row of each document as the connection's temp table `_dedup_latest`."""
-    con.execute(
-        "create or replace temp table _dedup_latest as "
-        "select doc_id, run_id, exact_hash, content_hash, quality_score, fetched_at, params, created_at, removed "
-        "from dedup_signatures"
-    )
+_LATEST_COLUMNS = (
+    "doc_id, run_id, exact_hash, content_hash, quality_score, fetched_at, params, created_at, removed, bands"
+)
 
 
-def refresh_current_index(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
-    """After run `run_id` wrote its signature rows: they replace those documents' rows in
-    `_dedup_latest` (written last, they are the latest), without reading the index again."""
-    con.execute(
-        "create or replace temp table _dedup_run as "
-        "select doc_id, run_id, exact_hash, content_hash, quality_score, fetched_at, params, created_at, removed "
-        "from dedup_signatures_history where run_id = $run_id",
-        {"run_id": run_id},
-    )
-    con.execute("delete from _dedup_latest where doc_id in (select doc_id from _dedup_run)")
-    con.execute("insert into _dedup_latest select * from _dedup_run")
-    con.execute("drop table _dedup_run")
+def current_index_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The latest signature row of each document (removals included), small columns and band
+    hashes: what `DedupIndex` registers as `_dedup_latest` when no snapshot matches."""
+    return con.sql(
+        f"select {_LATEST_COLUMNS} from dedup_signatures_history "
+        "qualify row_number() over (partition by doc_id order by created_at desc) = 1"
+    ).to_arrow_table()
+
+
+def rows_replaced(latest: pa.Table, new: pa.Table) -> pa.Table:
+    """`latest` with the documents of `new` replaced by their rows in it (written last, they
+    are the latest)."""
+    kept = latest.filter(pc.invert(pc.is_in(latest.column("doc_id"), value_set=new.column("doc_id"))))
+    return pa.concat_tables([kept, new.cast(kept.schema)])
+
+
+def run_signature_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:
+    """The rows run `run_id` wrote to `dedup_signatures`, in `current_index_rows`' columns."""
+    return con.sql(
+        f"select {_LATEST_COLUMNS} from dedup_signatures_history where run_id = $run_id", params={"run_id": run_id}
+    ).to_arrow_table()
 
 
 def load_kept_documents(con: duckdb.DuckDBPyConnection) -> None:
@@ -115,7 +125,7 @@ def clusters_to_redo(con: duckdb.DuckDBPyConnection, params: str) -> tuple[list[
     another content, or older than their current signature (a run stopped between signing and
     clustering); and the clustered documents that are no longer kept (with their latest row).
     Asked before signing: the documents about to be signed are stale as well. Reads the latest
-    clusters rows from `_dedup_clustered` (`load_latest_clusters`)."""
+    clusters rows from `_dedup_clustered`."""
     stale = con.sql(
         f"""
         with {_CURRENT}
@@ -179,16 +189,9 @@ def band_partners(con: duckdb.DuckDBPyConnection, exact_hashes: set[str], params
 
 
 def band_index(con: duckdb.DuckDBPyConnection, params: str) -> BandIndex:
-    """The band hashes of every current document, in one read of the signatures' band column
-    (the documents of an exact group have the same ones: `BandIndex` pairs groups, not rows)."""
-    table = con.sql(
-        f"""
-        with {_CURRENT}
-        select c.exact_hash, h.bands
-        from dedup_signatures_history h join cur c on h.doc_id = c.doc_id and h.run_id = c.run_id
-        """,
-        params={"params": params},
-    ).to_arrow_table()
+    """The band hashes of every current document, from `_dedup_latest` (the documents of an
+    exact group have the same ones: `BandIndex` pairs groups, not rows)."""
+    table = con.sql(f"with {_CURRENT} select exact_hash, bands from cur", params={"params": params}).to_arrow_table()
     groups = table.column("exact_hash").to_pylist()
     bands = table.column("bands").combine_chunks()
     width = len(bands[0]) if len(bands) else 0
@@ -248,15 +251,29 @@ class DedupIndex:
         self.params = params
         self._wh = wh
         self._con = wh.connect()
-        self._loaded = False
-        self._clusters_loaded = False
+        # table -> (its state as registered on the connection, whether it differs from the snapshot)
+        self._state: dict[str, tuple[pa.Table, bool]] = {}
+
+    def _load(self, table: str, view: str, compute) -> duckdb.DuckDBPyConnection:
+        """The connection with `table`'s state registered as `view` (once): the saved snapshot
+        when it matches the table's files, else `compute(con)` over the history."""
+        if table not in self._state:
+            saved = read_snapshot(self._wh, table)
+            data = saved if saved is not None else compute(self._con)
+            self._set(table, view, data, changed=saved is None)
+        return self._con
+
+    def _set(self, table: str, view: str, data: pa.Table, changed: bool) -> None:
+        self._state[table] = (data, changed)
+        self._con.register(view, data)
 
     def _current(self) -> duckdb.DuckDBPyConnection:
-        """The connection, with the current index loaded (once)."""
-        if not self._loaded:
-            load_current_index(self._con)
-            self._loaded = True
-        return self._con
+        """The connection, with the current index registered as `_dedup_latest`."""
+        return self._load("dedup_signatures", "_dedup_latest", current_index_rows)
+
+    def _latest_clusters(self) -> duckdb.DuckDBPyConnection:
+        """The connection, with the latest clusters rows registered as `_dedup_clustered`."""
+        return self._load("clusters", "_dedup_clustered", latest_clusters_rows)
 
     def __enter__(self) -> DedupIndex:
         return self
@@ -265,22 +282,28 @@ class DedupIndex:
         self._con.close()
 
     def signed(self, run_id: str) -> None:
-        """Run `run_id` wrote signatures: the loaded index takes them in (see `refresh_current_index`)."""
+        """Run `run_id` wrote signatures: the loaded index takes them in, without reading it again."""
         self._wh.see_new_files(self._con, ("dedup_signatures", "dedup_bands"))
-        if self._loaded:
-            refresh_current_index(self._con, run_id)
+        if "dedup_signatures" in self._state:
+            self._merge("dedup_signatures", "_dedup_latest", run_signature_rows(self._con, run_id))
 
-    def clustered(self) -> None:
-        """The run wrote clusters rows: the summary's questions see them."""
+    def clustered(self, run_id: str) -> None:
+        """Run `run_id` wrote clusters rows: the loaded ones take them in (the summary asks them)."""
         self._wh.see_new_files(self._con, ("clusters",))
-        self._clusters_loaded = False  # `_dedup_clustered` is out of date now
+        if "clusters" in self._state:
+            self._merge("clusters", "_dedup_clustered", run_clusters_rows(self._con, run_id))
 
-    def _latest_clusters(self) -> duckdb.DuckDBPyConnection:
-        """The connection, with `_dedup_clustered` loaded (once per plan, and after the run's writes)."""
-        if not self._clusters_loaded:
-            load_latest_clusters(self._con)
-            self._clusters_loaded = True
-        return self._con
+    def _merge(self, table: str, view: str, new: pa.Table) -> None:
+        """The run's rows of `table` replace those documents' rows in its registered state."""
+        if new.num_rows:
+            self._set(table, view, rows_replaced(self._state[table][0], new), changed=True)
+
+    def save(self) -> None:
+        """Save the state this run changed or computed, for the next run (warehouse/dedup_snapshot.py).
+        Call under the stage's table locks, after its writes."""
+        for table, (data, changed) in self._state.items():
+            if changed:
+                write_snapshot(self._wh, table, data)
 
     def plan(self) -> tuple[int, list[tuple[str, str]], list[dict], list[str], list[dict]]:
         """(kept documents, to sign as (doc_id, content_hash), to take out of the index, stale,
@@ -346,4 +369,4 @@ class DedupIndex:
         return latest_cluster_rows(self._latest_clusters(), doc_ids)
 
     def cluster_overview(self, limit: int = 5) -> tuple[dict[str, int], list[tuple[str, int]]]:
-        return cluster_overview(self._con, limit)
+        return cluster_overview(self._latest_clusters(), limit)

@@ -57,7 +57,8 @@ def test_work_a_stray_temp_file_or_other_parameters_go_to_the_flow(tmp_path, wh,
     stray = Path(wh.root) / "clusters" / "_tmp" / "killed.parquet.tmp"
     stray.write_bytes(b"half a file")
     assert idle_dedup_summary(settings) is None  # the flow sweeps it under its lock
-    stray.unlink()
+    dedup(settings)
+    assert not stray.exists() and idle_dedup_summary(settings) is not None
     write_docs(wh, [make_doc("d", random_text(99))], "clean-2")
     assert idle_dedup_summary(settings) is None  # a new document to sign
     dedup(settings)
