@@ -81,7 +81,7 @@ def sign(
                 progress.update(PROGRESS_LABEL, advance=len(batch.doc_ids))
         if the_plan.to_unindex:
             sig_out.write(unindex_rows(the_plan.to_unindex, params.key, run_id, now))
-    stored.signed(run_id)
+    stored.signed()
     return signed
 
 
@@ -111,7 +111,7 @@ def cluster(stored: DedupIndex, wh: Warehouse, cfg: DedupSettings, the_plan: Ded
             r["dedup_run_id"] = run_id
             r["created_at"] = now
         wh.write("clusters", out, run_id)
-        stored.clustered(run_id)
+        stored.clustered()
     return cluster_counts(len(rows), len(edges), len(out), len(removed))
 
 

@@ -1,8 +1,8 @@
 """The `clusters` table as the dedup stage reads it: each document's latest row (removed rows
 and rows of tombstoned documents included, the `clusters_latest` view), read once per run (or
-from the snapshot the last run saved, warehouse/dedup_snapshot.py) and registered as
-`_dedup_clustered`, which the plan, the cluster step and the summary ask; the run's own rows are
-merged into it rather than read again. Also the summary's figures over the current clusters.
+from the snapshot a run saved and the files since, warehouse/dedup_snapshot.py) as the view
+`_dedup_clustered`, which the plan, the cluster step and the summary ask; the run's own file is
+taken in rather than everything read again. Also the summary's figures over the current clusters.
 `DedupIndex` (warehouse/dedup_index.py) calls these on its connection."""
 
 from __future__ import annotations
@@ -27,15 +27,9 @@ def id_table(values, name: str = "doc_id") -> pa.Table:
 
 
 def latest_clusters_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The latest clusters row of each document: what `DedupIndex` registers as `_dedup_clustered`
-    when no snapshot matches. The plan's questions, the cluster step's and the summary's read it."""
+    """The latest clusters row of each document: `DedupIndex`'s `_dedup_clustered` when no
+    snapshot can be used. The plan's questions, the cluster step's and the summary's read it."""
     return con.sql("select * from clusters_latest").to_arrow_table()
-
-
-def run_clusters_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:
-    """The clusters rows dedup run `run_id` wrote."""
-    rows = con.sql("select * from clusters_history where dedup_run_id = $run_id", params={"run_id": run_id})
-    return rows.to_arrow_table()
 
 
 def cluster_mates(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> list[str]:

@@ -6,8 +6,8 @@ works out of core; Python only sees the candidate pairs and the documents they t
 in Python records; the module-level functions are its SQL, each on an open connection. One
 `DedupIndex` serves a whole run (plan, signing, clustering, summary): the current index and the
 latest clusters rows are read once (from the snapshot the previous run saved, when it matches the
-files: warehouse/dedup_snapshot.py), the run's own rows are merged into them (`signed`,
-`clustered`) rather than read again, and the run saves them for the next (`save`).
+files, and the files written since: warehouse/dedup_snapshot.py), the run's own files are taken in
+(`signed`, `clustered`) rather than everything read again, and the run saves them when due (`save`).
 `DedupIndex.near_closure` is the loop between the index and the pure verification step: it
 grows the set of exact groups to recluster along verified pairs until no new group is reached.
 The rows the stage writes to `dedup_signatures` / `dedup_bands` are shaped in `dedup_rows`;
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from corpusforge.processing.dedup import BandIndex, verified_pairs
 from corpusforge.warehouse.dedup_clusters import (
@@ -27,16 +26,15 @@ from corpusforge.warehouse.dedup_clusters import (
     id_table,
     latest_cluster_rows,
     latest_clusters_rows,
-    run_clusters_rows,
 )
-from corpusforge.warehouse.dedup_snapshot import read_snapshot, write_snapshot
+from corpusforge.warehouse.dedup_snapshot import LatestRows
 from corpusforge.warehouse.dedup_texts import iter_texts
 from corpusforge.warehouse.lazy_duckdb import duckdb
 
 # The current index: the latest signature row of each document, when it is not a removal; its
-# small columns and band hashes (the shingle sets are read per group). `DedupIndex` registers the
-# latest rows, removals included, as `_dedup_latest` once per run (from the last run's snapshot
-# or `current_index_rows`): every question below asks it.
+# small columns and band hashes (the shingle sets are read per group). `DedupIndex` has the
+# latest rows, removals included, as the view `_dedup_latest` (warehouse/dedup_snapshot.py's
+# `LatestRows`: a saved snapshot and the files since, or `current_index_rows`): every question below asks it.
 _CURRENT = """
 cur as (select * from _dedup_latest where params = $params and not removed)
 """
@@ -49,31 +47,18 @@ cur_bands as (
 """
 
 
-_LATEST_COLUMNS = (
-    "doc_id, run_id, exact_hash, content_hash, quality_score, fetched_at, params, created_at, removed, bands"
-)
+LATEST_COLUMNS = [
+    "doc_id", "run_id", "exact_hash", "content_hash", "quality_score", "fetched_at", "params", "created_at", "removed",
+    "bands",
+]  # fmt: skip
 
 
 def current_index_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """The latest signature row of each document (removals included), small columns and band
     hashes: what `DedupIndex` registers as `_dedup_latest` when no snapshot matches."""
     return con.sql(
-        f"select {_LATEST_COLUMNS} from dedup_signatures_history "
+        f"select {', '.join(LATEST_COLUMNS)} from dedup_signatures_history "
         "qualify row_number() over (partition by doc_id order by created_at desc) = 1"
-    ).to_arrow_table()
-
-
-def rows_replaced(latest: pa.Table, new: pa.Table) -> pa.Table:
-    """`latest` with the documents of `new` replaced by their rows in it (written last, they
-    are the latest)."""
-    kept = latest.filter(pc.invert(pc.is_in(latest.column("doc_id"), value_set=new.column("doc_id"))))
-    return pa.concat_tables([kept, new.cast(kept.schema)])
-
-
-def run_signature_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:
-    """The rows run `run_id` wrote to `dedup_signatures`, in `current_index_rows`' columns."""
-    return con.sql(
-        f"select {_LATEST_COLUMNS} from dedup_signatures_history where run_id = $run_id", params={"run_id": run_id}
     ).to_arrow_table()
 
 
@@ -251,29 +236,22 @@ class DedupIndex:
         self.params = params
         self._wh = wh
         self._con = wh.connect()
-        # table -> (its state as registered on the connection, whether it differs from the snapshot)
-        self._state: dict[str, tuple[pa.Table, bool]] = {}
-
-    def _load(self, table: str, view: str, compute) -> duckdb.DuckDBPyConnection:
-        """The connection with `table`'s state registered as `view` (once): the saved snapshot
-        when it matches the table's files, else `compute(con)` over the history."""
-        if table not in self._state:
-            saved = read_snapshot(self._wh, table)
-            data = saved if saved is not None else compute(self._con)
-            self._set(table, view, data, changed=saved is None)
-        return self._con
-
-    def _set(self, table: str, view: str, data: pa.Table, changed: bool) -> None:
-        self._state[table] = (data, changed)
-        self._con.register(view, data)
+        self._index: LatestRows | None = None
+        self._clusters: LatestRows | None = None
 
     def _current(self) -> duckdb.DuckDBPyConnection:
-        """The connection, with the current index registered as `_dedup_latest`."""
-        return self._load("dedup_signatures", "_dedup_latest", current_index_rows)
+        """The connection, with the current index as the view `_dedup_latest` (read once)."""
+        if self._index is None:
+            self._index = LatestRows(
+                self._wh, self._con, "dedup_signatures", "_dedup_latest", LATEST_COLUMNS, current_index_rows
+            )
+        return self._con
 
     def _latest_clusters(self) -> duckdb.DuckDBPyConnection:
-        """The connection, with the latest clusters rows registered as `_dedup_clustered`."""
-        return self._load("clusters", "_dedup_clustered", latest_clusters_rows)
+        """The connection, with the latest clusters rows as the view `_dedup_clustered` (read once)."""
+        if self._clusters is None:
+            self._clusters = LatestRows(self._wh, self._con, "clusters", "_dedup_clustered", None, latest_clusters_rows)
+        return self._con
 
     def __enter__(self) -> DedupIndex:
         return self
@@ -281,29 +259,24 @@ class DedupIndex:
     def __exit__(self, *exc) -> None:
         self._con.close()
 
-    def signed(self, run_id: str) -> None:
-        """Run `run_id` wrote signatures: the loaded index takes them in, without reading it again."""
+    def signed(self) -> None:
+        """The run wrote signatures: the loaded index takes in its files, without reading the rest again."""
         self._wh.see_new_files(self._con, ("dedup_signatures", "dedup_bands"))
-        if "dedup_signatures" in self._state:
-            self._merge("dedup_signatures", "_dedup_latest", run_signature_rows(self._con, run_id))
+        if self._index is not None:
+            self._index.refresh()
 
-    def clustered(self, run_id: str) -> None:
-        """Run `run_id` wrote clusters rows: the loaded ones take them in (the summary asks them)."""
+    def clustered(self) -> None:
+        """The run wrote clusters rows: the loaded ones take them in (the summary asks them)."""
         self._wh.see_new_files(self._con, ("clusters",))
-        if "clusters" in self._state:
-            self._merge("clusters", "_dedup_clustered", run_clusters_rows(self._con, run_id))
-
-    def _merge(self, table: str, view: str, new: pa.Table) -> None:
-        """The run's rows of `table` replace those documents' rows in its registered state."""
-        if new.num_rows:
-            self._set(table, view, rows_replaced(self._state[table][0], new), changed=True)
+        if self._clusters is not None:
+            self._clusters.refresh()
 
     def save(self) -> None:
-        """Save the state this run changed or computed, for the next run (warehouse/dedup_snapshot.py).
-        Call under the stage's table locks, after its writes."""
-        for table, (data, changed) in self._state.items():
-            if changed:
-                write_snapshot(self._wh, table, data)
+        """Save the state for the next run where it is due (warehouse/dedup_snapshot.py). Call
+        under the stage's table locks, after its writes."""
+        for state in (self._index, self._clusters):
+            if state is not None:
+                state.save()
 
     def plan(self) -> tuple[int, list[tuple[str, str]], list[dict], list[str], list[dict]]:
         """(kept documents, to sign as (doc_id, content_hash), to take out of the index, stale,

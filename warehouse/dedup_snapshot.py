@@ -1,66 +1,144 @@
-"""The dedup stage's state kept between runs: the current index and the latest clusters rows.
+"""The dedup stage's state kept between runs: the latest row per document of its index and of
+its clusters, without reading the whole history each run.
 
-Each run of the stage asks the same two things first: the latest `dedup_signatures` row of every
-document (with its band hashes) and the latest `clusters` row of every document. Computed from the
-append-only history, both are a window over every row ever written (and a join for the band
-hashes); a run that adds 500 documents to 50,000 spent a third of its time there. So the run
-that changed them saves them at its end, one Arrow IPC file per table (`_current.arrow` in the
-table's folder, beside its Parquet files, which the views never read), and the next run reads
-them back in a few milliseconds and queries them in place (registered on the connection, not
-copied into DuckDB).
+Each run of the stage first asks for the latest `dedup_signatures` row of every document (with its
+band hashes) and the latest `clusters` row of every document. Computed from the append-only
+history, both are a window over every row ever written; a run that adds 500 documents to 50,000
+spent a third of its time there. So a run saves that state (`_current.arrow` in the table's
+folder, an Arrow IPC file the views never read, memory-mapped when read back), and the next runs
+read it and only the files written since: the latest row of a document is its row in those new
+files, else its row in the snapshot (`LatestRows`, a view on the run's DuckDB connection). A run
+rewrites the snapshot only when it computed the state from the history or when the files
+written since hold more than a tenth of its rows, so an incremental run writes nothing extra.
 
-A snapshot is used only when it matches the table exactly: it is stamped with the names and sizes
-of the Parquet files it was computed from (names are unique per write), the digest of every
-table's schema and this module's format version. Any other writer, a run killed before it saved,
-a deleted file, a new schema: the files differ, the snapshot is ignored and the state is computed
-from the history as before (and saved again by the next run that writes). An unreadable snapshot
-is ignored the same way. Writes go to the table's `_tmp` folder and are renamed into place, so a
-reader never sees half a file; only the dedup stage writes them, under its table locks.
+A snapshot is used only when every Parquet file it was computed from is still there with the
+same size (file names are unique per write; files are never rewritten in place), the tables'
+schemas are those it was made under, and its format is this module's. A deleted file (a
+compaction), a schema change, an unreadable file: the state is computed from the history as
+before, and saved by the run that does so. Writes go to the table's `_tmp` folder and are
+renamed into place, so a reader never sees half a file; only the dedup stage writes them, under
+its table locks.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
 
+from corpusforge.warehouse.lazy_duckdb import duckdb
 from corpusforge.warehouse.store import TMP_DIR, schemas_digest
 
 SNAPSHOT_FILE = "_current.arrow"
 FORMAT_VERSION = 1
 STAMP_KEY = b"corpusforge.snapshot"
-
-
-def stamp(wh, table: str) -> str:
-    """What a snapshot of `table` must have been computed from to be used now."""
-    files = [[info.base_name, info.size] for info in wh.files(table)]
-    return json.dumps({"format": FORMAT_VERSION, "schemas": schemas_digest(), "files": files}, sort_keys=True)
+REWRITE_SHARE = 0.1  # rows in files newer than the snapshot, as a share of its rows, that make a run rewrite it
 
 
 def snapshot_path(wh, table: str) -> str:
     return f"{wh.table_dir(table)}/{SNAPSHOT_FILE}"
 
 
-def read_snapshot(wh, table: str) -> pa.Table | None:
-    """The saved state of `table`, or None when there is none that matches its files now."""
+def _stamp(files: list[pafs.FileInfo]) -> dict:
+    return {"format": FORMAT_VERSION, "schemas": schemas_digest(), "files": [[i.base_name, i.size] for i in files]}
+
+
+def read_snapshot(wh, table: str) -> tuple[pa.Table, set[str]] | None:
+    """(the saved state of `table`, the names of the files it covers), or None when there is none
+    that can be used now: unreadable, made under other schemas or another format, or one of its
+    files is gone or not the same."""
+    path = snapshot_path(wh, table)
     try:
-        with wh.fs.open_input_file(snapshot_path(wh, table)) as fh:
-            data = ipc.open_file(fh).read_all()
-    except (OSError, pa.ArrowInvalid):  # none yet, or not a whole IPC file: computed from the history
+        source = pa.memory_map(path) if wh.is_local else wh.fs.open_input_file(path)
+        data = ipc.open_file(source).read_all()
+        stamp = json.loads(data.schema.metadata[STAMP_KEY])
+    except (OSError, pa.ArrowInvalid, KeyError, TypeError, ValueError):  # none yet, or not a whole snapshot
         return None
-    saved = (data.schema.metadata or {}).get(STAMP_KEY)
-    if saved is None or saved.decode() != stamp(wh, table):
+    now = {i.base_name: i.size for i in wh.files(table)}
+    expected = _stamp([])
+    if stamp.get("format") != expected["format"] or stamp.get("schemas") != expected["schemas"]:
         return None
-    return data.replace_schema_metadata(None)
+    covered = {name: size for name, size in stamp.get("files", [])}
+    if any(now.get(name) != size for name, size in covered.items()):
+        return None
+    return data.replace_schema_metadata(None), set(covered)
 
 
-def write_snapshot(wh, table: str, data: pa.Table) -> None:
-    """Save `data` as the state of `table` as its files are now (call under the table's lock,
-    after the run's own writes)."""
-    stamped = data.replace_schema_metadata({STAMP_KEY: stamp(wh, table).encode()})
+def write_snapshot(wh, table: str, data: pa.Table, files: list[pafs.FileInfo]) -> None:
+    """Save `data` as the state of `table` computed from `files` (call under the table's lock)."""
+    stamped = data.replace_schema_metadata({STAMP_KEY: json.dumps(_stamp(files)).encode()})
     tmp = f"{wh.table_dir(table)}/{TMP_DIR}/{SNAPSHOT_FILE}.{secrets.token_hex(4)}.tmp"
     with wh.fs.open_output_stream(tmp) as sink, ipc.new_file(sink, stamped.schema) as writer:
         writer.write_table(stamped)
     wh.fs.move(tmp, snapshot_path(wh, table))
+
+
+def read_files(wh, files: list[pafs.FileInfo], columns: list[str] | None, like: pa.Table) -> pa.Table:
+    """The rows of these Parquet files (the few written since the snapshot), these columns."""
+    if not files:
+        return like.slice(0, 0)  # (not schema.empty_table(): that imports pandas)
+    tables = []
+    for info in files:
+        with wh.fs.open_input_file(info.path) as fh:
+            tables.append(pq.ParquetFile(fh).read(columns=columns))
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+class LatestRows:
+    """The latest row per document of one table, as the view `view` on a DuckDB connection: the
+    snapshot's rows, replaced by those of the files written since. Without a usable snapshot the
+    state is `compute(con)` over the history. `refresh` after the run writes to the table; `save`
+    at the end of the run."""
+
+    def __init__(
+        self,
+        wh,
+        con: duckdb.DuckDBPyConnection,
+        table: str,
+        view: str,
+        columns: list[str] | None,
+        compute: Callable[[duckdb.DuckDBPyConnection], pa.Table],
+    ) -> None:
+        self._wh, self._con, self._table, self._view, self._columns = wh, con, table, view, columns
+        saved = read_snapshot(wh, table)
+        if saved is None:
+            self._covered = {i.base_name for i in wh.files(table)}  # listed first: later files are read as new
+            self._base = compute(con)
+        else:
+            self._base, self._covered = saved
+        self._from_history = saved is None
+        con.register(f"{view}_base", self._base)
+        self._seen: set[str] = set(self._covered)
+        self._new_rows = 0
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Take in the files of the table that are not in the snapshot (the run's own, once written)."""
+        files = [i for i in self._wh.files(self._table) if i.base_name not in self._covered]
+        new = read_files(self._wh, files, self._columns, self._base)
+        self._seen = self._covered | {i.base_name for i in files}
+        self._new_rows = new.num_rows
+        self._con.register(f"{self._view}_new", new)
+        self._con.execute(
+            f"""
+            create or replace temp view {self._view} as
+            select * from {self._view}_base where doc_id not in (select doc_id from {self._view}_new)
+            union all by name
+            select * from {self._view}_new
+            qualify row_number() over (partition by doc_id order by created_at desc) = 1
+            """
+        )
+
+    def save(self) -> None:
+        """Write the snapshot when it was computed from the history or has fallen behind by more
+        than `REWRITE_SHARE` of its rows (call under the table's lock, after the run's writes)."""
+        files = self._wh.files(self._table)
+        if any(i.base_name not in self._seen for i in files):
+            self.refresh()
+        if self._from_history or self._new_rows > REWRITE_SHARE * self._base.num_rows:
+            write_snapshot(self._wh, self._table, self._con.sql(f"select * from {self._view}").to_arrow_table(), files)
