@@ -116,16 +116,21 @@ def cluster(stored: DedupIndex, wh: Warehouse, cfg: DedupSettings, the_plan: Ded
 
 
 def preload_signing_libraries() -> None:
-    """Import what signing and writing will need: pandas, which pyarrow imports (under its own
-    lock) on the first array it builds from Python objects, the texts' query. It takes 0.2-0.3 s
-    on an idle core, about a second on 2 busy ones; in a background thread started with the flow
-    run it loads while the plan waits on DuckDB and the task calls on Prefect's API (the GIL is
-    free then). Signing itself needs no datasketch once the LSH bands are remembered
-    (flows.dedup_plan.resolved_params), and the plan needs neither, so the CLI's idle check never
-    pays for them; a flow run that finds no work pays for pandas idly, in this thread."""
+    """Import what signing and writing will need: pandas, which pyarrow imports on the first array
+    it builds from Python objects (the texts' query, the rows written). It takes 0.2-0.3 s on an
+    idle core, about a second on 2 busy ones. Started in a background thread when this module is
+    imported, i.e. when a dedup flow run is about to start, it loads while Prefect creates the
+    run and waits on its API (the GIL is free then). Started with the flow body, as it was, it
+    held up the plan: DuckDB, handed an Arrow table (the saved index), waits for a pandas import
+    in progress. Signing itself needs no datasketch once the LSH bands are remembered
+    (flows.dedup_plan.resolved_params), and the plan needs neither, so the CLI's idle check (which
+    does not import this module) never pays for them."""
     import pyarrow as pa
 
     pa.array([0])
+
+
+threading.Thread(target=preload_signing_libraries, name="dedup-preload", daemon=True).start()
 
 
 # ---- Prefect -------------------------------------------------------------------------------
@@ -208,8 +213,6 @@ def dedup(settings: Settings, progress: Progress | None = None) -> StageSummary:
     run_id = new_run_id("dedup")
     summary = StageSummary("dedup")
     with timed(summary):
-        if not on_dask_task_runner():  # there the workers sign
-            threading.Thread(target=preload_signing_libraries, name="dedup-preload", daemon=True).start()
         wh.init()
         with wh.locks(WRITTEN_TABLES, run_id), DedupIndex(wh, params_key(cfg)) as stored:
             for table in WRITTEN_TABLES:  # what a killed run left half-written
