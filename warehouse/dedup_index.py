@@ -27,7 +27,7 @@ from corpusforge.warehouse.dedup_clusters import (
     latest_cluster_rows,
     latest_clusters_rows,
 )
-from corpusforge.warehouse.dedup_snapshot import LatestRows
+from corpusforge.warehouse.dedup_snapshot import ROW, LatestRows
 from corpusforge.warehouse.dedup_texts import iter_texts
 from corpusforge.warehouse.lazy_duckdb import duckdb
 
@@ -51,6 +51,14 @@ LATEST_COLUMNS = [
     "doc_id", "run_id", "exact_hash", "content_hash", "quality_score", "fetched_at", "params", "created_at", "removed",
     "bands",
 ]  # fmt: skip
+# The index's snapshot holds the shingle sets as well: an incremental run reads the few hundred it
+# verifies from the memory-mapped file instead of scanning the whole shingle column of the history
+# (45 ms of a 0.45 s run on 50,000 documents). Computed from the history the state has none (a
+# first run reads them all anyway); the run that saves it joins them in.
+SNAPSHOT_INDEX_SQL = f"""
+select {", ".join("v." + c for c in LATEST_COLUMNS)}, h.shingles
+from _dedup_latest v left join dedup_signatures_history h on h.doc_id = v.doc_id and h.run_id = v.run_id
+"""
 
 
 def current_index_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -211,6 +219,24 @@ def shingle_sets(con: duckdb.DuckDBPyConnection, exact_hashes: set[str], params:
     return out
 
 
+def shingle_places(con: duckdb.DuckDBPyConnection, exact_hashes: set[str], params: str) -> tuple[list[str], np.ndarray]:
+    """(groups, their places in `_dedup_latest`, ascending): one document of each given exact
+    group, the one `shingle_sets` reads (the smallest doc_id)."""
+    con.register("_dedup_groups", id_table(exact_hashes, "exact_hash"))
+    try:
+        rows = con.sql(
+            f"""
+            with {_CURRENT}
+            select exact_hash, arg_min({ROW}, doc_id) as place from cur join _dedup_groups using (exact_hash)
+            group by exact_hash order by place
+            """,
+            params={"params": params},
+        ).fetchall()
+    finally:
+        con.unregister("_dedup_groups")
+    return [r[0] for r in rows], np.array([r[1] for r in rows], dtype=np.int64)
+
+
 def index_members(con: duckdb.DuckDBPyConnection, exact_hashes: set[str], params: str) -> pa.Table:
     """Current index rows (ranking fields, exact hash) of every document in the given exact groups."""
     con.register("_dedup_groups", id_table(exact_hashes, "exact_hash"))
@@ -242,8 +268,9 @@ class DedupIndex:
     def _current(self) -> duckdb.DuckDBPyConnection:
         """The connection, with the current index as the view `_dedup_latest` (read once)."""
         if self._index is None:
+            columns = [*LATEST_COLUMNS, "shingles"]  # a new file's rows with their shingle sets
             self._index = LatestRows(
-                self._wh, self._con, "dedup_signatures", "_dedup_latest", LATEST_COLUMNS, current_index_rows
+                self._wh, self._con, "dedup_signatures", "_dedup_latest", columns, current_index_rows
             )
         return self._con
 
@@ -274,9 +301,19 @@ class DedupIndex:
     def save(self) -> None:
         """Save the state for the next run where it is due (warehouse/dedup_snapshot.py). Call
         under the stage's table locks, after its writes."""
-        for state in (self._index, self._clusters):
-            if state is not None:
-                state.save()
+        if self._index is not None:
+            self._index.save(None if self._index.has("shingles") else SNAPSHOT_INDEX_SQL)
+        if self._clusters is not None:
+            self._clusters.save()
+
+    def _shingle_sets(self, exact_hashes: set[str]) -> dict[str, np.ndarray]:
+        """The shingle set of each given exact group: from the snapshot and the new files when
+        they hold them, else from the history (`shingle_sets`)."""
+        con = self._current()
+        if self._index.has("shingles"):
+            groups, places = shingle_places(con, exact_hashes, self.params)
+            return dict(zip(groups, self._index.list_values("shingles", places), strict=True))
+        return shingle_sets(con, exact_hashes, self.params)
 
     def plan(self) -> tuple[int, list[tuple[str, str]], list[dict], list[str], list[dict]]:
         """(kept documents, to sign as (doc_id, content_hash), to take out of the index, stale,
@@ -328,7 +365,7 @@ class DedupIndex:
             if missing and lookup is not None:  # read ahead: the next rounds pair these groups' partners
                 missing |= {h for pair in lookup.partners(missing) for h in pair} - shingles.keys()
             if missing:  # each read scans the whole shingle column: one wide read, not one per round
-                shingles.update(shingle_sets(con, missing, self.params))
+                shingles.update(self._shingle_sets(missing))
             verified = verified_pairs(pairs, shingles, threshold, verify)
             edges.extend(verified)
             frontier = {h for a, b, _ in verified for h in (a, b)} - reached

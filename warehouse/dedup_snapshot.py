@@ -26,6 +26,7 @@ import json
 import secrets
 from collections.abc import Callable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.ipc as ipc
@@ -35,9 +36,10 @@ from corpusforge.warehouse.lazy_duckdb import duckdb
 from corpusforge.warehouse.store import TMP_DIR, schemas_digest
 
 SNAPSHOT_FILE = "_current.arrow"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the index's snapshot holds the shingle sets too
 STAMP_KEY = b"corpusforge.snapshot"
 REWRITE_SHARE = 0.1  # rows in files newer than the snapshot, as a share of its rows, that make a run rewrite it
+ROW = "_row"  # a row's place in the state: the snapshot's rows first, then the new files'
 
 
 def snapshot_path(wh, table: str) -> str:
@@ -79,9 +81,10 @@ def write_snapshot(wh, table: str, data: pa.Table, files: list[pafs.FileInfo]) -
 
 
 def read_files(wh, files: list[pafs.FileInfo], columns: list[str] | None, like: pa.Table) -> pa.Table:
-    """The rows of these Parquet files (the few written since the snapshot), these columns."""
+    """The rows of these Parquet files (the few written since the snapshot), these columns; `like`
+    (empty, not schema.empty_table(), which imports pandas) when there are none."""
     if not files:
-        return like.slice(0, 0)  # (not schema.empty_table(): that imports pandas)
+        return like
     tables = []
     for info in files:
         with wh.fs.open_input_file(info.path) as fh:
@@ -89,11 +92,33 @@ def read_files(wh, files: list[pafs.FileInfo], columns: list[str] | None, like: 
     return pa.concat_tables(tables, promote_options="permissive")
 
 
+def _numbered(table: pa.Table, start: int) -> pa.Table:
+    """`table` with its rows' places as the column `ROW` (built from a buffer: pa.array would
+    import pandas, which the stage loads in the background meanwhile)."""
+    places = np.arange(start, start + table.num_rows, dtype=np.int64)
+    return table.append_column(ROW, pa.Array.from_buffers(pa.int64(), len(places), [None, pa.py_buffer(places)]))
+
+
+def _list_values(column: pa.ChunkedArray, rows: np.ndarray) -> list[np.ndarray]:
+    """The values of each given row (ascending) of a list column, as numpy views: no copy, the
+    snapshot being memory-mapped, and only those rows read, not the whole column."""
+    out: list[np.ndarray] = []
+    start = 0
+    for chunk in column.chunks:
+        end = start + len(chunk)
+        mine = rows[(rows >= start) & (rows < end)] - start
+        if len(mine):
+            offsets, values = chunk.offsets.to_numpy(), chunk.values.to_numpy(zero_copy_only=False)
+            out.extend(values[offsets[r] : offsets[r + 1]] for r in mine.tolist())
+        start = end
+    return out
+
+
 class LatestRows:
     """The latest row per document of one table, as the view `view` on a DuckDB connection: the
-    snapshot's rows, replaced by those of the files written since. Without a usable snapshot the
-    state is `compute(con)` over the history. `refresh` after the run writes to the table; `save`
-    at the end of the run."""
+    snapshot's rows, replaced by those of the files written since (each row's place in the two
+    is its `ROW`). Without a usable snapshot the state is `compute(con)` over the history.
+    `refresh` after the run writes to the table; `save` at the end of the run."""
 
     def __init__(
         self,
@@ -108,22 +133,22 @@ class LatestRows:
         saved = read_snapshot(wh, table)
         if saved is None:
             self._covered = {i.base_name for i in wh.files(table)}  # listed first: later files are read as new
-            self._base = compute(con)
+            base = compute(con)
         else:
-            self._base, self._covered = saved
+            base, self._covered = saved
         self._from_history = saved is None
+        self._like = base.slice(0, 0)  # the columns of an empty state
+        self._base = _numbered(base, 0)
         con.register(f"{view}_base", self._base)
         self._seen: set[str] = set(self._covered)
-        self._new_rows = 0
         self.refresh()
 
     def refresh(self) -> None:
         """Take in the files of the table that are not in the snapshot (the run's own, once written)."""
         files = [i for i in self._wh.files(self._table) if i.base_name not in self._covered]
-        new = read_files(self._wh, files, self._columns, self._base)
+        self._new = _numbered(read_files(self._wh, files, self._columns, self._like), len(self._base))
         self._seen = self._covered | {i.base_name for i in files}
-        self._new_rows = new.num_rows
-        self._con.register(f"{self._view}_new", new)
+        self._con.register(f"{self._view}_new", self._new)
         self._con.execute(
             f"""
             create or replace temp view {self._view} as
@@ -134,11 +159,24 @@ class LatestRows:
             """
         )
 
-    def save(self) -> None:
+    def has(self, column: str) -> bool:
+        """Whether every row of the state has `column` (a snapshot may hold more than the history query)."""
+        return column in self._base.column_names and column in self._new.column_names
+
+    def list_values(self, column: str, rows: np.ndarray) -> list[np.ndarray]:
+        """The values of a list column at these places (`ROW`, ascending) of the state."""
+        cut = int(np.searchsorted(rows, len(self._base)))
+        return _list_values(self._base.column(column), rows[:cut]) + _list_values(
+            self._new.column(column), rows[cut:] - len(self._base)
+        )
+
+    def save(self, query: str | None = None) -> None:
         """Write the snapshot when it was computed from the history or has fallen behind by more
-        than `REWRITE_SHARE` of its rows (call under the table's lock, after the run's writes)."""
+        than `REWRITE_SHARE` of its rows (call under the table's lock, after the run's writes).
+        `query` gives the rows to save (default: the view's)."""
         files = self._wh.files(self._table)
         if any(i.base_name not in self._seen for i in files):
             self.refresh()
-        if self._from_history or self._new_rows > REWRITE_SHARE * self._base.num_rows:
-            write_snapshot(self._wh, self._table, self._con.sql(f"select * from {self._view}").to_arrow_table(), files)
+        if self._from_history or len(self._new) > REWRITE_SHARE * len(self._base):
+            rows = self._con.sql(query or f"select * exclude ({ROW}) from {self._view}").to_arrow_table()
+            write_snapshot(self._wh, self._table, rows, files)

@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from corpusforge.warehouse import Warehouse, dedup_snapshot
 from corpusforge.warehouse.dedup_clusters import latest_clusters_rows
 from corpusforge.warehouse.dedup_index import LATEST_COLUMNS, current_index_rows
-from corpusforge.warehouse.dedup_snapshot import LatestRows, read_snapshot, snapshot_path
+from corpusforge.warehouse.dedup_snapshot import ROW, LatestRows, read_snapshot, snapshot_path
 from tests.dedup.conftest import make_doc, random_text, substitute, write_docs
 from tests.dedup.test_dedup import clusters, run_dedup
 
 pytestmark = pytest.mark.usefixtures("prefect_api")  # every dedup runs as a Prefect flow
 
-STATES = {"dedup_signatures": (LATEST_COLUMNS, current_index_rows), "clusters": (None, latest_clusters_rows)}
+STATES = {
+    "dedup_signatures": ([*LATEST_COLUMNS, "shingles"], current_index_rows),
+    "clusters": (None, latest_clusters_rows),
+}
 
 
 def family(name: str, seed: int, copies: int = 2) -> list[dict]:
@@ -33,13 +37,27 @@ def by_doc(table: pa.Table) -> list[dict]:
 
 
 def assert_state_read_back_is_the_historys(wh: Warehouse) -> None:
-    """What a run reads back (`LatestRows`) equals the latest rows computed from the whole history."""
+    """What a run reads back (`LatestRows`) equals the latest rows computed from the whole
+    history, and so do the shingle sets it holds (when it holds them)."""
     con = wh.connect()
     try:
         for table, (columns, compute) in STATES.items():
             state = LatestRows(wh, con, table, "_state", columns, compute)
-            assert by_doc(con.sql("select * from _state").to_arrow_table()) == by_doc(compute(con)), table
-            del state
+            expected = compute(con)
+            got = con.sql(f"select {', '.join(expected.column_names)} from _state").to_arrow_table()
+            assert by_doc(got) == by_doc(expected), table
+            if state.has("shingles"):
+                places = con.sql(f"select doc_id, {ROW} from _state where not removed order by {ROW}").fetchall()
+                held = state.list_values("shingles", np.array([p for _, p in places]))
+                history = dict(
+                    con.sql(
+                        "select h.doc_id, h.shingles from dedup_signatures_history h "
+                        "join dedup_signatures s on s.doc_id = h.doc_id and s.run_id = h.run_id"
+                    ).fetchall()
+                )
+                assert {d: list(v) for (d, _), v in zip(places, held, strict=True)} == {
+                    d: history[d] for d, _ in places
+                }
     finally:
         con.close()
 
