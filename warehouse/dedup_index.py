@@ -268,9 +268,9 @@ class DedupIndex:
     def _current(self) -> duckdb.DuckDBPyConnection:
         """The connection, with the current index as the view `_dedup_latest` (read once)."""
         if self._index is None:
-            columns = [*LATEST_COLUMNS, "shingles"]  # a new file's rows with their shingle sets
+            columns = [*LATEST_COLUMNS, "shingles"]  # the shingle sets when the snapshot holds them
             self._index = LatestRows(
-                self._wh, self._con, "dedup_signatures", "_dedup_latest", columns, current_index_rows
+                self._wh, self._con, "dedup_signatures", "_dedup_latest", columns, current_index_rows, ("shingles",)
             )
         return self._con
 

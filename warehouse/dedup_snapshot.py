@@ -118,7 +118,8 @@ class LatestRows:
     """The latest row per document of one table, as the view `view` on a DuckDB connection: the
     snapshot's rows, replaced by those of the files written since (each row's place in the two
     is its `ROW`). Without a usable snapshot the state is `compute(con)` over the history.
-    `refresh` after the run writes to the table; `save` at the end of the run."""
+    `columns`: those read from the new files (None: all); of them, `optional` ones only when the
+    snapshot holds them too. `refresh` after the run writes to the table; `save` at the end of the run."""
 
     def __init__(
         self,
@@ -128,8 +129,9 @@ class LatestRows:
         view: str,
         columns: list[str] | None,
         compute: Callable[[duckdb.DuckDBPyConnection], pa.Table],
+        optional: tuple[str, ...] = (),
     ) -> None:
-        self._wh, self._con, self._table, self._view, self._columns = wh, con, table, view, columns
+        self._wh, self._con, self._table, self._view = wh, con, table, view
         saved = read_snapshot(wh, table)
         if saved is None:
             self._covered = {i.base_name for i in wh.files(table)}  # listed first: later files are read as new
@@ -137,6 +139,8 @@ class LatestRows:
         else:
             base, self._covered = saved
         self._from_history = saved is None
+        # `optional` columns are read from the new files only when the snapshot has them as well
+        self._columns = columns and [c for c in columns if c not in optional or c in base.column_names]
         self._like = base.slice(0, 0)  # the columns of an empty state
         self._base = _numbered(base, 0)
         con.register(f"{view}_base", self._base)
@@ -149,15 +153,19 @@ class LatestRows:
         self._new = _numbered(read_files(self._wh, files, self._columns, self._like), len(self._base))
         self._seen = self._covered | {i.base_name for i in files}
         self._con.register(f"{self._view}_new", self._new)
-        self._con.execute(
-            f"""
-            create or replace temp view {self._view} as
+        latest = f"""
             select * from {self._view}_base where doc_id not in (select doc_id from {self._view}_new)
             union all by name
             select * from {self._view}_new
             qualify row_number() over (partition by doc_id order by created_at desc) = 1
-            """
-        )
+        """
+        if self._rewrite_due():  # many new rows (a first run): merged once, not in every question
+            self._con.execute(f"create or replace temp table {self._view}_merged as {latest}")
+            latest = f"select * from {self._view}_merged"
+        self._con.execute(f"create or replace temp view {self._view} as {latest}")
+
+    def _rewrite_due(self) -> bool:
+        return self._from_history or len(self._new) > REWRITE_SHARE * len(self._base)
 
     def has(self, column: str) -> bool:
         """Whether every row of the state has `column` (a snapshot may hold more than the history query)."""
@@ -177,6 +185,6 @@ class LatestRows:
         files = self._wh.files(self._table)
         if any(i.base_name not in self._seen for i in files):
             self.refresh()
-        if self._from_history or len(self._new) > REWRITE_SHARE * len(self._base):
+        if self._rewrite_due():
             rows = self._con.sql(query or f"select * exclude ({ROW}) from {self._view}").to_arrow_table()
             write_snapshot(self._wh, self._table, rows, files)
