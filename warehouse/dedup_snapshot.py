@@ -136,40 +136,49 @@ class LatestRows:
         optional: tuple[str, ...] = (),
     ) -> None:
         self._wh, self._con, self._table, self._view = wh, con, table, view
+        self._compute = compute
         saved = read_snapshot(wh, table)
+        self._from_history = saved is None
         if saved is None:
-            self._covered = {i.base_name for i in wh.files(table)}  # listed first: later files are read as new
-            base = compute(con)
+            base = self._computed()
         else:
             base, self._covered = saved
-        self._from_history = saved is None
         # `optional` columns are read from the new files only when the snapshot has them as well
         self._columns = columns and [c for c in columns if c not in optional or c in base.column_names]
         self._like = base.slice(0, 0)  # the columns of an empty state
-        self._base = _numbered(base, 0)
-        con.register(f"{view}_base", self._base)
-        self._seen: set[str] = set(self._covered)
+        self._set_base(base)
         self.refresh()
 
+    def _computed(self) -> pa.Table:
+        """The state computed from the whole history, and the files it covers (listed first:
+        files written meanwhile are read as new)."""
+        self._covered = {i.base_name for i in self._wh.files(self._table)}
+        return self._compute(self._con)
+
+    def _set_base(self, base: pa.Table) -> None:
+        self._base = _numbered(base, 0)
+        self._con.register(f"{self._view}_base", self._base)
+
     def refresh(self) -> None:
-        """Take in the files of the table that are not in the snapshot (the run's own, once written)."""
+        """Take in the files of the table that are not in the snapshot (the run's own, once written).
+        A state computed from the history is computed again instead: in one query DuckDB reads a
+        first run's rows faster than Arrow reads its files back and merges them."""
         files = [i for i in self._wh.files(self._table) if i.base_name not in self._covered]
+        if self._from_history and files:
+            self._set_base(self._computed())
+            files = []
         self._new = _numbered(read_files(self._wh, files, self._columns, self._like), len(self._base))
         self._seen = self._covered | {i.base_name for i in files}
         self._con.register(f"{self._view}_new", self._new)
-        latest = f"""
+        self._con.execute(
+            f"""
+            create or replace temp view {self._view} as
             select * from {self._view}_base where doc_id not in (select doc_id from {self._view}_new)
             union all by name
             select * from {self._view}_new
             qualify row_number() over (partition by doc_id order by created_at desc) = 1
-        """
-        if self._rewrite_due():  # many new rows (a first run): merged once, not in every question
-            self._con.execute(f"create or replace temp table {self._view}_merged as {latest}")
-            latest = f"select * from {self._view}_merged"
-        self._con.execute(f"create or replace temp view {self._view} as {latest}")
-
-    def _rewrite_due(self) -> bool:
-        return self._from_history or len(self._new) > REWRITE_SHARE * len(self._base)
+            """
+        )
 
     def has(self, column: str) -> bool:
         """Whether every row of the state has `column` (a snapshot may hold more than the history query)."""
@@ -189,6 +198,6 @@ class LatestRows:
         files = self._wh.files(self._table)
         if any(i.base_name not in self._seen for i in files):
             self.refresh()
-        if self._rewrite_due():
+        if self._from_history or len(self._new) > REWRITE_SHARE * len(self._base):
             rows = self._con.sql(query or f"select * exclude ({ROW}) from {self._view}").to_arrow_table()
             write_snapshot(self._wh, self._table, rows, files)
