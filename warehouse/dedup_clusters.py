@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from corpusforge.warehouse.catalog import register_view
+from corpusforge.schemas import TABLES
+from corpusforge.warehouse.catalog import register_view, without_tombstoned
 from corpusforge.warehouse.lazy_duckdb import duckdb
 
 # Latest clusters row per document, including removed rows and rows of tombstoned documents
@@ -63,11 +64,10 @@ def cluster_overview(con: duckdb.DuckDBPyConnection, limit: int = 5) -> tuple[di
     """(current number of clusters, of clusters with duplicates, and of exact/near duplicates;
     (cluster_id, size) of the largest clusters), over `_dedup_clustered` as the `clusters` view
     shows it: removed rows and rows of documents tombstoned since left out."""
+    shown = without_tombstoned(TABLES["clusters"], "select * from _dedup_clustered")
     con.execute(
         "create or replace temp table _dedup_now as "
-        "select c.cluster_id, c.cluster_size, c.reason from _dedup_clustered c "
-        "anti join tombstones t on t.doc_id = c.doc_id and t.created_at >= c.created_at "
-        "where not coalesce(c.removed, false)"
+        f"select cluster_id, cluster_size, reason from ({shown}) where not coalesce(removed, false)"
     )
     try:
         row = con.sql(

@@ -1,7 +1,9 @@
 """The dedup stage's storage: its MinHash index (signatures, shingle sets, band hashes) and the SQL over it.
 
-All grouping of band hashes happens in DuckDB over the Parquet files, so candidate generation
-works out of core; Python only sees the candidate pairs and the documents they touch.
+A first run groups all band hashes in DuckDB over the Parquet files, so its candidate generation
+works out of core; an incremental run searches the current band hashes in memory (`BandIndex`)
+for the partners of the groups it reclusters. Python only sees the candidate pairs and the
+documents they touch.
 `DedupIndex` is what the stage uses: it owns one DuckDB connection over the catalog and answers
 in Python records; the module-level functions are its SQL, each on an open connection. One
 `DedupIndex` serves a whole run (plan, signing, clustering, summary): the current index and the
@@ -34,7 +36,8 @@ from corpusforge.warehouse.lazy_duckdb import duckdb
 # The current index: the latest signature row of each document, when it is not a removal; its
 # small columns and band hashes (the shingle sets are read per group). `DedupIndex` has the
 # latest rows, removals included, as the view `_dedup_latest` (warehouse/dedup_snapshot.py's
-# `LatestRows`: a saved snapshot and the files since, or `current_index_rows`): every question below asks it.
+# `LatestRows`: a saved snapshot and the files since, or `current_index_rows`): every question
+# below asks it.
 _CURRENT = """
 cur as (select * from _dedup_latest where params = $params and not removed)
 """
@@ -364,7 +367,7 @@ class DedupIndex:
             missing = {h for pair in pairs for h in pair if h not in shingles}
             if missing and lookup is not None:  # read ahead: the next rounds pair these groups' partners
                 missing |= {h for pair in lookup.partners(missing) for h in pair} - shingles.keys()
-            if missing:  # each read scans the whole shingle column: one wide read, not one per round
+            if missing:  # one wide read, not one per round (from the history it is a scan of the whole column)
                 shingles.update(self._shingle_sets(missing))
             verified = verified_pairs(pairs, shingles, threshold, verify)
             edges.extend(verified)
