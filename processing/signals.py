@@ -57,11 +57,6 @@ STOP_WORDS: dict[str, frozenset[str]] = {
 _PARAGRAPH_SPLIT = re.compile(r"\n\s*\n")
 _HAS_ALNUM = re.compile(r"[^\W_]")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
-# Whole whitespace tokens holding a letter or digit (a letter): the tokens of str.split() that
-# _HAS_ALNUM (_HAS_LETTER) finds something in, found in one pass over the text instead of a
-# search per token. Anchored at a token's start, so each token is scanned once.
-_ALNUM_TOKEN = re.compile(r"(?<!\S)(?=\S*?[^\W_])\S+")
-_LETTER_TOKEN = re.compile(r"(?<!\S)(?=\S*?[^\W\d_])\S+")
 
 
 def _duplicates(items: list[str]) -> tuple[int, int]:
@@ -163,8 +158,20 @@ def _prose_tokens(text: str, language: str | None) -> tuple[int, list[str], int]
         toks = tokens(text, language)
         words = [t.lower() for t in toks if _HAS_ALNUM.search(t)]
         return len(toks), words, sum(1 for t in toks if _HAS_LETTER.search(t))
-    lowered = text.lower()  # (lowercasing never turns a letter into a space or punctuation)
-    return len(text.split()), _ALNUM_TOKEN.findall(lowered), len(_LETTER_TOKEN.findall(lowered))
+    # (lowercasing never turns a letter into a space or punctuation)
+    toks = text.lower().split()
+    words: list[str] = []
+    letters = 0
+    for tok in toks:
+        # Most tokens are all letters (str.isalpha, one C call); only the others are searched.
+        # A letter is alphanumeric for both regexes (\w is str.isalnum plus "_", \d is decimal).
+        if tok.isalpha():
+            words.append(tok)
+            letters += 1
+        elif _HAS_ALNUM.search(tok):
+            words.append(tok)
+            letters += _HAS_LETTER.search(tok) is not None
+    return len(toks), words, letters
 
 
 def _prose_signals(seg: Segments, language: str | None) -> tuple[dict[str, float], list[str]]:

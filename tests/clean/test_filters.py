@@ -255,3 +255,26 @@ def test_profile_is_part_of_the_pipeline_version_and_unknown_profiles_fail():
     assert len(versions) == 3
     with pytest.raises(UnknownThresholdError, match="unknown filter profile 'pretraining'"):
         merge_thresholds("pretraining")
+
+
+def test_prose_tokens_follow_the_word_and_letter_definitions():
+    """The shared tokenisation: a word is a whitespace token holding a letter or digit (not "_"),
+    lowercased; a letter token holds a letter that is not a digit. Checked against those
+    definitions on tokens that are all letters, digits, punctuation, underscores, superscripts,
+    non-Latin scripts and mixes of them."""
+    import re
+
+    from corpusforge.processing.signals import _prose_tokens
+
+    text = (
+        "Plain words, 42 and 3.14 -- --- ___ foo_bar _x_ x² ² Ünïcödé ÇA Straße İstanbul "
+        "§ … naïve-ish e-mail user@example.com Ⅻ ٣ Δέλτα Привет (a) [b] {c} `d` *e* #f ½ ①"
+    )
+    expected_words = [t.lower() for t in text.split() if re.search(r"[^\W_]", t)]
+    expected_letters = sum(1 for t in text.split() if re.search(r"[^\W\d_]", t))
+    count, words, letters = _prose_tokens(text, "en")
+    assert count == len(text.split())
+    assert words == [w for w in (t.lower() for t in text.split()) if re.search(r"[^\W_]", w)]
+    assert words == expected_words
+    assert letters == expected_letters
+    assert "___" not in words and "--" not in words and "foo_bar" in words and "²" in words
