@@ -100,10 +100,10 @@ def ngram_signals(words: list[str]) -> dict[str, float]:
             continue
         # Characters in the most frequent n-gram times its count (only when it repeats at all).
         hashes = hashes_by_n[n]
-        _, first, counts = np.unique(hashes, return_index=True, return_counts=True)
+        unique, counts = np.unique(hashes, return_counts=True)
         best = int(counts.argmax())
         if counts[best] > 1:
-            start = int(first[best])
+            start = int(np.argmax(hashes == unique[best]))  # its first occurrence
             out[f"top_{n}gram_char_fraction"] = float(counts[best]) * float(cum[start + n] - cum[start]) / total
     # An (n+1)-gram that repeats an earlier one starts with an n-gram that does, and the earlier
     # one starts with the same n-gram: only positions whose n-gram occurs more than once can hold
@@ -114,17 +114,24 @@ def ngram_signals(words: list[str]) -> dict[str, float]:
         if not len(positions):
             break
         # Characters of words inside n-grams that repeat an earlier n-gram, overlaps counted once.
-        _, first, inverse, counts = np.unique(
-            hashes_by_n[n][positions], return_index=True, return_inverse=True, return_counts=True
-        )
-        repeat_starts = positions[first[inverse] != np.arange(len(positions))]
-        if not len(repeat_starts):
+        # A stable sort puts equal n-grams together in the order of their positions: each one
+        # equal to its predecessor in that order repeats an earlier one (one sort, where
+        # np.unique with first indices, inverse and counts costs several more passes).
+        hashes = hashes_by_n[n][positions]
+        order = np.argsort(hashes, kind="stable")
+        ordered = hashes[order]
+        repeats = np.zeros(len(ordered), dtype=bool)
+        np.equal(ordered[1:], ordered[:-1], out=repeats[1:])
+        if not repeats.any():
             break
+        repeat_starts = positions[order[repeats]]
         size = len(words) + 1
         cover = np.bincount(repeat_starts, minlength=size) - np.bincount(repeat_starts + n, minlength=size)
         covered = np.cumsum(cover[:-1]) > 0
         out[f"dup_{n}gram_char_fraction"] = float(lengths[covered].sum()) / total
-        positions = positions[counts[inverse] > 1]
+        shared = repeats.copy()  # n-grams that occur more than once: a repeat or the one repeated
+        shared[:-1] |= repeats[1:]
+        positions = positions[np.sort(order[shared])]
     return out
 
 

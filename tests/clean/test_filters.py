@@ -278,3 +278,48 @@ def test_prose_tokens_follow_the_word_and_letter_definitions():
     assert words == expected_words
     assert letters == expected_letters
     assert "___" not in words and "--" not in words and "foo_bar" in words and "²" in words
+
+
+def _reference_ngram_signals(words: list[str]) -> tuple[dict[int, set[float]], dict[int, float]]:
+    """Gopher's n-gram signals by their definitions, with tuples of words: for each top n the
+    values a most frequent n-gram gives (ties allow several), and each dup n's fraction."""
+    from collections import Counter
+
+    total = sum(map(len, words))
+    top = {}
+    for n in (2, 3, 4):
+        grams = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+        most = max(grams.values(), default=0)
+        top[n] = {most * sum(map(len, g)) / total for g, c in grams.items() if c == most} if most > 1 else {0.0}
+    dup = {}
+    for n in range(5, 11):
+        seen, covered = set(), set()
+        for i in range(len(words) - n + 1):
+            gram = tuple(words[i : i + n])
+            if gram in seen:
+                covered.update(range(i, i + n))
+            seen.add(gram)
+        dup[n] = sum(len(words[i]) for i in covered) / total
+    return top, dup
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_ngram_signals_match_their_definitions(seed):
+    """Random texts from small vocabularies of words of different lengths (so n-grams of every
+    length repeat, overlap and chain, and differ in characters) against the definitions
+    computed with tuples of words."""
+    import random
+
+    from corpusforge.processing.signals import ngram_signals
+
+    rng = random.Random(seed)
+    vocabulary = [w for length in (1, 3, 7) for w in unique_words(rng.choice([1, 2, 15]), length=length)]
+    words = [rng.choice(vocabulary) for _ in range(rng.randint(1, 400))]
+    if seed % 2:  # a long passage copied twice, so every dup n finds repeats
+        words += words[: len(words) // 2]
+    signals = ngram_signals(words)
+    top, dup = _reference_ngram_signals(words)
+    for n, values in top.items():
+        assert any(math.isclose(signals[f"top_{n}gram_char_fraction"], v) for v in values), n
+    for n, value in dup.items():
+        assert math.isclose(signals[f"dup_{n}gram_char_fraction"], value, abs_tol=1e-12), n
