@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
-from copy import deepcopy
+from copy import copy, deepcopy
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from htmldate import find_date
@@ -21,6 +22,7 @@ from lxml.etree import SubElement, XPath
 from lxml.html import Element, HtmlElement
 from trafilatura import bare_extraction
 from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitename, extract_title, extract_url
+from trafilatura.settings import Extractor
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
@@ -182,6 +184,29 @@ def link_stats(tree, url: str | None) -> tuple[float, float]:
     return fraction, (totals[2] / totals[1] if totals[1] else float("nan"))
 
 
+@lru_cache(maxsize=2)
+def _extraction_options(fast: bool) -> Extractor:
+    return Extractor(
+        output_format="python",
+        fast=fast,
+        comments=False,
+        tables=True,
+        formatting=True,
+        links=False,
+        images=False,
+        with_metadata=False,
+    )
+
+
+def _options_for(url: str | None, fast: bool) -> Extractor:
+    """trafilatura's options for one page: a copy of options built once per process, since
+    building them reads eight settings through configparser each time (0.03 ms a page)."""
+    options = copy(_extraction_options(fast))
+    options.url = url
+    options.source = url and url.encode("utf-8", "replace").decode("utf-8")  # as Extractor sets it
+    return options
+
+
 def extract_html(html: str, url: str | None = None, fast: bool = False) -> Extracted:
     """Main text of an HTML page, without navigation, footers, banners and other boilerplate.
 
@@ -192,17 +217,7 @@ def extract_html(html: str, url: str | None = None, fast: bool = False) -> Extra
     if tree is None:
         raise ExtractionError("extract_failed", "not parseable as HTML")
     # bare_extraction works on a copy of the tree, so the metadata below sees the whole page.
-    doc = bare_extraction(
-        tree,
-        url=url,
-        fast=fast,
-        include_comments=False,
-        include_tables=True,
-        include_formatting=True,
-        include_links=False,
-        include_images=False,
-        with_metadata=False,
-    )
+    doc = bare_extraction(tree, options=_options_for(url, fast))
     if doc is None or doc.body is None:
         raise ExtractionError("empty_extraction", "no main content found")
     markdown = normalize_text(doc.text or "", keep_indent=True)
