@@ -165,7 +165,8 @@ def _prose_tokens(text: str, language: str | None) -> tuple[int, list[str], int]
         toks = tokens(text, language)
         words = [t.lower() for t in toks if _HAS_ALNUM.search(t)]
         return len(toks), words, sum(1 for t in toks if _HAS_LETTER.search(t))
-    # (lowercasing never turns a letter into a space or punctuation)
+    # Lowercased before the split: lowercasing never turns a letter into a space or punctuation,
+    # so the tokens are those of text.split(), each lowercased.
     toks = text.lower().split()
     words: list[str] = []
     letters = 0
